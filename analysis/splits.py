@@ -1,0 +1,60 @@
+"""Load a prepared dataset file into normalised, device-resident train/val/test tensors.
+
+Batches are later taken as index slices of these tensors: no per-sample Python, no
+DataLoader. Subsets and the validation split are drawn with their own fixed seed, so
+every run with the same spec sees exactly the same images.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+@dataclass
+class Split:
+    x: torch.Tensor  # float32 [N, 1, 28, 28], normalised
+    y: torch.Tensor  # int64 [N]
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+@dataclass
+class Splits:
+    train: Split
+    val: Split | None
+    test: Split
+
+
+def _normalise(x: torch.Tensor, normalise: dict | str) -> torch.Tensor:
+    x = x.float().div_(255.0).unsqueeze(1)
+    if normalise == "unit":
+        return x
+    return x.sub_(normalise["mean"]).div_(normalise["std"])
+
+
+def load_splits(path: Path | str, spec: dict, device: torch.device) -> Splits:
+    """Apply the spec's subset, validation split and normalisation; move to `device`."""
+    raw = torch.load(path, weights_only=True)
+    gen = torch.Generator().manual_seed(spec.get("split_seed", 0))
+    train_idx = torch.randperm(raw["train_y"].shape[0], generator=gen)
+    if spec.get("train_subset"):
+        train_idx = train_idx[: spec["train_subset"]]
+    test_idx = torch.arange(raw["test_y"].shape[0])
+    if spec.get("test_subset"):
+        test_idx = torch.randperm(raw["test_y"].shape[0], generator=gen)[: spec["test_subset"]]
+    n_val = int(round(len(train_idx) * spec.get("validation_split", 0.0)))
+    val_idx, train_idx = train_idx[:n_val], train_idx[n_val:]
+    if not spec.get("train_subset") and n_val == 0:
+        train_idx = torch.arange(raw["train_y"].shape[0])  # the canonical order, as the seeds' loaders see it
+
+    def make(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> Split:
+        return Split(_normalise(x[idx], spec.get("normalise", "unit")).to(device), y[idx].long().to(device))
+
+    return Splits(
+        train=make(raw["train_x"], raw["train_y"], train_idx),
+        val=make(raw["train_x"], raw["train_y"], val_idx) if n_val else None,
+        test=make(raw["test_x"], raw["test_y"], test_idx),
+    )

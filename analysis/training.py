@@ -1,0 +1,228 @@
+"""Train one run spec and write its per-run files (metrics, probes, record).
+
+One Snakemake job = one call of `train_run`. The loop keeps everything on the device:
+batches are index slices of resident tensors, running loss/accuracy are accumulated as
+device tensors, and the host reads them only every `log_every` batches (to check for
+divergence and update the progress bar) and at the end of an epoch. A NaN/inf loss
+ends the run with status "diverged": its files are still written, so the rest of the
+DAG carries on and the tables say what happened.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from analysis.models import build_model, parameter_count
+from analysis.probes import GradientProbe, activation_snapshot
+from analysis.record import environment
+from analysis.splits import Split, load_splits
+
+OUTPUT_FILES = ("metrics.parquet", "grads.parquet", "act_hist.parquet", "act_summary.parquet", "record.json")
+
+
+def resolve_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda was requested but torch sees no CUDA device")
+    return torch.device(requested)
+
+
+def make_optimizer(spec: dict, params) -> torch.optim.Optimizer:
+    name = spec["optimizer"]
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=spec["lr"], momentum=spec.get("momentum", 0.0),
+                               weight_decay=spec.get("weight_decay", 0.0))
+    if name == "adam":
+        return torch.optim.Adam(params, lr=spec["lr"], weight_decay=spec.get("weight_decay", 0.0))
+    raise ValueError(f"unknown optimizer {name!r} (sgd, adam)")
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, split: Split, batch_size: int) -> tuple[float, float]:
+    """Mean NLL and accuracy over a split, in eval mode."""
+    was_training = model.training
+    model.eval()
+    loss = torch.zeros((), device=split.x.device)
+    correct = torch.zeros((), device=split.x.device, dtype=torch.long)
+    for start in range(0, len(split), batch_size):
+        xb, yb = split.x[start:start + batch_size], split.y[start:start + batch_size]
+        out = model(xb)
+        loss += F.cross_entropy(out, yb, reduction="sum")
+        correct += (out.argmax(1) == yb).sum()
+    model.train(was_training)
+    n = len(split)
+    return float(loss) / n, float(correct) / n
+
+
+@dataclass
+class RunResult:
+    status: str = "ok"
+    diverged_at: dict | None = None
+    epochs: list[dict] = field(default_factory=list)
+    grads: pd.DataFrame | None = None
+    act_hist: list[pd.DataFrame] = field(default_factory=list)
+    act_summary: list[pd.DataFrame] = field(default_factory=list)
+    train_seconds: float = 0.0
+    samples: int = 0
+
+
+def train_run(spec: dict, data_path: Path | str, device: torch.device, progress: bool = True) -> RunResult:
+    """Train one spec to completion or divergence; return its measurements."""
+    torch.manual_seed(spec["seed"])
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    splits = load_splits(data_path, spec, device)
+    model = build_model(spec).to(device)
+    optimizer = make_optimizer(spec, model.parameters())
+    probes = spec.get("probes", {})
+    grad_probe = GradientProbe(model, probes.get("grad_every", 0))
+    act_epochs = set(probes.get("activation_epochs", []))
+    act_batch = splits.test.x[: probes.get("activation_batch", 1000)]
+    result = RunResult()
+    shuffle = torch.Generator().manual_seed(spec["seed"])
+    bs, log_every = spec["batch_size"], spec.get("log_every", 50)
+    n_train = len(splits.train)
+    steps_per_epoch = math.ceil(n_train / bs)
+
+    def snapshot(epoch: int) -> None:
+        if epoch in act_epochs:
+            hist, summary = activation_snapshot(model, act_batch, epoch, probes.get("activation_bins", 60))
+            result.act_hist.append(hist)
+            result.act_summary.append(summary)
+
+    def eval_row(epoch: int, train_loss: float, train_acc: float, seconds: float) -> dict:
+        row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc}
+        for name, split in (("val", splits.val), ("test", splits.test)):
+            loss, acc = evaluate(model, split, spec["eval_batch_size"]) if split is not None else (math.nan, math.nan)
+            row[f"{name}_loss"], row[f"{name}_acc"] = loss, acc
+        row["seconds"] = seconds
+        row["samples_per_s"] = (n_train / seconds) if seconds > 0 else math.nan
+        return row
+
+    snapshot(0)
+    result.epochs.append(eval_row(0, math.nan, math.nan, 0.0))
+    step = 0
+    model.train()
+    for epoch in range(1, spec["epochs"] + 1):
+        order = torch.randperm(n_train, generator=shuffle).to(device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        started = time.perf_counter()
+        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{spec['epochs']}", unit="batch",
+                   file=sys.stderr, disable=not progress, mininterval=1.0 if sys.stderr.isatty() else 10.0)
+        for b in range(steps_per_epoch):
+            idx = order[b * bs:(b + 1) * bs]
+            xb, yb = splits.train.x[idx], splits.train.y[idx]
+            optimizer.zero_grad(set_to_none=True)
+            out = model(xb)
+            loss = F.cross_entropy(out, yb)
+            loss.backward()
+            grad_probe.record(step, epoch)
+            optimizer.step()
+            loss_sum += loss.detach() * len(idx)
+            correct += (out.detach().argmax(1) == yb).sum()
+            step += 1
+            if (b + 1) % log_every == 0 or b + 1 == steps_per_epoch:
+                current = float(loss.detach())  # one host sync per logging interval
+                bar.set_postfix(loss=f"{current:.4f}", refresh=False)
+                bar.update((b + 1) - bar.n)
+                if not math.isfinite(current) or not torch.isfinite(loss_sum):
+                    result.status = "diverged"
+                    result.diverged_at = {"epoch": epoch, "step": step, "loss": current}
+                    break
+        bar.close()
+        seconds = time.perf_counter() - started
+        result.train_seconds += seconds
+        result.samples += min(step - (epoch - 1) * steps_per_epoch, steps_per_epoch) * bs
+        if result.status == "diverged":
+            result.epochs.append({"epoch": epoch, "train_loss": math.nan, "train_acc": math.nan,
+                                  "val_loss": math.nan, "val_acc": math.nan, "test_loss": math.nan,
+                                  "test_acc": math.nan, "seconds": seconds, "samples_per_s": math.nan})
+            break
+        result.epochs.append(eval_row(epoch, float(loss_sum) / n_train, float(correct) / n_train, seconds))
+        snapshot(epoch)
+    result.grads = grad_probe.frame()
+    result.model_parameters = parameter_count(model)  # type: ignore[attr-defined]
+    return result
+
+
+def write_outputs(run_id: str, spec: dict, result: RunResult, outdir: Path, device: torch.device,
+                  threads: int, wall_seconds: float) -> None:
+    """Write the per-run files; the record goes last so it marks a complete run."""
+    from analysis.data import atomic_write
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    metrics = pd.DataFrame(result.epochs).assign(run_id=run_id)
+    grads = result.grads.assign(run_id=run_id)
+    empty_hist = pd.DataFrame(columns=["epoch", "layer", "layer_index", "kind", "bin_left", "bin_right", "count"])
+    hist = pd.concat(result.act_hist, ignore_index=True) if result.act_hist else empty_hist
+    empty_sum = pd.DataFrame(columns=["epoch", "layer", "layer_index", "kind", "mean", "std",
+                                      "p15", "p50", "p85", "saturated_fraction"])
+    summary = pd.concat(result.act_summary, ignore_index=True) if result.act_summary else empty_sum
+    for name, frame in (("metrics", metrics), ("grads", grads),
+                        ("act_hist", hist.assign(run_id=run_id)), ("act_summary", summary.assign(run_id=run_id))):
+        atomic_write(outdir / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
+    final = result.epochs[-1]
+    record = {
+        "run_id": run_id,
+        "status": result.status,
+        "diverged_at": result.diverged_at,
+        "spec": spec,
+        "seed": spec["seed"],
+        "final": {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in final.items()},
+        "parameters": getattr(result, "model_parameters", None),
+        "timing": {
+            "wall_seconds": round(wall_seconds, 3),
+            "train_seconds": round(result.train_seconds, 3),
+            "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,
+        },
+        "environment": environment(device, threads),
+    }
+    atomic_write(outdir / "record.json", lambda p: p.write_text(json.dumps(record, indent=2, default=float)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Train one nnlab run.")
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--spec", required=True, help="the resolved run spec as JSON")
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    spec = json.loads(args.spec)
+    from analysis.config import run_id as compute_id
+
+    if compute_id(spec) != args.run_id:
+        print(f"nnlab: spec does not hash to run id {args.run_id}", file=sys.stderr)
+        return 2
+    device = resolve_device(args.device)
+    print(f"run {args.run_id} on {device} with {args.threads} thread(s): {json.dumps(spec, sort_keys=True)}",
+          file=sys.stderr)
+    result = train_run(spec, args.data, device, progress=not args.no_progress)
+    write_outputs(args.run_id, spec, result, args.outdir, device, args.threads, time.perf_counter() - started)
+    final = result.epochs[-1]
+    print(f"run {args.run_id}: {result.status}; test acc {final['test_acc']:.4f}, "
+          f"{result.train_seconds:.1f}s training", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

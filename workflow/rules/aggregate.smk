@@ -1,0 +1,27 @@
+# Per-run files -> tidy Parquet tables for the profile, carrying the config columns.
+rule manifest:
+    output:
+        f"{OUT}/tables/manifest.json",
+    params:
+        runs={rid: list(run.experiments) for rid, run in RUNS.items()},
+        config=config,
+    localrule: True
+    run:
+        from analysis.data import atomic_write
+        from pathlib import Path
+
+        atomic_write(Path(output[0]), lambda p: p.write_text(json.dumps(
+            {"profile": PROFILE, "runs": params.runs, "config": params.config}, indent=1, sort_keys=True)))
+
+
+rule aggregate:
+    input:
+        manifest=f"{OUT}/tables/manifest.json",
+        records=expand("results/runs/{run_id}/record.json", run_id=sorted(RUNS)),
+    output:
+        **{name: f"{OUT}/tables/{name}.parquet" for name in TABLES},
+    log:
+        f"{OUT}/logs/aggregate.log",
+    shell:
+        "{PY} -m analysis.aggregate --manifest {input.manifest:q} --runs-dir results/runs"
+        " --out {OUT}/tables > {log:q} 2>&1"

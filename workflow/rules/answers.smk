@@ -1,0 +1,19 @@
+# Tables -> per-page answers (numbers and sentences as JSON), figures (PNG+SVG) and
+# generated Markdown fragments the report pages include. One job per source document.
+rule answers:
+    input:
+        tables=expand(f"{OUT}/tables/{{name}}.parquet", name=TABLES),
+        provenance=expand(f"{DATA_DIR}/{{dataset}}.json", dataset=DATASETS),
+        manifest=f"{OUT}/tables/manifest.json",
+    output:
+        answers=f"{OUT}/answers/{{page}}.json",
+        fragments=directory(f"{OUT}/answers/{{page}}"),
+    log:
+        f"{OUT}/logs/answers_{{page}}.log",
+    wildcard_constraints:
+        page="|".join(PAGES),
+    params:
+        profile=PROFILE,
+    shell:
+        "{PY} -m analysis.answers --page {wildcards.page} --profile {params.profile}"
+        " --manifest {input.manifest:q} --tables {OUT}/tables --data-dir {DATA_DIR} --out {OUT}/answers > {log:q} 2>&1"

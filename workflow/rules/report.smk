@@ -1,0 +1,15 @@
+# Answers + the .qmd sources in report/ -> the static site, with Quarto when it is on
+# PATH, else with pandoc 3 (pypandoc-binary) into the same layout and navigation.
+rule site:
+    input:
+        answers=expand(f"{OUT}/answers/{{page}}.json", page=PAGES),
+        sources=sorted(str(p) for p in Path("report").rglob("*") if p.is_file()),
+    output:
+        index=SITE_INDEX,
+    log:
+        f"{OUT}/logs/site.log",
+    params:
+        engine=config.get("report_engine", "auto"),
+    shell:
+        "{PY} -m analysis.report --profile {PROFILE} --answers {OUT}/answers --build {OUT}/report_build"
+        " --site {OUT}/site --engine {params.engine} > {log:q} 2>&1"

@@ -1,0 +1,29 @@
+# One job per run. Runs live once under results/runs/<run-id>/, shared by every profile
+# and experiment that resolves to the same spec.
+RUN_FILES = ["metrics.parquet", "grads.parquet", "act_hist.parquet", "act_summary.parquet", "record.json"]
+
+
+def run_spec(wildcards):
+    try:
+        return RUNS[wildcards.run_id].spec
+    except KeyError:
+        raise ValueError(f"run {wildcards.run_id} is not part of profile {PROFILE}")
+
+
+rule train:
+    input:
+        data=lambda wc: f"{DATA_DIR}/{run_spec(wc)['dataset']}.pt",
+    output:
+        **{name.split(".")[0]: f"results/runs/{{run_id}}/{name}" for name in RUN_FILES},
+    log:
+        "results/runs/{run_id}/train.log",
+    params:
+        spec=lambda wc: json.dumps(run_spec(wc), sort_keys=True),
+        outdir="results/runs/{run_id}",
+    threads: THREADS
+    resources:
+        gpu=1 if USES_GPU else 0,
+    shell:
+        "{PY} -m analysis.training --run-id {wildcards.run_id} --spec {params.spec:q}"
+        " --data {input.data:q} --outdir {params.outdir:q} --device {DEVICE} --threads {threads}"
+        " > {log:q} 2>&1"
