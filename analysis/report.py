@@ -43,11 +43,11 @@ def prepare_build(source: Path, answers_dir: Path, build: Path, profile: str) ->
     generated = build / "generated"
     for page in PAGES:
         shutil.copytree(answers_dir / page, generated / page)
-    write_site_fragments(generated, answers, profile)
+    write_site_fragments(generated, answers, profile, build)
     return answers
 
 
-def write_site_fragments(generated: Path, answers: dict, profile: str) -> None:
+def write_site_fragments(generated: Path, answers: dict, profile: str, build: Path) -> None:
     """Fragments that span pages: the profile notice and the landing page's summaries."""
     notice = {
         "quick": "::: {.callout-warning}\n## Quick profile\nThis site was built with the `quick` profile: every "
@@ -67,7 +67,7 @@ def write_site_fragments(generated: Path, answers: dict, profile: str) -> None:
         wall += meta.get("wall_seconds", 0.0)
         runs += meta.get("runs", 0)
         status = page_vars.get("status", "answered")
-        pages.append(f"- [{page_title(page)}]({page}.qmd): {status}, {meta.get('runs', 0)} runs")
+        pages.append(f"- [{page_title(build / f'{page}.qmd')}]({page}.html): {status}, {meta.get('runs', 0)} runs")
         for group, values in sorted(page_vars.items()):
             if isinstance(values, dict) and "answer" in values:
                 headlines.append(f"- **{group.upper().replace('A7', 'A7.')}** ({page}): {values['answer']}")
@@ -81,9 +81,8 @@ def write_site_fragments(generated: Path, answers: dict, profile: str) -> None:
     (index / "run.md").write_text("\n".join(lines) + "\n")
 
 
-def page_title(page: str) -> str:
-    text = (SOURCE_DIR / f"{page}.qmd").read_text()
-    return front_matter(text)[0].get("title", page)
+def page_title(source: Path) -> str:
+    return front_matter(source.read_text())[0].get("title", source.stem)
 
 
 # ------------------------------------------------------------------ pandoc path ---
@@ -187,6 +186,7 @@ def render_pandoc(build: Path, site: Path) -> list[Path]:
             source = build / href
             meta, body = front_matter(source.read_text())
             body = callout_titles(expand_shortcodes(body, source.parent, variables, meta, href))
+            body = re.sub(r"\]\(([\w./-]+)\.qmd(#[\w-]*)?\)", r"](\1.html\2)", body)  # as Quarto rewrites links
             target = site / Path(href).with_suffix(".html")
             args = [pandoc, "--from=markdown+tex_math_dollars", "--to=html5", "--standalone",
                     f"--template={template}", "--mathml", f"--metadata=title:{meta.get('title', href)}",

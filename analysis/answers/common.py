@@ -105,7 +105,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for _, row in frame.iterrows():
-        lines.append("| " + " | ".join(str(row[c]) for c in cols) + " |")
+        lines.append("| " + " | ".join(str(row[c]).replace("|", "\\|") for c in cols) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -12,4 +12,4 @@ rule site:
         engine=config.get("report_engine", "auto"),
     shell:
         "{PY} -m analysis.report --profile {PROFILE} --answers {OUT}/answers --build {OUT}/report_build"
-        " --site {OUT}/site --engine {params.engine} > {log:q} 2>&1"
+        " --site {OUT}/site --source report --engine {params.engine} > {log:q} 2>&1"

@@ -1,0 +1,62 @@
+import copy
+
+import pytest
+
+from analysis.config import ConfigError, load_config, run_id, study_runs, validate
+
+
+@pytest.fixture
+def config():
+    return load_config()
+
+
+def reject(config, mutate, *fragments):
+    bad = copy.deepcopy(config)
+    mutate(bad)
+    with pytest.raises(ConfigError) as info:
+        validate(bad)
+    for fragment in fragments:
+        assert fragment in str(info.value), str(info.value)
+    return str(info.value)
+
+
+def test_unknown_key_is_named(config):
+    reject(config, lambda c: c["experiments"]["a7_4"]["base"].update(lrr=0.1), "'lrr' was unexpected",
+           "experiments.a7_4.base")
+
+
+def test_unknown_top_level_key_is_named(config):
+    reject(config, lambda c: c.update(epochz=3), "'epochz' was unexpected")
+
+
+def test_wrong_type_and_negative_lr(config):
+    reject(config, lambda c: c["experiments"]["a7_4"]["base"].update(lr="fast"), "base.lr", "not of type")
+    reject(config, lambda c: c["experiments"]["a7_4"]["base"].update(lr=-0.1), "base.lr", "-0.1")
+
+
+def test_unknown_activation_in_grid_and_empty_grid(config):
+    reject(config, lambda c: c["experiments"]["a7_4"]["grid"].update(activation=["sigmoid", "swish"]), "'swish'")
+    reject(config, lambda c: c["experiments"]["a7_4"]["grid"].update(activation=[]), "grid.activation")
+
+
+def test_unknown_dataset_and_profile(config):
+    reject(config, lambda c: c["experiments"]["a7_4"]["base"].update(dataset="cifar10"), "'cifar10'")
+    reject(config, lambda c: c.update(profile="huge"), "profile")
+
+
+def test_run_id_is_content_derived_and_stable():
+    spec = {"dataset": "mnist", "model": {"kind": "mlp", "hidden": [8]}, "activation": "relu",
+            "optimizer": "sgd", "lr": 0.1, "batch_size": 4, "epochs": 1, "seed": 0}
+    reordered = dict(reversed(list(spec.items())))
+    assert run_id(spec) == run_id(reordered)
+    assert run_id(spec) == "48d166068b33"  # a change here silently orphans every cached run
+    assert run_id({**spec, "lr": 0.2}) != run_id(spec)
+
+
+def test_grid_times_seeds_and_profiles(config):
+    quick, default = study_runs(config, "quick"), study_runs(config, "default")
+    exp = config["experiments"]["a7_4"]
+    assert len(default) == len(exp["grid"]["activation"]) * len(exp["profiles"]["default"]["seeds"])
+    assert len(quick) == len(exp["grid"]["activation"]) * len(exp["profiles"]["quick"]["seeds"])
+    assert {r.spec["activation"] for r in default.values()} == set(exp["grid"]["activation"])
+    assert not set(quick) & set(default)  # the quick subset is a different run

@@ -1,0 +1,49 @@
+import pytest
+import torch
+
+from analysis.models import (Activation, UnknownActivationError, activation_layers, build_model,
+                             lecun_tanh, parameter_count, weight_layers)
+
+BASE = {"activation": "sigmoid", "norm": "none", "model": {"kind": "mlp", "hidden": [512, 1024, 512]}}
+
+
+def test_a74_mlp_shape_and_names():
+    model = build_model(BASE)
+    assert [n for n, _ in weight_layers(model)] == ["linear1", "linear2", "linear3", "linear4"]
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+    assert parameter_count(model)["trainable"] == 784 * 512 + 512 + 512 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 10 + 10
+
+
+def test_cnn_with_batchnorm_placement():
+    spec = {"activation": "relu", "norm": "batchnorm", "norm_placement": "after_activation",
+            "model": {"kind": "cnn", "conv": [16, 32], "fc": [128]}}
+    model = build_model(spec)
+    names = [n for n, _ in model.named_children()]
+    assert names.index("act1") < names.index("bn1") < names.index("pool1")
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    # BN running statistics count as non-trainable, the way Keras counts them
+    assert parameter_count(model)["non_trainable"] == 2 * (16 + 32 + 128)
+
+
+def test_unknown_activation_lists_the_known_ones():
+    with pytest.raises(UnknownActivationError, match="unknown activation 'swish'.*relu"):
+        build_model({**BASE, "activation": "swish"})
+
+
+def test_lecun_tanh_derivative_range():
+    x = torch.linspace(-10, 10, 200_001, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(lecun_tanh(x).sum(), x)
+    assert grad.max().item() == pytest.approx(1.7159 * 2 / 3 + 0.01, abs=1e-9)  # 1.15393, not the seed's 1.55393
+    assert grad.min().item() > 0.01  # the infimum 0.01 is approached only as |x| → ∞
+
+
+def test_every_activation_is_observable():
+    model = build_model(BASE)
+    assert all(isinstance(m, Activation) for _, m in activation_layers(model))
+    assert len(activation_layers(model)) == 3
+
+
+def test_glorot_init_zeroes_biases():
+    model = build_model({**BASE, "init": "glorot_uniform"})
+    for _, layer in weight_layers(model):
+        assert torch.count_nonzero(layer.bias) == 0

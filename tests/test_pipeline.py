@@ -1,0 +1,119 @@
+"""End to end: the quick profile through real Snakemake on the real data, to a site.
+
+The workflow is copied to a temporary folder (so the test never touches results/), with
+one small extra experiment whose learning rate the test then edits: exactly one training
+job, plus what depends on it, must be scheduled.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+LR_CHECK = {"exercise": "test", "base": {"dataset": "fashion_mnist", "model": {"kind": "mlp", "hidden": [16]},
+                                         "train_subset": 500, "test_subset": 200},
+            "grid": {"lr": [0.01, 0.05]}, "seeds": [1]}
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, "--cores", "2", "--config", "profile=quick", *args],
+                          cwd=workdir, capture_output=True, text=True, timeout=900)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Parse Snakemake's 'Job stats' table."""
+    block = output.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.M)}
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory, data_dir) -> Path:
+    work = tmp_path_factory.mktemp("workflow")
+    for item in ("Snakefile", "workflow", "config", "report"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / item)
+    config = yaml.safe_load((work / "config/config.yaml").read_text())
+    config["data"]["dir"] = str(data_dir)  # the real files, prepared once by the session fixture
+    config["experiments"]["lr_check"] = LR_CHECK
+    (work / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    proc = snakemake(work)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return work
+
+
+def test_site_holds_the_computed_answers(workflow):
+    site = workflow / "results/quick/site"
+    pages = {p.name for p in site.glob("*.html")}
+    assert pages == {"index.html", "seed000.html", "seed001.html", "seed002.html", "seed003.html", "seed004.html"}
+    answers = json.loads((workflow / "results/quick/answers/seed002.json").read_text())["vars"]
+    html = " ".join((site / "seed002.html").read_text().split())  # pandoc wraps long lines…
+    html = html.replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')  # …and curls quotes
+    for value in (answers["a74"]["sigmoid"]["test_acc"], answers["a74"]["relu"]["test_acc"],
+                  answers["a74"]["answer"], answers["a71"]["answer"], answers["a75"]["answer"]):
+        assert " ".join(str(value).replace("&", "&amp;").split()) in html, value
+    assert "{{<" not in html  # every shortcode was expanded
+    assert "quick" in html and "not meaningful" in html  # the quick profile says so
+
+
+def test_every_image_and_link_resolves(workflow):
+    site = workflow / "results/quick/site"
+    images = 0
+    for page in site.glob("*.html"):
+        html = page.read_text()
+        for src in re.findall(r'<img[^>]+src="([^"]+)"', html):
+            assert (site / src).is_file(), f"{page.name}: missing image {src}"
+            images += 1
+        for href in re.findall(r'href="([^"#:]+)(?:#[^"]*)?"', html):
+            assert (site / href).exists(), f"{page.name}: broken link {href}"
+    assert images >= 4
+    assert (site / "generated/seed002/a74_gradients.svg").is_file()
+
+
+def test_tables_carry_config_columns(workflow):
+    tables = workflow / "results/quick/tables"
+    runs = pd.read_parquet(tables / "runs.parquet")
+    assert len(runs) == 2 * 3 + 2 and (runs["status"] == "ok").all()
+    assert {"run_id", "activation", "lr", "seed", "final_test_acc", "samples_per_s"} <= set(runs.columns)
+    epochs = pd.read_parquet(tables / "epochs.parquet")
+    assert {"activation", "lr", "test_acc", "epoch"} <= set(epochs.columns)
+    grads = pd.read_parquet(tables / "grads.parquet")
+    assert set(grads["layer"]) >= {"linear1", "linear2", "linear3"}
+    for run_id in runs["run_id"]:
+        assert (workflow / "results/runs" / run_id / "train.log").is_file()
+
+
+def test_nothing_to_do_after_a_run_then_one_lr_edit_is_one_job(workflow):
+    proc = snakemake(workflow, "-n")
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-2000:]
+    path = workflow / "config/config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["experiments"]["lr_check"]["grid"]["lr"] = [0.01, 0.1]
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    proc = snakemake(workflow, "-n")
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts.get("train") == 1, counts
+    assert set(counts) <= {"train", "manifest", "aggregate", "answers", "site", "all"}
+    assert "dataset" not in counts
+
+
+def test_bad_config_key_is_one_screen_naming_it(workflow, tmp_path):
+    bad = yaml.safe_load((workflow / "config/config.yaml").read_text())
+    bad["experiments"]["a7_4"]["base"]["learning_rate"] = 0.1
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    proc = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(path)], cwd=workflow,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    err = proc.stdout + proc.stderr
+    assert "'learning_rate' was unexpected" in err and "experiments.a7_4.base" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) < 25

@@ -1,0 +1,76 @@
+"""A7.1–A7.3 are exact computations: check them, and that A7.5's verdicts follow the measurements."""
+import math
+
+import pandas as pd
+import pytest
+
+from analysis.answers import seed002
+from analysis.stats import mean_ci
+
+
+def test_xor_inequalities_are_infeasible():
+    assert seed002.xor_threshold_lp()["infeasible"]
+
+
+def test_best_linear_and_sigmoid_accuracy_on_xor_is_three_quarters():
+    best, labelings = seed002.best_linear_accuracy(bias=True)
+    assert best == 0.75 and len(labelings) == 4  # flip any one of the four labels
+    assert seed002.best_sigmoid_accuracy(restarts=20, steps=100) == 0.75
+    # sanity of the LP itself: AND is separable, XOR is not
+    assert seed002.separable([0, 0, 0, 1], bias=True)
+    assert not seed002.separable(list(seed002.XOR_Y), bias=True)
+
+
+def test_two_layer_relu_net_outputs_xor():
+    result = seed002.xor_two_layer()
+    assert result["out"].tolist() == [0, 1, 1, 0]
+    assert result["hidden"].tolist() == [[0, 0], [1, 0], [1, 0], [2, 1]]
+
+
+def test_backprop_formulas_match_autograd_and_the_exercise():
+    formula, auto = seed002.backprop_by_formula(), seed002.backprop_by_autograd()
+    for key, value in formula.items():
+        assert auto[key] == pytest.approx(value, abs=1e-12), key
+    assert formula["y_hat"] == pytest.approx(0.9)
+    assert formula["delta6"] == pytest.approx(-0.1)
+    assert formula["delta3"] == pytest.approx(-0.1)
+    assert formula["dL_dw32"] == pytest.approx(-0.2)
+    assert formula["a5"] == 0.0  # the seed wrote -4
+
+
+def test_sigmoid_derivative_never_exceeds_a_quarter():
+    table = seed002.derivative_table().set_index("activation")
+    assert table.loc["sigmoid", "max"] == pytest.approx(0.25, abs=1e-9)
+    assert table.loc["relu", "max"] == 1.0 and table.loc["tanh", "max"] == pytest.approx(1.0)
+    assert table.loc["lecun_tanh", "max"] == pytest.approx(1.15393, abs=1e-5)
+
+
+def synthetic_grads(ratio: float) -> pd.DataFrame:
+    rows = []
+    for seed in (1, 2, 3):
+        for step in range(5):
+            for i, layer in enumerate(["linear1", "linear2", "linear3"]):
+                rows.append({"activation": "sigmoid", "seed": seed, "step": step, "layer": layer,
+                             "mean_abs_grad": (ratio ** (1 - i / 2)) * (1 + 0.01 * seed)})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("ratio", [0.1, 10.0])
+def test_layer_ratio_follows_the_data(ratio):
+    result = seed002.layer_gradient_ratio(synthetic_grads(ratio), "sigmoid")
+    assert result["ratio_1_to_3"].mean == pytest.approx(ratio, rel=1e-6)
+
+
+def test_a74_summary_keeps_diverged_runs_out_of_the_mean():
+    runs = pd.DataFrame({"activation": ["relu"] * 3, "status": ["ok", "ok", "diverged"],
+                         "final_test_acc": [0.8, 0.7, math.nan], "final_train_acc": [0.7, 0.6, math.nan],
+                         "final_test_loss": [0.5, 0.6, math.nan], "samples_per_s": [1.0, 1.0, 1.0]})
+    summary = seed002.a74_summary(runs)["relu"]
+    assert summary["diverged"] == 1 and summary["test_acc"].n == 2
+    assert summary["test_acc"].mean == pytest.approx(0.75)
+
+
+def test_mean_ci_widens_with_spread():
+    narrow, wide = mean_ci([0.5, 0.51, 0.49]), mean_ci([0.3, 0.7, 0.5])
+    assert narrow.low < 0.5 < narrow.high
+    assert (wide.high - wide.low) > (narrow.high - narrow.low)
