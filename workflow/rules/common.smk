@@ -1,4 +1,5 @@
 # Shared state of the DAG: the validated config, the chosen profile and its runs.
+import hashlib
 import json
 import shutil
 from pathlib import Path
