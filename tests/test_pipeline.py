@@ -36,13 +36,13 @@ def job_counts(output: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def workflow(tmp_path_factory, data_dir) -> Path:
+def workflow(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("workflow")
     for item in ("Snakefile", "workflow", "config", "report"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / item)
     config = yaml.safe_load((work / "config/config.yaml").read_text())
-    config["data"]["dir"] = str(data_dir)  # the real files, prepared once by the session fixture
+    # the data rule itself runs here: the real fallback chain into this copy's own data folder
     config["experiments"]["lr_check"] = LR_CHECK
     (work / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     proc = snakemake(work)
@@ -104,6 +104,13 @@ def test_nothing_to_do_after_a_run_then_one_lr_edit_is_one_job(workflow):
     assert counts.get("train") == 1, counts
     assert set(counts) <= {"train", "manifest", "aggregate", "answers", "site", "all"}
     assert "dataset" not in counts
+
+
+def test_data_rule_recorded_provenance(workflow):
+    for name in ("mnist", "fashion_mnist"):
+        info = json.loads((workflow / f"results/data/{name}.json").read_text())
+        assert info["source"] and len(info["sha256"]) == 4
+        assert (workflow / f"results/data/logs/{name}.log").is_file()
 
 
 def test_bad_config_key_is_one_screen_naming_it(workflow, tmp_path):

@@ -13,5 +13,5 @@ rule dataset:
         timeout=config["data"].get("timeout_s", 20),
     shell:
         "{PY} -m analysis.data --dataset {wildcards.dataset} --out {output.tensors:q}"
-        " --provenance {output.provenance:q} --local-dir {params.local_dir:q}"
+        " --provenance {output.provenance:q} --local-dir={params.local_dir:q}"
         " --sources {params.sources} --timeout {params.timeout} > {log:q} 2>&1"
