@@ -70,7 +70,8 @@ def write_site_fragments(generated: Path, answers: dict, profile: str, build: Pa
         pages.append(f"- [{page_title(build / f'{page}.qmd')}]({page}.html): {status}, {meta.get('runs', 0)} runs")
         for group, values in sorted(page_vars.items()):
             if isinstance(values, dict) and "answer" in values:
-                headlines.append(f"- **{group.upper().replace('A7', 'A7.')}** ({page}): {values['answer']}")
+                headlines.append(f"- **[{question_id(group)}]({page}.html#{question_anchor(group)})**: "
+                                 f"{values['answer']}")
     (index / "headlines.md").write_text("\n".join(headlines or ["- No exercise has results yet."]) + "\n")
     (index / "pages.md").write_text("\n".join(pages) + "\n")
     first = next(iter(answers.values()))["meta"]
@@ -79,6 +80,16 @@ def write_site_fragments(generated: Path, answers: dict, profile: str, build: Pa
         digests = ", ".join(f"{k} `{v[:12]}…`" for k, v in (info.get("sha256") or {}).items())
         lines.append(f"- **{name}:** from {info['source']}; SHA-256 verified: {digests}")
     (index / "run.md").write_text("\n".join(lines) + "\n")
+
+
+def question_id(group: str) -> str:
+    """Variable group → question id: 'a74' → 'A7.4', 'e71' → 'E7.1'."""
+    match = re.fullmatch(r"([a-z]+)(\d)(\d+)", group)
+    return f"{match.group(1).upper()}{match.group(2)}.{match.group(3)}" if match else group
+
+
+def question_anchor(group: str) -> str:
+    return question_id(group).lower().replace(".", "-")
 
 
 def page_title(source: Path) -> str:

@@ -75,6 +75,7 @@ class RunResult:
     act_summary: list[pd.DataFrame] = field(default_factory=list)
     train_seconds: float = 0.0
     samples: int = 0
+    parameters: dict | None = None
 
 
 def train_run(spec: dict, data_path: Path | str, device: torch.device, progress: bool = True) -> RunResult:
@@ -153,7 +154,7 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
         result.epochs.append(eval_row(epoch, float(loss_sum) / n_train, float(correct) / n_train, seconds))
         snapshot(epoch)
     result.grads = grad_probe.frame()
-    result.model_parameters = parameter_count(model)  # type: ignore[attr-defined]
+    result.parameters = parameter_count(model)
     return result
 
 
@@ -181,7 +182,7 @@ def write_outputs(run_id: str, spec: dict, result: RunResult, outdir: Path, devi
         "spec": spec,
         "seed": spec["seed"],
         "final": {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in final.items()},
-        "parameters": getattr(result, "model_parameters", None),
+        "parameters": result.parameters,
         "timing": {
             "wall_seconds": round(wall_seconds, 3),
             "train_seconds": round(result.train_seconds, 3),

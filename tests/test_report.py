@@ -30,3 +30,11 @@ def test_callout_heading_becomes_title():
 def test_front_matter_split():
     meta, body = front_matter('---\ntitle: "T"\n---\n\nHello')
     assert meta == {"title": "T"} and body == "Hello"
+
+
+def test_question_ids_and_anchors():
+    from analysis.report import question_anchor, question_id
+
+    assert question_id("a74") == "A7.4" and question_id("e71") == "E7.1" and question_id("m21") == "M2.1"
+    assert question_anchor("a74") == "a7-4"
+    assert question_id("status") == "status"

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis.config import scaling
 from analysis.figures import save
+from analysis.record import versions
 
 GENERATED = "generated"  # folder of the report build that receives each page's fragments
 
@@ -115,6 +116,7 @@ def page_meta(ctx: Context, runs: pd.DataFrame) -> dict:
         "profile": ctx.profile,
         "built_at": time.strftime("%Y-%m-%d %H:%M %Z"),
         "runs": int(len(runs)),
+        "software": versions(),
         "datasets": {name: {"source": p.get("source"), "sha256": p.get("sha256")}
                      for name, p in ctx.provenance.items()},
     }
@@ -134,6 +136,8 @@ def meta_fragment(meta: dict) -> str:
     if meta.get("runs"):
         lines.append(f"- **Runs:** {meta['runs']} ({meta.get('diverged', 0)} diverged) on {meta['devices']}, "
                      f"torch {meta['torch']}; {meta['wall_seconds'] / 60:.1f} min of job time in all.")
+    soft = meta.get("software", {})
+    lines.append("- **Software:** " + ", ".join(f"{k} {v}" for k, v in soft.items()) + ".")
     for name, info in meta["datasets"].items():
         digest = (info.get("sha256") or {}).get("train-images-idx3-ubyte", "?")
         lines.append(f"- **{name}:** from {info['source']} (train-images SHA-256 `{digest[:16]}…`, "

@@ -3,7 +3,8 @@
 rule site:
     input:
         answers=expand(f"{OUT}/answers/{{page}}.json", page=PAGES),
-        sources=sorted(str(p) for p in Path("report").rglob("*") if p.is_file()),
+        sources=sorted(str(p) for p in Path("report").rglob("*")
+                       if p.is_file() and not {"_site", ".quarto"} & set(p.parts)),
     output:
         index=SITE_INDEX,
     log:
