@@ -50,7 +50,10 @@ class Context:
         if not info["changes"]:
             return f"Profile `{self.profile}`: the protocol as the seed describes it, unscaled."
         changes = ", ".join(f"`{k}` = {json.dumps(v)}" for k, v in info["changes"].items())
-        return f"Profile `{self.profile}` scales the protocol: {changes}. {info['note']}".strip()
+        note = info["note"].strip()
+        if note and not note.endswith((".", "!", "?")):
+            note += "."
+        return f"Profile `{self.profile}` scales the protocol: {changes}. {note}".strip()
 
 
 @dataclass
@@ -104,7 +107,11 @@ def _jsonable(value: Any) -> Any:
 def markdown_table(frame: pd.DataFrame) -> str:
     """A pipe table (both Quarto and pandoc read it) from a small frame of display strings."""
     cols = list(frame.columns)
-    lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    # pandoc and Quarto size wrapped columns by the dashes of the separator line: give each column
+    # dashes in proportion to its longest cell, so prose columns get room and flags stay narrow
+    longest = [max([len(str(c))] + [len(str(v)) for v in frame[c]]) for c in cols]
+    dashes = [max(3, round(60 * n / max(sum(longest), 1))) for n in longest]
+    lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "|".join("-" * d for d in dashes) + "|"]
     for _, row in frame.iterrows():
         lines.append("| " + " | ".join(str(row[c]).replace("|", "\\|") for c in cols) + " |")
     return "\n".join(lines) + "\n"

@@ -55,6 +55,22 @@ def num(value: float) -> str:
     return f"{value + 0.0:g}" if value != 0 else "0"
 
 
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def symbol(key: str) -> str:
+    """'dL_dw32' → '∂L/∂w₃₂', 'delta6' → 'δ₆', 's3' → 's₃' (table labels)."""
+    if key == "y_hat":
+        return "ŷ"
+    if key == "loss":
+        return "L"
+    if key.startswith("dL_dw"):
+        return "∂L/∂w" + key[5:].translate(SUBSCRIPT)
+    if key.startswith("delta"):
+        return "δ" + key[5:].translate(SUBSCRIPT)
+    return key[0] + key[1:].translate(SUBSCRIPT)
+
+
 def vec(values) -> str:
     return "(" + ", ".join(num(float(v)) for v in values) + ")"
 
@@ -341,7 +357,7 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
         seed_ok = seed is None or math.isclose(seed, formula[k], abs_tol=1e-9)
         if not seed_ok:
             seed_slips.append(k)
-        rows.append({"quantity": k.replace("_", " "), "formula": num(formula[k]), "autograd": num(auto[k]),
+        rows.append({"quantity": symbol(k), "formula": num(formula[k]), "autograd": num(auto[k]),
                      "agree": "✓" if agree else "✗",
                      "seed": "—" if seed is None else (num(seed) + ("" if seed_ok else " ✗ (slip)"))})
     out.fragment("a73_table", markdown_table(pd.DataFrame(rows)))
@@ -355,7 +371,7 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
             f"Formulas and autograd {'agree on all' if not mismatches else 'disagree on some of'} {len(keys)} "
             f"quantities: ŷ = {num(formula['y_hat'])}, δ₆ = {num(formula['delta6'])}, δ₃ = {num(formula['delta3'])}, "
             f"∂L/∂w₃₂ = {num(formula['dL_dw32'])}, as the seed found. Its worked answer slips on "
-            f"{', '.join(seed_slips) or 'nothing'}: a₅ = max(0, −4) is 0, not −4 (its s₆ then uses 0, so ŷ is "
+            f"{', '.join(symbol(k) for k in seed_slips) or 'nothing'}: a₅ = max(0, −4) is 0, not −4 (its s₆ then uses 0, so ŷ is "
             "unaffected); it also applies max(0, ·) to the identity output and leaves δ₅ unfinished "
             f"(δ₅ = f′(s₅)·δ₆·w₆₅ = {num(formula['delta5'])}).")
     # A7.4
