@@ -272,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataSourceError, IdxFormatError) as exc:
         print(f"nnlab data error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. a full disk while writing: atomic_write left nothing behind
+        print(f"nnlab data error: cannot write {args.out} or {args.provenance}: {exc}", file=sys.stderr)
+        return 1
     print(f"{args.dataset}: from {rec['source']} in {rec['seconds']}s -> {args.out}")
     return 0
 

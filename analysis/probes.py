@@ -43,6 +43,15 @@ class GradientProbe:
         self._steps.append(step)
         self._epochs.append(epoch)
 
+    def state(self) -> dict:
+        """What a checkpoint needs to continue recording (moved to the host)."""
+        rows = torch.stack(self._rows).cpu() if self._rows else None
+        return {"rows": rows, "steps": list(self._steps), "epochs": list(self._epochs)}
+
+    def load_state(self, state: dict, device: torch.device) -> None:
+        self._rows = list(state["rows"].to(device).unbind(0)) if state["rows"] is not None else []
+        self._steps, self._epochs = list(state["steps"]), list(state["epochs"])
+
     def frame(self) -> pd.DataFrame:
         """All recorded batches as a tidy table (one transfer to the host)."""
         if not self._rows:

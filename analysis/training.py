@@ -78,8 +78,33 @@ class RunResult:
     parameters: dict | None = None
 
 
-def train_run(spec: dict, data_path: Path | str, device: torch.device, progress: bool = True) -> RunResult:
-    """Train one spec to completion or divergence; return its measurements."""
+def save_checkpoint(path: Path, state: dict) -> None:
+    """End-of-epoch state (model, optimizer, RNGs, probes, measurements so far), written atomically."""
+    from analysis.data import atomic_write
+
+    atomic_write(path, lambda p: torch.save(state, p))
+
+
+def load_checkpoint(path: Path | None, spec: dict) -> dict | None:
+    """The checkpoint of this exact spec, or None (a checkpoint of another spec is ignored and replaced)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        state = torch.load(path, weights_only=False, map_location="cpu")
+    except Exception as exc:  # noqa: BLE001 - a damaged checkpoint only costs the epochs it held
+        print(f"ignoring unreadable checkpoint {path}: {exc}", file=sys.stderr)
+        return None
+    return state if state.get("spec") == spec else None
+
+
+def train_run(spec: dict, data_path: Path | str, device: torch.device, progress: bool = True,
+              checkpoint: Path | None = None) -> RunResult:
+    """Train one spec to completion or divergence; return its measurements.
+
+    With `checkpoint`, the state is saved at the end of every epoch and a run started
+    again resumes after the last saved epoch, ending with the same metrics as an
+    uninterrupted run (on CPU).
+    """
     torch.manual_seed(spec["seed"])
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True)
@@ -111,11 +136,25 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
         row["samples_per_s"] = (n_train / seconds) if seconds > 0 else math.nan
         return row
 
-    snapshot(0)
-    result.epochs.append(eval_row(0, math.nan, math.nan, 0.0))
-    step = 0
+    state = load_checkpoint(checkpoint, spec)
+    if state is None:
+        snapshot(0)
+        result.epochs.append(eval_row(0, math.nan, math.nan, 0.0))
+        step, first_epoch = 0, 1
+    else:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        shuffle.set_state(state["shuffle_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        grad_probe.load_state(state["grad_probe"], device)
+        for key in ("epochs", "act_hist", "act_summary", "train_seconds", "samples"):
+            setattr(result, key, state["result"][key])
+        step, first_epoch = state["step"], state["epoch"] + 1
+        print(f"resuming from checkpoint {checkpoint}: epochs 1-{state['epoch']} done", file=sys.stderr)
     model.train()
-    for epoch in range(1, spec["epochs"] + 1):
+    for epoch in range(first_epoch, spec["epochs"] + 1):
         order = torch.randperm(n_train, generator=shuffle).to(device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
@@ -153,6 +192,16 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
             break
         result.epochs.append(eval_row(epoch, float(loss_sum) / n_train, float(correct) / n_train, seconds))
         snapshot(epoch)
+        if checkpoint is not None and epoch < spec["epochs"]:
+            save_checkpoint(checkpoint, {
+                "spec": spec, "epoch": epoch, "step": step,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "torch_rng": torch.get_rng_state(), "shuffle_rng": shuffle.get_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "grad_probe": grad_probe.state(),
+                "result": {"epochs": result.epochs, "act_hist": result.act_hist, "act_summary": result.act_summary,
+                           "train_seconds": result.train_seconds, "samples": result.samples},
+            })
     result.grads = grad_probe.frame()
     result.parameters = parameter_count(model)
     return result
@@ -204,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="end-of-epoch checkpoint file (outside the declared outputs); resumed if present")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     torch.set_num_threads(args.threads)
@@ -217,8 +268,16 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     print(f"run {args.run_id} on {device} with {args.threads} thread(s): {json.dumps(spec, sort_keys=True)}",
           file=sys.stderr)
-    result = train_run(spec, args.data, device, progress=not args.no_progress)
-    write_outputs(args.run_id, spec, result, args.outdir, device, args.threads, time.perf_counter() - started)
+    result = train_run(spec, args.data, device, progress=not args.no_progress, checkpoint=args.checkpoint)
+    try:
+        write_outputs(args.run_id, spec, result, args.outdir, device, args.threads, time.perf_counter() - started)
+    except OSError as exc:
+        print(f"nnlab: cannot write the outputs of run {args.run_id} to {args.outdir}: {exc}. "
+              "Nothing was left that counts as finished (record.json is written last); free space and rerun — "
+              "the checkpoint of the last finished epoch is kept.", file=sys.stderr)
+        return 1
+    if args.checkpoint is not None:
+        args.checkpoint.unlink(missing_ok=True)
     final = result.epochs[-1]
     print(f"run {args.run_id}: {result.status}; test acc {final['test_acc']:.4f}, "
           f"{result.train_seconds:.1f}s training", file=sys.stderr)

@@ -22,6 +22,9 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 LR_CHECK = {"exercise": "test", "base": {"dataset": "fashion_mnist", "model": {"kind": "mlp", "hidden": [16]},
                                          "train_subset": 500, "test_subset": 200},
             "grid": {"lr": [0.01, 0.05]}, "seeds": [1]}
+#: a run that must diverge (NaN loss): recorded as such while the rest of the DAG completes
+DIVERGE = {"exercise": "test", "base": {**LR_CHECK["base"], "lr": 1.0e6, "momentum": 0.9, "log_every": 1},
+           "seeds": [1]}
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -44,6 +47,7 @@ def workflow(tmp_path_factory) -> Path:
     config = yaml.safe_load((work / "config/config.yaml").read_text())
     # the data rule itself runs here: the real fallback chain into this copy's own data folder
     config["experiments"]["lr_check"] = LR_CHECK
+    config["experiments"]["diverge"] = DIVERGE
     (work / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     proc = snakemake(work)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -81,7 +85,9 @@ def test_every_image_and_link_resolves(workflow):
 def test_tables_carry_config_columns(workflow):
     tables = workflow / "results/quick/tables"
     runs = pd.read_parquet(tables / "runs.parquet")
-    assert len(runs) == 2 * 3 + 2 and (runs["status"] == "ok").all()
+    assert len(runs) == 2 * 3 + 2 + 1
+    diverged = runs[runs["experiments"] == "diverge"]
+    assert diverged["status"].tolist() == ["diverged"] and (runs.drop(diverged.index)["status"] == "ok").all()
     assert {"run_id", "activation", "lr", "seed", "final_test_acc", "samples_per_s"} <= set(runs.columns)
     epochs = pd.read_parquet(tables / "epochs.parquet")
     assert {"activation", "lr", "test_acc", "epoch"} <= set(epochs.columns)
@@ -103,6 +109,7 @@ def test_nothing_to_do_after_a_run_then_one_lr_edit_is_one_job(workflow):
     counts = job_counts(proc.stdout + proc.stderr)
     assert counts.get("train") == 1, counts
     assert set(counts) <= {"train", "manifest", "aggregate", "answers", "site", "all"}
+    assert counts.get("aggregate") == 1 and counts.get("site") == 1
     assert "dataset" not in counts
 
 

@@ -46,6 +46,8 @@ class Context:
         return frame[mask].copy()
 
     def scaling_text(self, experiment: str) -> str:
+        if experiment not in self.config["experiments"]:
+            return f"Experiment `{experiment}` is not part of this configuration."
         info = scaling(self.config, experiment, self.profile)
         if not info["changes"]:
             return f"Profile `{self.profile}`: the protocol as the seed describes it, unscaled."

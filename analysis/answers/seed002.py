@@ -393,7 +393,8 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
                            "train accuracy (seed)": f"{100 * SEED_A74[act]['train_acc']:.2f} %",
                            "test loss (ours)": s["test_loss"].num(4), "test loss (seed)": f"{SEED_A74[act]['test_loss']:.4f}",
                            "diverged": s["diverged"]})
-    out.fragment("a74_table", markdown_table(pd.DataFrame(table_rows)))
+    if table_rows:
+        out.fragment("a74_table", markdown_table(pd.DataFrame(table_rows)))
     sig, rel = summary.get("sigmoid"), summary.get("relu")
     if sig and rel:
         near_chance = sig["test_acc"].high < POOR_UPPER if sig["test_acc"].n > 1 else sig["test_acc"].mean < POOR_UPPER
@@ -404,7 +405,10 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
         gradient_figure(grads, out)
         accuracy_figure(runs, out)
     else:
-        out.set("a74.answer", "No A7.4 runs in this profile.")
+        missing = "_No A7.4 runs in this profile's configuration: nothing to show._\n"
+        out.set("a74.answer", "No A7.4 runs in this profile's configuration.")
+        for name in ("a74_table", "a74_accuracy", "a74_gradients"):
+            out.fragment(name, missing)
     # A7.5
     deriv = derivative_table().set_index("activation")
     sig_ratio = layer_gradient_ratio(grads, "sigmoid") if len(grads) else None

@@ -20,10 +20,13 @@ rule train:
     params:
         spec=lambda wc: json.dumps(run_spec(wc), sort_keys=True),
         outdir="results/runs/{run_id}",
+        # end-of-epoch state, outside the declared outputs so Snakemake never deletes it on failure
+        checkpoint="results/checkpoints/{run_id}.pt",
     threads: THREADS
     resources:
         gpu=1 if USES_GPU else 0,
     shell:
         "{PY} -m analysis.training --run-id {wildcards.run_id} --spec {params.spec:q}"
-        " --data {input.data:q} --outdir {params.outdir:q} --device {DEVICE} --threads {threads}"
+        " --data {input.data:q} --outdir {params.outdir:q} --checkpoint {params.checkpoint:q}"
+        " --device {DEVICE} --threads {threads}"
         " > {log:q} 2>&1"
