@@ -9,6 +9,10 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/answers.smk"
 include: "workflow/rules/report.smk"
 
+# Cheap or network-bound steps stay on the submitting host under a cluster executor;
+# only the training runs are submitted as cluster jobs.
+localrules: all, dataset, manifest, aggregate, answers, site
+
 
 rule all:
     default_target: True

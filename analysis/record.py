@@ -1,6 +1,7 @@
 """What every run record says about where it ran: versions, device, threads, host."""
 from __future__ import annotations
 
+import os
 import platform
 import socket
 from importlib import metadata
@@ -29,5 +30,7 @@ def environment(device: torch.device, threads: int) -> dict:
         "host": socket.gethostname(),
         "platform": platform.platform(),
         "versions": versions(),
+        # set when the job ran under a cluster scheduler (Snakemake's Slurm executor)
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
     }
     return info

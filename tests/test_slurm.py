@@ -1,0 +1,69 @@
+"""The quick profile's training jobs through a real Slurm (workflow/profiles/slurm, the pinned
+snakemake-executor-plugin-slurm) give the same results as the local run."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from slurm_cluster import slurm_cluster
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMING = ["seconds", "samples_per_s"]
+
+
+def copy_workflow(target: Path, data_dir: Path) -> Path:
+    target.mkdir(parents=True)
+    for item in ("Snakefile", "workflow", "config", "report", "profiles"):
+        src = ROOT / item
+        if src.is_symlink():
+            os.symlink(os.readlink(src), target / item)
+        else:
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, target / item)
+    config = yaml.safe_load((target / "config/config.yaml").read_text())
+    config["data"]["dir"] = str(data_dir)
+    (target / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return target
+
+
+def records(workdir: Path) -> dict[str, dict]:
+    runs = pd.read_parquet(workdir / "results/quick/tables/runs.parquet")
+    return {rid: json.loads((workdir / "results/runs" / rid / "record.json").read_text()) for rid in runs["run_id"]}
+
+
+def ran_through_slurm(recs: dict[str, dict]) -> bool:
+    """Every training job saw a Slurm job id in its environment."""
+    return bool(recs) and all(r["environment"].get("slurm_job_id") for r in recs.values())
+
+
+def test_quick_profile_through_slurm_matches_local(tmp_path, data_dir):
+    local = copy_workflow(tmp_path / "local", data_dir)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--config", "profile=quick"],
+                          cwd=local, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    cluster = copy_workflow(tmp_path / "cluster", data_dir)
+    with slurm_cluster() as env:
+        proc = subprocess.run([sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/slurm",
+                               "--config", "profile=quick"], cwd=cluster, capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        jobs = subprocess.run(["squeue", "--states=all", "-h", "-o", "%i %T"], env=env, capture_output=True,
+                              text=True, check=True).stdout.split("\n")
+    local_records, cluster_records = records(local), records(cluster)
+    assert set(local_records) == set(cluster_records) and len(cluster_records) >= 2
+    # the check below is what fails when the executor is switched off: the local run has no Slurm job ids
+    assert ran_through_slurm(cluster_records) and not ran_through_slurm(local_records)
+    slurm_ids = {r["environment"]["slurm_job_id"] for r in cluster_records.values()}
+    completed = {line.split()[0] for line in jobs if line.endswith("COMPLETED")}
+    assert slurm_ids <= completed, (slurm_ids, jobs)
+    for name in ("epochs", "grads"):
+        left = pd.read_parquet(local / f"results/quick/tables/{name}.parquet").drop(columns=TIMING, errors="ignore")
+        right = pd.read_parquet(cluster / f"results/quick/tables/{name}.parquet").drop(columns=TIMING, errors="ignore")
+        pd.testing.assert_frame_equal(left, right)
+    assert (cluster / "results/quick/site/index.html").is_file()
