@@ -1,6 +1,5 @@
 """The fallback chain, checksums and the prepared tensor files, on the real bytes."""
 import gzip
-import shutil
 import time
 
 import numpy as np

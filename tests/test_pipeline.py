@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from workflow_helpers import copy_workflow, job_counts
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 LR_CHECK = {"exercise": "test", "base": {"dataset": "fashion_mnist", "model": {"kind": "mlp", "hidden": [16]},
                                          "train_subset": 500, "test_subset": 200},
@@ -32,23 +32,11 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
                           cwd=workdir, capture_output=True, text=True, timeout=900)
 
 
-def job_counts(output: str) -> dict[str, int]:
-    """Parse Snakemake's 'Job stats' table."""
-    block = output.split("Job stats:")[1].split("total")[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.M)}
-
-
 @pytest.fixture(scope="module")
 def workflow(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("workflow")
-    for item in ("Snakefile", "workflow", "config", "report"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / item)
-    config = yaml.safe_load((work / "config/config.yaml").read_text())
-    # the data rule itself runs here: the real fallback chain into this copy's own data folder
-    config["experiments"]["lr_check"] = LR_CHECK
-    config["experiments"]["diverge"] = DIVERGE
-    (work / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # no data_dir: the data rule itself runs here, the real fallback chain into this copy's own folder
+    work = copy_workflow(tmp_path_factory.mktemp("workflow"), extra_experiments={"lr_check": LR_CHECK,
+                                                                               "diverge": DIVERGE})
     proc = snakemake(work)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return work

@@ -3,33 +3,16 @@ snakemake-executor-plugin-slurm) give the same results as the local run."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from slurm_cluster import slurm_cluster
+from workflow_helpers import copy_workflow
 
-ROOT = Path(__file__).resolve().parent.parent
 TIMING = ["seconds", "samples_per_s"]
-
-
-def copy_workflow(target: Path, data_dir: Path) -> Path:
-    target.mkdir(parents=True)
-    for item in ("Snakefile", "workflow", "config", "report", "profiles"):
-        src = ROOT / item
-        if src.is_symlink():
-            os.symlink(os.readlink(src), target / item)
-        else:
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, target / item)
-    config = yaml.safe_load((target / "config/config.yaml").read_text())
-    config["data"]["dir"] = str(data_dir)
-    (target / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return target
 
 
 def records(workdir: Path) -> dict[str, dict]:

@@ -1,0 +1,209 @@
+"""Benchmark: nnlab's training loop against the seeds' loop and the machine's matmul peak.
+
+`python -m analysis.bench` prints figures (it asserts nothing; targets live in the README).
+Measured in one run on one machine, so the ratios are comparable:
+
+(a) the seeds' loop, written from seed 002's code: a per-sample Dataset that turns each
+    image into a PIL image, converts it to a tensor and normalises it, a DataLoader with
+    default settings (batch 64, shuffle), `.item()` on the gradient means every batch;
+(b) nnlab's loop (`analysis.training.train_run`): device-resident tensors, index slices,
+    the gradient probe on, host syncs once per logging interval;
+(c) dense float32 matmul throughput with the same threads.
+
+Also: (b)'s probe overhead (grad_every=1 vs 0), and one job × 2 threads vs two jobs × 1
+thread, which decides `threads_per_job`. Before timing, (a) and (b) are checked to give
+the same losses for the same seed, initial weights and batch order.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from analysis.models import build_model, weight_layers
+from analysis.training import train_run
+
+MEAN, STD = 0.1307, 0.3081
+MODELS = {
+    "mlp-784-512-1024-512-10": {"kind": "mlp", "hidden": [512, 1024, 512]},
+    "cnn-16-32-fc128": {"kind": "cnn", "conv": [16, 32], "fc": [128]},
+}
+
+
+class SeedStyleDataset(Dataset):
+    """What torchvision's FashionMNIST + ToTensor + Normalize do per sample, without torchvision."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        img = Image.fromarray(self.images[index].numpy(), mode="L")  # as torchvision's dataset does
+        tensor = torch.from_numpy(np.array(img, dtype=np.uint8, copy=True)).float().div(255).unsqueeze(0)
+        tensor = (tensor - MEAN) / STD  # transforms.Normalize, per sample
+        return tensor, int(self.labels[index])
+
+
+def flops_per_sample(model: nn.Sequential) -> float:
+    """Multiply-adds of Linear/Conv layers ×2 (FLOPs) ×3 (forward, input and weight gradients)."""
+    macs, shape = 0, (1, 1, 28, 28)
+    x = torch.zeros(shape)
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            macs += layer.in_features * layer.out_features
+        elif isinstance(layer, nn.Conv2d):
+            out = layer(x)
+            macs += out.numel() * layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1]
+        x = layer(x)
+    return 6.0 * macs
+
+
+def seed_loop(model: nn.Module, loader: DataLoader, steps: int, probe_layers: list[nn.Module]) -> tuple[float, list[float]]:
+    """Seed 002's `train`: log-softmax + NLL, per-batch |grad| means read with .item()."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
+    model.train()
+    losses, grads = [], []
+    started = time.perf_counter()
+    for batch_idx, (data, target) in enumerate(loader):
+        if batch_idx == steps:
+            break
+        optimizer.zero_grad()
+        output = F.log_softmax(model(data), dim=1)
+        loss = F.nll_loss(output, target)
+        loss.backward()
+        grads.append([torch.mean(abs(layer.weight.grad)).item() for layer in probe_layers])
+        optimizer.step()
+        losses.append(loss.item())
+    return time.perf_counter() - started, losses
+
+
+def nnlab_spec(model_spec: dict, n: int, grad_every: int) -> dict:
+    return {"dataset": "fashion_mnist", "train_subset": n, "test_subset": 1000, "validation_split": 0.0,
+            "split_seed": 0, "normalise": {"mean": MEAN, "std": STD}, "activation": "relu", "norm": "none",
+            "model": model_spec, "optimizer": "sgd", "lr": 0.01, "momentum": 0.5, "batch_size": 64,
+            "eval_batch_size": 1000, "epochs": 1, "seed": 1, "log_every": 50,
+            "probes": {"grad_every": grad_every, "activation_epochs": []}}
+
+
+def nnlab_rate(data: Path, model_spec: dict, n: int, grad_every: int = 1, repeats: int = 3) -> float:
+    """Best-of-`repeats` training samples/s of nnlab's loop (the epoch loop only, not evaluation)."""
+    best = 0.0
+    for _ in range(repeats):
+        result = train_run(nnlab_spec(model_spec, n, grad_every), data, torch.device("cpu"), progress=False)
+        best = max(best, result.samples / result.train_seconds)
+    return best
+
+
+def seed_rate(images, labels, model_spec: dict, steps: int, repeats: int = 3) -> float:
+    best = 0.0
+    for _ in range(repeats):
+        torch.manual_seed(1)
+        model = build_model({"activation": "relu", "model": model_spec})
+        loader = DataLoader(SeedStyleDataset(images, labels), batch_size=64, shuffle=True)
+        seconds, _ = seed_loop(model, loader, steps, [m for _, m in weight_layers(model)][:3])
+        best = max(best, steps * 64 / seconds)
+    return best
+
+
+def equivalence(images, labels, data: Path, model_spec: dict, steps: int = 30) -> float:
+    """Largest relative loss difference between the two loops over `steps` identical batches."""
+    from analysis.splits import load_splits
+
+    torch.manual_seed(1)
+    seed_model = build_model({"activation": "relu", "model": model_spec})
+    ours = build_model({"activation": "relu", "model": model_spec})
+    ours.load_state_dict(seed_model.state_dict())
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[: steps * 64]
+    loader = DataLoader(SeedStyleDataset(images, labels), batch_size=64, sampler=order.tolist())
+    _, seed_losses = seed_loop(seed_model, loader, steps, [])
+    splits = load_splits(data, {"normalise": {"mean": MEAN, "std": STD}}, torch.device("cpu"))
+    optimizer = torch.optim.SGD(ours.parameters(), lr=0.01, momentum=0.5)
+    our_losses = []
+    for b in range(steps):
+        idx = order[b * 64:(b + 1) * 64]
+        optimizer.zero_grad()
+        loss = F.cross_entropy(ours(splits.train.x[idx]), splits.train.y[idx])
+        loss.backward()
+        optimizer.step()
+        our_losses.append(float(loss))
+    return float(np.max(np.abs(np.array(seed_losses) - our_losses) / np.abs(seed_losses)))
+
+
+def matmul_gflops(size: int = 2048, seconds: float = 2.0) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        torch.mm(a, b)
+        count += 1
+    return 2 * size ** 3 * count / (time.perf_counter() - started) / 1e9
+
+
+def _worker(args) -> float:
+    data, model_spec, n, threads = args
+    torch.set_num_threads(threads)
+    return nnlab_rate(Path(data), model_spec, n, repeats=2)
+
+
+def parallel_rate(data: Path, model_spec: dict, n: int, jobs: int, threads: int) -> float:
+    """Aggregate samples/s of `jobs` concurrent processes with `threads` torch threads each."""
+    with mp.get_context("spawn").Pool(jobs) as pool:
+        rates = pool.map(_worker, [(str(data), model_spec, n, threads)] * jobs)
+    return float(sum(rates))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("results/data/fashion_mnist.pt"))
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--samples", type=int, default=12800, help="training samples per timed nnlab epoch")
+    parser.add_argument("--seed-steps", type=int, default=100, help="batches per timed seed-loop run")
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        parser.error(f"{args.data} does not exist: build the data first (snakemake {args.data})")
+    torch.set_num_threads(args.threads)
+    raw = torch.load(args.data, weights_only=True)
+    images, labels = raw["train_x"], raw["train_y"].long()
+    peak = matmul_gflops()
+    print(f"machine: {torch.get_num_threads()} torch threads, dense fp32 matmul {peak:.1f} GFLOP/s (2048², fp32)")
+    summary = []
+    for name, model_spec in MODELS.items():
+        flops = flops_per_sample(build_model({"activation": "relu", "model": model_spec}))
+        diff = equivalence(images, labels, args.data, model_spec)
+        seed = seed_rate(images, labels, model_spec, args.seed_steps)
+        ours = nnlab_rate(args.data, model_spec, args.samples)
+        bare = nnlab_rate(args.data, model_spec, args.samples, grad_every=0)
+        achieved = ours * flops / 1e9
+        print(f"\n[{name}] {flops / 1e6:.2f} MFLOP per sample (forward + backward)")
+        print(f"  same losses for the same seed, weights and batches: max relative difference {diff:.2e}")
+        print(f"  (a) seeds' loop  : {seed:9.0f} samples/s")
+        print(f"  (b) nnlab's loop : {ours:9.0f} samples/s = {achieved:.1f} GFLOP/s (gradient probe on)")
+        print(f"      probe cost   : {100 * (bare / ours - 1):+.1f} % of a step (probe off: {bare:.0f} samples/s)")
+        summary.append((name, ours / seed, 100 * achieved / peak))
+    if args.threads >= 2:
+        spec = MODELS["mlp-784-512-1024-512-10"]
+        one = parallel_rate(args.data, spec, args.samples, jobs=1, threads=2)
+        two = parallel_rate(args.data, spec, args.samples, jobs=2, threads=1)
+        better = "2 jobs x 1 thread" if two > one else "1 job x 2 threads"
+        print(f"\nthreads: 1 job x 2 threads {one:.0f} samples/s; 2 jobs x 1 thread {two:.0f} samples/s "
+              f"in all (ratio {two / one:.2f}) -> {better} is faster")
+    print()
+    for name, speedup, percent in summary:
+        print(f"model: {name}")
+        print(f"speedup_vs_seed_loop: {speedup:.2f}")
+        print(f"percent_of_matmul_peak: {percent:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
