@@ -135,7 +135,7 @@ def equivalence(images, labels, data: Path, model_spec: dict, steps: int = 30) -
         loss = F.cross_entropy(ours(splits.train.x[idx]), splits.train.y[idx])
         loss.backward()
         optimizer.step()
-        our_losses.append(float(loss))
+        our_losses.append(float(loss.detach()))
     return float(np.max(np.abs(np.array(seed_losses) - our_losses) / np.abs(seed_losses)))
 
 
