@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "config" / "schema.yaml"
 CONFIG_PATH = ROOT / "config" / "config.yaml"
 PROFILES = ("quick", "default", "full")
-#: Bump when the meaning of a spec key changes, so old cached runs are not reused.
-SPEC_VERSION = 1
+#: Bump when the meaning of a spec key or the training arithmetic changes, so old cached runs
+#: are not reused. 2: fused SGD/Adam kernels.
+SPEC_VERSION = 2
 #: Keys of a resolved spec that must be present for a run to be trainable.
 REQUIRED_SPEC_KEYS = ("dataset", "model", "activation", "optimizer", "lr", "batch_size", "epochs", "seed")
 

@@ -400,8 +400,9 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
         near_chance = sig["test_acc"].high < POOR_UPPER if sig["test_acc"].n > 1 else sig["test_acc"].mean < POOR_UPPER
         out.set("a74.answer",
                 f"After one epoch the sigmoid net reaches {sig['test_acc'].pct()} test accuracy "
-                f"({'at chance level, as in the seed (10.00 %)' if near_chance else 'above chance, unlike the seed (10.00 %)'}), "
-                f"the ReLU net {rel['test_acc'].pct()} (seed: 79.39 %).")
+                f"({'at chance level, as in' if near_chance else 'above chance, unlike'} the seed's "
+                f"{100 * SEED_A74['sigmoid']['test_acc']:.2f} %), the ReLU net {rel['test_acc'].pct()} "
+                f"(seed: {100 * SEED_A74['relu']['test_acc']:.2f} %).")
         gradient_figure(grads, out)
         accuracy_figure(runs, out)
     else:
