@@ -98,6 +98,34 @@ def load_checkpoint(path: Path | None, spec: dict) -> dict | None:
     return state if state.get("spec") == spec else None
 
 
+_RESULT_FIELDS = ("epochs", "act_hist", "act_summary", "train_seconds", "samples")
+
+
+def capture(model, optimizer, shuffle: torch.Generator, grad_probe: GradientProbe, result: "RunResult",
+            device: torch.device) -> dict:
+    """Everything a resumed run needs to continue exactly where this one stands."""
+    return {
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "torch_rng": torch.get_rng_state(), "shuffle_rng": shuffle.get_state(),
+        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        "grad_probe": grad_probe.state(),
+        "result": {key: getattr(result, key) for key in _RESULT_FIELDS},
+    }
+
+
+def restore(state: dict, model, optimizer, shuffle: torch.Generator, grad_probe: GradientProbe,
+            result: "RunResult", device: torch.device) -> None:
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    shuffle.set_state(state["shuffle_rng"])
+    if device.type == "cuda" and state.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
+    grad_probe.load_state(state["grad_probe"], device)
+    for key in _RESULT_FIELDS:
+        setattr(result, key, state["result"][key])
+
+
 def train_run(spec: dict, data_path: Path | str, device: torch.device, progress: bool = True,
               checkpoint: Path | None = None) -> RunResult:
     """Train one spec to completion or divergence; return its measurements.
@@ -143,15 +171,7 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
         result.epochs.append(eval_row(0, math.nan, math.nan, 0.0))
         step, first_epoch = 0, 1
     else:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        shuffle.set_state(state["shuffle_rng"])
-        if device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
-        grad_probe.load_state(state["grad_probe"], device)
-        for key in ("epochs", "act_hist", "act_summary", "train_seconds", "samples"):
-            setattr(result, key, state["result"][key])
+        restore(state, model, optimizer, shuffle, grad_probe, result, device)
         step, first_epoch = state["step"], state["epoch"] + 1
         print(f"resuming from checkpoint {checkpoint}: epochs 1-{state['epoch']} done", file=sys.stderr)
     model.train()
@@ -185,7 +205,7 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
         bar.close()
         seconds = time.perf_counter() - started
         result.train_seconds += seconds
-        result.samples += min(step - (epoch - 1) * steps_per_epoch, steps_per_epoch) * bs
+        result.samples += min((b + 1) * bs, n_train)  # samples trained on in this epoch
         if result.status == "diverged":
             result.epochs.append({"epoch": epoch, "train_loss": math.nan, "train_acc": math.nan,
                                   "val_loss": math.nan, "val_acc": math.nan, "test_loss": math.nan,
@@ -194,15 +214,8 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
         result.epochs.append(eval_row(epoch, float(loss_sum) / n_train, float(correct) / n_train, seconds))
         snapshot(epoch)
         if checkpoint is not None and epoch < spec["epochs"]:
-            save_checkpoint(checkpoint, {
-                "spec": spec, "epoch": epoch, "step": step,
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "torch_rng": torch.get_rng_state(), "shuffle_rng": shuffle.get_state(),
-                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                "grad_probe": grad_probe.state(),
-                "result": {"epochs": result.epochs, "act_hist": result.act_hist, "act_summary": result.act_summary,
-                           "train_seconds": result.train_seconds, "samples": result.samples},
-            })
+            save_checkpoint(checkpoint, {"spec": spec, "epoch": epoch, "step": step,
+                                         **capture(model, optimizer, shuffle, grad_probe, result, device)})
     result.grads = grad_probe.frame()
     result.parameters = parameter_count(model)
     return result
