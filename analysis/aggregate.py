@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data import atomic_write
+from analysis.layout import RUN_TABLES
 
 #: Spec columns copied into every long table (enough to facet and colour by).
 CONFIG_COLUMNS = ("dataset", "activation", "norm", "optimizer", "lr", "batch_size", "epochs", "seed",
@@ -47,15 +48,14 @@ def run_row(record: dict, experiments: list[str]) -> dict:
 
 
 def aggregate(manifest: dict, runs_dir: Path) -> dict[str, pd.DataFrame]:
-    rows, long_tables = [], {"epochs": [], "grads": [], "act_hist": [], "act_summary": []}
-    files = {"epochs": "metrics", "grads": "grads", "act_hist": "act_hist", "act_summary": "act_summary"}
+    rows, long_tables = [], {table: [] for table in RUN_TABLES.values()}
     for run_id, experiments in sorted(manifest["runs"].items()):
         folder = runs_dir / run_id
         record = json.loads((folder / "record.json").read_text())
         row = run_row(record, experiments)
         rows.append(row)
         config_cols = {c: row.get(c) for c in CONFIG_COLUMNS} | {"experiments": row["experiments"]}
-        for table, stem in files.items():
+        for stem, table in RUN_TABLES.items():
             frame = pd.read_parquet(folder / f"{stem}.parquet")
             if len(frame):
                 long_tables[table].append(frame.assign(**config_cols))

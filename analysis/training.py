@@ -22,12 +22,13 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from analysis.layout import RUN_FILES, RUN_TABLES
 from analysis.models import build_model, parameter_count
 from analysis.probes import GradientProbe, activation_snapshot
 from analysis.record import environment
 from analysis.splits import Split, load_splits
 
-OUTPUT_FILES = ("metrics.parquet", "grads.parquet", "act_hist.parquet", "act_summary.parquet", "record.json")
+OUTPUT_FILES = RUN_FILES
 
 
 def resolve_device(requested: str = "auto") -> torch.device:
@@ -74,6 +75,7 @@ class RunResult:
     grads: pd.DataFrame | None = None
     act_hist: list[pd.DataFrame] = field(default_factory=list)
     act_summary: list[pd.DataFrame] = field(default_factory=list)
+    batch_losses: list[torch.Tensor] = field(default_factory=list)  # one CPU tensor per epoch
     train_seconds: float = 0.0
     samples: int = 0
     parameters: dict | None = None
@@ -98,7 +100,7 @@ def load_checkpoint(path: Path | None, spec: dict) -> dict | None:
     return state if state.get("spec") == spec else None
 
 
-_RESULT_FIELDS = ("epochs", "act_hist", "act_summary", "train_seconds", "samples")
+_RESULT_FIELDS = ("epochs", "act_hist", "act_summary", "batch_losses", "train_seconds", "samples")
 
 
 def capture(model, optimizer, shuffle: torch.Generator, grad_probe: GradientProbe, result: "RunResult",
@@ -179,6 +181,7 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
         order = torch.randperm(n_train, generator=shuffle).to(device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
+        batch_loss = torch.full((steps_per_epoch,), math.nan, device=device)  # filled on the device
         started = time.perf_counter()
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{spec['epochs']}", unit="batch",
                    file=sys.stderr, disable=not progress, mininterval=1.0 if sys.stderr.isatty() else 10.0)
@@ -191,6 +194,7 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
             loss.backward()
             grad_probe.record(step, epoch)
             optimizer.step()
+            batch_loss[b] = loss.detach()
             loss_sum += loss.detach() * len(idx)
             correct += (out.detach().argmax(1) == yb).sum()
             step += 1
@@ -206,6 +210,7 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
         seconds = time.perf_counter() - started
         result.train_seconds += seconds
         result.samples += min((b + 1) * bs, n_train)  # samples trained on in this epoch
+        result.batch_losses.append(batch_loss[: b + 1].cpu())
         if result.status == "diverged":
             result.epochs.append({"epoch": epoch, "train_loss": math.nan, "train_acc": math.nan,
                                   "val_loss": math.nan, "val_acc": math.nan, "test_loss": math.nan,
@@ -221,22 +226,34 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
     return result
 
 
+HIST_COLUMNS = ["epoch", "layer", "layer_index", "kind", "bin_left", "bin_right", "count"]
+SUMMARY_COLUMNS = ["epoch", "layer", "layer_index", "kind", "mean", "std", "p15", "p50", "p85", "saturated_fraction"]
+
+
+def run_frames(result: RunResult) -> dict[str, pd.DataFrame]:
+    """The run's tables, keyed by the file stems of analysis.layout.RUN_TABLES."""
+    losses = torch.cat(result.batch_losses).numpy() if result.batch_losses else []
+    epochs = [e for e, chunk in enumerate(result.batch_losses, start=1) for _ in range(len(chunk))]
+    frames = {
+        "metrics": pd.DataFrame(result.epochs),
+        "batches": pd.DataFrame({"step": range(len(losses)), "epoch": epochs, "loss": losses}),
+        "grads": result.grads,
+        "act_hist": pd.concat(result.act_hist, ignore_index=True) if result.act_hist else pd.DataFrame(columns=HIST_COLUMNS),
+        "act_summary": (pd.concat(result.act_summary, ignore_index=True) if result.act_summary
+                        else pd.DataFrame(columns=SUMMARY_COLUMNS)),
+    }
+    assert set(frames) == set(RUN_TABLES), "analysis.layout.RUN_TABLES and run_frames disagree"
+    return frames
+
+
 def write_outputs(run_id: str, spec: dict, result: RunResult, outdir: Path, device: torch.device,
                   threads: int, wall_seconds: float) -> None:
     """Write the per-run files; the record goes last so it marks a complete run."""
     from analysis.data import atomic_write
 
     outdir.mkdir(parents=True, exist_ok=True)
-    metrics = pd.DataFrame(result.epochs).assign(run_id=run_id)
-    grads = result.grads.assign(run_id=run_id)
-    empty_hist = pd.DataFrame(columns=["epoch", "layer", "layer_index", "kind", "bin_left", "bin_right", "count"])
-    hist = pd.concat(result.act_hist, ignore_index=True) if result.act_hist else empty_hist
-    empty_sum = pd.DataFrame(columns=["epoch", "layer", "layer_index", "kind", "mean", "std",
-                                      "p15", "p50", "p85", "saturated_fraction"])
-    summary = pd.concat(result.act_summary, ignore_index=True) if result.act_summary else empty_sum
-    for name, frame in (("metrics", metrics), ("grads", grads),
-                        ("act_hist", hist.assign(run_id=run_id)), ("act_summary", summary.assign(run_id=run_id))):
-        atomic_write(outdir / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
+    for stem, frame in run_frames(result).items():
+        atomic_write(outdir / f"{stem}.parquet", lambda p, f=frame.assign(run_id=run_id): f.to_parquet(p, index=False))
     final = result.epochs[-1]
     record = {
         "run_id": run_id,

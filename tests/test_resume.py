@@ -48,7 +48,7 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_metrics(tmp_path, data_di
     resumed = subprocess.run(command(data_dir, killed, ckpt), capture_output=True, text=True, check=True)
     assert "resuming from checkpoint" in resumed.stderr and "epochs 1-1 done" in resumed.stderr
     assert not ckpt.exists()  # removed once the run is complete
-    for name in ("metrics", "grads", "act_summary", "act_hist"):
+    for name in ("metrics", "batches", "grads", "act_summary", "act_hist"):
         left = pd.read_parquet(reference / f"{name}.parquet")
         right = pd.read_parquet(killed / f"{name}.parquet")
         pd.testing.assert_frame_equal(left.drop(columns=TIMING, errors="ignore"),

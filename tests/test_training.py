@@ -31,7 +31,7 @@ def train(tmp_path, data_dir):
 
 def test_same_spec_and_seed_gives_identical_metrics(train):
     a, b = train(SPEC, "a"), train(SPEC, "b")
-    for name in ("metrics", "grads", "act_summary", "act_hist"):
+    for name in ("metrics", "batches", "grads", "act_summary", "act_hist"):
         left, right = pd.read_parquet(a / f"{name}.parquet"), pd.read_parquet(b / f"{name}.parquet")
         drop = [c for c in ("seconds", "samples_per_s") if c in left]
         pd.testing.assert_frame_equal(left.drop(columns=drop), right.drop(columns=drop))
@@ -49,6 +49,13 @@ def test_run_record_and_tables(train):
     assert metrics[["val_acc", "test_acc"]].notna().all().all()
     grads = pd.read_parquet(out / "grads.parquet")
     steps_per_epoch = -(-480 // 32)
+    batches = pd.read_parquet(out / "batches.parquet")
+    assert batches["step"].tolist() == list(range(2 * steps_per_epoch))
+    assert batches["epoch"].tolist() == [1] * steps_per_epoch + [2] * steps_per_epoch
+    # the per-batch losses average to the epoch's running train loss (weighted by batch size)
+    sizes = [32] * (steps_per_epoch - 1) + [480 - 32 * (steps_per_epoch - 1)]
+    first = batches[batches["epoch"] == 1]["loss"].to_numpy()
+    assert abs((first * sizes).sum() / 480 - metrics.loc[metrics["epoch"] == 1, "train_loss"].item()) < 1e-5
     assert len(grads) == 2 * steps_per_epoch * 3  # every batch, every weight layer
     assert (grads["max_abs_grad"] >= grads["mean_abs_grad"]).all()
     summary = pd.read_parquet(out / "act_summary.parquet")

@@ -29,6 +29,11 @@ XOR_Y = np.array([0, 1, 1, 0])
 # --- what the seed document reports (reference values, never targets) ---
 SEED_A74 = {"sigmoid": {"test_acc": 0.1000, "train_acc": 0.1079, "test_loss": 2.3033},
             "relu": {"test_acc": 0.7939, "train_acc": 0.7426, "test_loss": 0.5597}}
+#: the losses the seed's log printed every 100 batches (batch 0, 100, …, 900)
+SEED_A74_LOG = {"sigmoid": [2.277038, 2.317646, 2.291698, 2.326507, 2.294538, 2.306917, 2.309592, 2.314287,
+                            2.309519, 2.285814],
+                "relu": [2.309350, 1.274806, 0.705422, 0.845843, 0.479043, 0.375226, 0.464915, 0.670215,
+                         0.541310, 0.549002]}
 SEED_A75 = {"a": True, "b": False, "c": True, "d": True, "e": False}
 #: pre-activations W1·x + b as the seed wrote them inside max(0, ·) in A7.2
 SEED_A72_WRITTEN = {"x1": (0, 0), "x2": (1, 1), "x3": (1, 1), "x4": (2, 2)}
@@ -232,6 +237,29 @@ def gradient_figure(grads: pd.DataFrame, out: PageOutput) -> None:
                "layer nearest the input gets the smallest gradients.")
 
 
+def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
+    """Per-batch training loss over the epoch, with the seed's logged losses as markers."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for act in ("sigmoid", "relu"):
+        b = batches[batches["activation"] == act]
+        if b.empty:
+            continue
+        smooth = b.groupby("step")["loss"].mean().rolling(20, min_periods=1).mean()
+        ax.plot(smooth.index, smooth.values, color=ACTIVATION_PALETTE[act], lw=1.6,
+                label=f"{act}: ours, mean over seeds (20-batch moving average)")
+        ax.scatter(range(0, 100 * len(SEED_A74_LOG[act]), 100), SEED_A74_LOG[act], color=ACTIVATION_PALETTE[act],
+                   marker="D", s=30, edgecolor="black", zorder=4, label=f"{act}: the seed's logged losses")
+    ax.axhline(math.log(10), ls="--", color="grey", lw=1)
+    ax.text(0, math.log(10) + 0.04, "ln 10: a uniform guess", color="grey", fontsize=9)
+    ax.set_xlabel("batch index (batch 64)")
+    ax.set_ylabel("training loss (NLL)")
+    ax.legend(fontsize=8)
+    out.figure(fig, "a74_loss",
+               "A7.4 — training loss per batch over the one epoch. The sigmoid net never leaves ln 10, the loss "
+               "of guessing uniformly; the ReLU net's loss falls within the first few hundred batches. "
+               "Diamonds: the losses the seed's own log printed.")
+
+
 def accuracy_figure(runs: pd.DataFrame, out: PageOutput) -> None:
     frame = runs.melt(id_vars=["activation", "seed"], value_vars=["final_train_acc", "final_test_acc"],
                       var_name="split", value_name="accuracy")
@@ -405,10 +433,11 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
                 f"(seed: {100 * SEED_A74['relu']['test_acc']:.2f} %).")
         gradient_figure(grads, out)
         accuracy_figure(runs, out)
+        loss_figure(ctx.of("batches", EXPERIMENT), out)
     else:
         missing = "_No A7.4 runs in this profile's configuration: nothing to show._\n"
         out.set("a74.answer", "No A7.4 runs in this profile's configuration.")
-        for name in ("a74_table", "a74_accuracy", "a74_gradients"):
+        for name in ("a74_table", "a74_accuracy", "a74_gradients", "a74_loss"):
             out.fragment(name, missing)
     # A7.5
     deriv = derivative_table().set_index("activation")

@@ -18,7 +18,7 @@ rule manifest:
 rule aggregate:
     input:
         manifest=f"{OUT}/tables/manifest.json",
-        records=expand("results/runs/{run_id}/record.json", run_id=sorted(RUNS)),
+        run_files=expand("results/runs/{run_id}/{name}", run_id=sorted(RUNS), name=RUN_FILES),
     output:
         **{name: f"{OUT}/tables/{name}.parquet" for name in TABLES},
     log:

@@ -26,4 +26,5 @@ USES_GPU = DEVICE == "cuda" or (DEVICE == "auto" and shutil.which("nvidia-smi") 
 THREADS = config.get("threads_per_job", 1)
 DATASETS = sorted({run.spec["dataset"] for run in RUNS.values()} | {"mnist", "fashion_mnist"})
 SITE_INDEX = f"{OUT}/site/index.html"
-TABLES = ["runs", "epochs", "grads", "act_hist", "act_summary"]
+# the per-run files and aggregated tables: one list, shared with the Python package
+from analysis.layout import RUN_FILES, TABLES

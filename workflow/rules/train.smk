@@ -1,6 +1,5 @@
 # One job per run. Runs live once under results/runs/<run-id>/, shared by every profile
 # and experiment that resolves to the same spec.
-RUN_FILES = ["metrics.parquet", "grads.parquet", "act_hist.parquet", "act_summary.parquet", "record.json"]
 
 
 def run_spec(wildcards):
