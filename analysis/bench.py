@@ -99,6 +99,11 @@ def seed_loop(model: nn.Module, loader: DataLoader, steps: int, probe_layers: li
     return time.perf_counter() - started, losses
 
 
+def seed_model(model_spec: dict) -> nn.Module:
+    """The same architecture in PyTorch's default (contiguous) memory format, as the seeds' code has it."""
+    return build_model({"activation": "relu", "model": model_spec}).to(memory_format=torch.contiguous_format)
+
+
 def nnlab_spec(model_spec: dict, n: int, grad_every: int) -> dict:
     return {"dataset": "fashion_mnist", "train_subset": n, "test_subset": 1000, "validation_split": 0.0,
             "split_seed": 0, "normalise": {"mean": MEAN, "std": STD}, "activation": "relu", "norm": "none",
@@ -120,7 +125,7 @@ def seed_rate(images, labels, model_spec: dict, steps: int, repeats: int = 3) ->
     best = 0.0
     for _ in range(repeats):
         torch.manual_seed(1)
-        model = build_model({"activation": "relu", "model": model_spec})
+        model = seed_model(model_spec)
         loader = DataLoader(SeedStyleDataset(images, labels), batch_size=64, shuffle=True)
         seconds, _ = seed_loop(model, loader, steps, [m for _, m in weight_layers(model)][:3])
         best = max(best, steps * 64 / seconds)
@@ -132,12 +137,12 @@ def equivalence(images, labels, data: Path, model_spec: dict, steps: int = 30) -
     from analysis.splits import load_splits
 
     torch.manual_seed(1)
-    seed_model = build_model({"activation": "relu", "model": model_spec})
+    theirs = seed_model(model_spec)
     ours = build_model({"activation": "relu", "model": model_spec})
-    ours.load_state_dict(seed_model.state_dict())
+    ours.load_state_dict(theirs.state_dict())
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[: steps * 64]
     loader = DataLoader(SeedStyleDataset(images, labels), batch_size=64, sampler=order.tolist())
-    _, seed_losses = seed_loop(seed_model, loader, steps, [], every_loss=True)
+    _, seed_losses = seed_loop(theirs, loader, steps, [], every_loss=True)
     splits = load_splits(data, {"normalise": {"mean": MEAN, "std": STD}}, torch.device("cpu"))
     optimizer = make_optimizer({"optimizer": "sgd", "lr": 0.01, "momentum": 0.5}, ours.parameters())
     our_losses = []

@@ -110,6 +110,10 @@ def build_model(spec: dict, in_shape: tuple[int, int, int] = (1, 28, 28), n_clas
     layers[f"linear{i + 1}"] = nn.Linear(features, n_classes)
     model = nn.Sequential(layers)
     initialise(model, spec.get("init", "torch_default"), spec.get("init_std", 0.01))
+    if model_spec["kind"] == "cnn":
+        # NHWC convolutions: about 30 % faster per step on this CPU (analysis.bench), same results
+        # up to rounding, deterministic as before
+        model = model.to(memory_format=torch.channels_last)
     return model
 
 
