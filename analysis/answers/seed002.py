@@ -334,8 +334,8 @@ def xor_figure(hidden: np.ndarray, out: PageOutput) -> None:
                "after the ReLU layer, where the line W²·h = ½ separates them (x₂ and x₃ coincide at (1, 0)).")
 
 
-def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
-    # A7.1
+def answer_a71(out: PageOutput) -> None:
+    """A7.1: the LP check of the seed's inequalities and the best linear / sigmoid accuracy on XOR."""
     lp = xor_threshold_lp()
     best_bias, best_labels = best_linear_accuracy(bias=True)
     best_sig = best_sigmoid_accuracy()
@@ -350,7 +350,10 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
             f"a linear threshold unit (weights and a bias, i.e. the seed's threshold t) can match XOR on is "
             f"{best_bias * 4:.0f}/4 ({len(best_labels)} labelings reach it); a sigmoid unit σ(w·x + b) "
             f"thresholded at ½ also reaches {best_sig * 4:.0f}/4 at best.")
-    # A7.2
+
+
+def answer_a72(out: PageOutput) -> None:
+    """A7.2: the two-layer ReLU net's outputs, the hidden space, and the seed's slips."""
     xor = xor_two_layer()
     rows, slips = [], []
     for i, key in enumerate(["x1", "x2", "x3", "x4"]):
@@ -372,7 +375,10 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
                f"{len(slips)} of 4 inputs ({'; '.join(slips)}), then continue with the right hidden values."
                if slips else "The seed's worked lines agree with ours."))
     xor_figure(xor["hidden"], out)
-    # A7.3
+
+
+def answer_a73(out: PageOutput) -> None:
+    """A7.3: every quantity by the formulas and by autograd, beside the seed's numbers."""
     formula, auto = backprop_by_formula(), backprop_by_autograd()
     keys = ["s3", "a3", "s4", "a4", "s5", "a5", "s6", "y_hat", "loss", "delta6", "delta3", "delta4", "delta5",
             "dL_dw31", "dL_dw32", "dL_dw41", "dL_dw42", "dL_dw51", "dL_dw52", "dL_dw63", "dL_dw64", "dL_dw65"]
@@ -402,7 +408,10 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
             f"{', '.join(symbol(k) for k in seed_slips) or 'nothing'}: a₅ = max(0, −4) is 0, not −4 (its s₆ then uses 0, so ŷ is "
             "unaffected); it also applies max(0, ·) to the identity output and leaves δ₅ unfinished "
             f"(δ₅ = f′(s₅)·δ₆·w₆₅ = {num(formula['delta5'])}).")
-    # A7.4
+
+
+def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """A7.4: accuracy with CIs over seeds, gradient and loss figures; returns (runs, grads, summary)."""
     runs = ctx.of("runs", EXPERIMENT)
     grads = ctx.of("grads", EXPERIMENT)
     out.set("a74.scaling", ctx.scaling_text(EXPERIMENT))
@@ -439,7 +448,12 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
         out.set("a74.answer", "No A7.4 runs in this profile's configuration.")
         for name in ("a74_table", "a74_accuracy", "a74_gradients", "a74_loss"):
             out.fragment(name, missing)
-    # A7.5
+    return runs, grads, summary
+
+
+def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict) -> None:
+    """A7.5: each statement decided from A7.4's measurements or from derivative curves."""
+    sig, rel = summary.get("sigmoid"), summary.get("relu")
     deriv = derivative_table().set_index("activation")
     sig_ratio = layer_gradient_ratio(grads, "sigmoid") if len(grads) else None
     verdicts = {}
@@ -481,4 +495,12 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.set("a75.answer", f"Our measurements give {', '.join(r['ours'][0] for r in rows)} for "
                           f"{', '.join(r['statement'] for r in rows)}; the seed's answers agree on {agreements} of {len(rows)}.")
     derivative_figure(out)
+
+
+def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    answer_a71(out)
+    answer_a72(out)
+    answer_a73(out)
+    runs, grads, summary = answer_a74(ctx, out)
+    answer_a75(out, grads, summary)
     return runs
