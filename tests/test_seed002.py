@@ -74,3 +74,38 @@ def test_mean_ci_widens_with_spread():
     narrow, wide = mean_ci([0.5, 0.51, 0.49]), mean_ci([0.3, 0.7, 0.5])
     assert narrow.low < 0.5 < narrow.high
     assert (wide.high - wide.low) > (narrow.high - narrow.low)
+
+
+def synthetic_context(tmp_path, sigmoid_acc: float, layer_ratio: float):
+    """Tables shaped like the aggregate step's, with chosen outcomes."""
+    from analysis.answers.common import Context
+
+    runs, grads, batches = [], [], []
+    for act, acc in (("sigmoid", sigmoid_acc), ("relu", 0.8)):
+        for seed in (1, 2, 3):
+            runs.append({"run_id": f"{act}{seed}", "experiments": "a7_4", "activation": act, "seed": seed,
+                         "status": "ok", "final_test_acc": acc + 0.001 * seed, "final_train_acc": acc,
+                         "final_test_loss": 1.0, "samples_per_s": 1.0})
+            for step in range(3):
+                batches.append({"experiments": "a7_4", "activation": act, "seed": seed, "step": step, "loss": 2.0})
+                for i, layer in enumerate(("linear1", "linear2", "linear3")):
+                    grads.append({"experiments": "a7_4", "activation": act, "seed": seed, "step": step,
+                                  "layer": layer, "mean_abs_grad": layer_ratio ** (1 - i / 2) * (1 + seed / 100)})
+    for name, rows in (("runs", runs), ("grads", grads), ("batches", batches)):
+        pd.DataFrame(rows).to_parquet(tmp_path / f"{name}.parquet")
+    config = {"experiments": {"a7_4": {"exercise": "A7.4", "base": {}, "seeds": [1, 2, 3]}}}
+    return Context(page="seed002", profile="default", tables_dir=tmp_path, config=config, provenance={})
+
+
+@pytest.mark.parametrize("sigmoid_acc, ratio, chance, a, b_word", [(0.10, 0.07, True, "True", "smaller"),
+                                                                    (0.75, 10.0, False, "False", "larger")])
+def test_a74_a75_answers_follow_the_measurements(tmp_path, sigmoid_acc, ratio, chance, a, b_word):
+    from analysis.answers.common import PageOutput
+
+    out = PageOutput(page="seed002", out_dir=tmp_path / "answers")
+    _, grads, summary = seed002.answer_a74(synthetic_context(tmp_path, sigmoid_acc, ratio), out)
+    seed002.answer_a75(out, grads, summary)
+    assert ("at chance level" in out.vars["a74"]["answer"]) is chance
+    assert out.vars["a75"]["a"] == a
+    assert out.vars["a75"]["b"] == "False"  # false either way, for the reason the evidence gives
+    assert f"get {b_word} gradients" in out.fragments["a75_table"]
