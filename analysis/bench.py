@@ -202,8 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         flops = flops_per_sample(build_model({"activation": "relu", "model": model_spec}))
         diff = equivalence(images, labels, args.data, model_spec)
         seed = seed_rate(images, labels, model_spec, args.seed_steps)
-        ours = nnlab_rate(args.data, model_spec, args.samples)
-        bare = nnlab_rate(args.data, model_spec, args.samples, grad_every=0)
+        # probe on and off interleaved, best of several each: the machine is shared and noisy
+        ours, bare = 0.0, 0.0
+        for _ in range(3):
+            ours = max(ours, nnlab_rate(args.data, model_spec, args.samples, repeats=2))
+            bare = max(bare, nnlab_rate(args.data, model_spec, args.samples, grad_every=0, repeats=2))
         achieved = ours * flops / 1e9
         print(f"\n[{name}] {flops / 1e6:.2f} MFLOP per sample (forward + backward)")
         print(f"  same losses for the same seed, weights and batches: max relative difference {diff:.2e} over 30 steps")

@@ -25,8 +25,8 @@ SCHEMA_PATH = ROOT / "config" / "schema.yaml"
 CONFIG_PATH = ROOT / "config" / "config.yaml"
 PROFILES = ("quick", "default", "full")
 #: Bump when the meaning of a spec key or the training arithmetic changes, so old cached runs
-#: are not reused. 2: fused SGD/Adam kernels.
-SPEC_VERSION = 2
+#: are not reused. 2: fused SGD/Adam kernels. 3: gradient probe reduces a preallocated |g|.
+SPEC_VERSION = 3
 #: Keys of a resolved spec that must be present for a run to be trainable.
 REQUIRED_SPEC_KEYS = ("dataset", "model", "activation", "optimizer", "lr", "batch_size", "epochs", "seed")
 
