@@ -3,6 +3,7 @@ flight: finished runs are never retrained, and the interrupted run resumes from 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +15,8 @@ from analysis.config import study_runs
 from workflow_helpers import copy_workflow, job_counts
 
 FAST = {"train_subset": 500, "test_subset": 200, "epochs": 1, "model": {"kind": "mlp", "hidden": [16]}}
-SLOW = {"train_subset": 24000, "test_subset": 500, "epochs": 4, "model": {"kind": "mlp", "hidden": [256, 256]}}
+# SLOW must still be running when both FAST runs have finished, whichever order Snakemake picks
+SLOW = {"train_subset": 24000, "test_subset": 500, "epochs": 8, "model": {"kind": "mlp", "hidden": [256, 256]}}
 
 
 def test_killed_workflow_keeps_finished_runs_and_resumes(tmp_path, data_dir):
@@ -29,14 +31,22 @@ def test_killed_workflow_keeps_finished_runs_and_resumes(tmp_path, data_dir):
     fast = [r.run_id for r in runs.values() if r.experiments == ("fast",)]
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--config", "profile=quick"]
 
-    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "snakemake.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=sink, stderr=subprocess.STDOUT)
     records = [tmp_path / "results/runs" / rid / "record.json" for rid in fast]
     checkpoint = tmp_path / "results/checkpoints" / f"{slow}.pt"
     deadline = time.time() + 300
-    while not (all(r.exists() for r in records) and checkpoint.exists()):
+
+    def fast_runs_finished() -> bool:
+        # finished in Snakemake's books, not only on disk: a job killed between writing its last
+        # file and Snakemake recording it is incomplete, and Snakemake rightly runs it again
+        return len(re.findall(r"Finished jobid: \d+ \(Rule: train\)", log.read_text())) >= 2
+
+    while not (fast_runs_finished() and checkpoint.exists()):
         assert proc.poll() is None and time.time() < deadline, "workflow ended before the crash point"
         time.sleep(0.1)
+    assert all(r.exists() for r in records)
     os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and every job it started
     proc.wait()
     stamps = {r: r.stat().st_mtime_ns for r in records}
