@@ -28,3 +28,11 @@ DATASETS = sorted({run.spec["dataset"] for run in RUNS.values()} | {"mnist", "fa
 SITE_INDEX = f"{OUT}/site/index.html"
 # the per-run files and aggregated tables: one list, shared with the Python package
 from analysis.layout import RUN_FILES, TABLES
+
+
+def run_spec(wildcards):
+    """The resolved spec of the run a train job's wildcards name."""
+    try:
+        return RUNS[wildcards.run_id].spec
+    except KeyError:
+        raise ValueError(f"run {wildcards.run_id} is not part of profile {PROFILE}")

@@ -2,13 +2,6 @@
 # and experiment that resolves to the same spec.
 
 
-def run_spec(wildcards):
-    try:
-        return RUNS[wildcards.run_id].spec
-    except KeyError:
-        raise ValueError(f"run {wildcards.run_id} is not part of profile {PROFILE}")
-
-
 rule train:
     input:
         data=lambda wc: f"{DATA_DIR}/{run_spec(wc)['dataset']}.pt",
@@ -22,6 +15,8 @@ rule train:
         # end-of-epoch state, outside the declared outputs so Snakemake never deletes it on failure
         checkpoint="results/checkpoints/{run_id}.pt",
     threads: THREADS
+    # PY and DEVICE are deliberately not params: a run's result is keyed by its spec alone, so moving
+    # the virtual environment or switching CPU/GPU must not invalidate every cached run
     resources:
         gpu=1 if USES_GPU else 0,
     shell:
