@@ -296,7 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     if compute_id(spec) != args.run_id:
         print(f"nnlab: spec does not hash to run id {args.run_id}", file=sys.stderr)
         return 2
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except RuntimeError as exc:
+        print(f"nnlab: {exc} (set `device: auto` or `cpu` in config/config.yaml)", file=sys.stderr)
+        return 2
     print(f"run {args.run_id} on {device} with {args.threads} thread(s): {json.dumps(spec, sort_keys=True)}",
           file=sys.stderr)
     result = train_run(spec, args.data, device, progress=not args.no_progress, checkpoint=args.checkpoint)

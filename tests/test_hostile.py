@@ -57,3 +57,13 @@ def test_missing_registry_client_without_network(tmp_path, monkeypatch, dataset,
         data_module.prepare(dataset, tmp_path / "d.pt", tmp_path / "d.json", timeout=3)
     assert f"`{client}` is not on PATH" in str(info.value)
     assert "canonical" in str(info.value) and "local folder" in str(info.value)
+
+
+def test_cuda_requested_without_a_gpu_is_a_clear_error(tmp_path, data_dir, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a machine without a GPU, anywhere
+    spec = {"dataset": "fashion_mnist", "model": {"kind": "mlp", "hidden": [4]}, "activation": "relu",
+            "optimizer": "sgd", "lr": 0.1, "batch_size": 8, "epochs": 1, "seed": 0}
+    code = training.main(["--run-id", run_id(spec), "--spec", json.dumps(spec), "--data",
+                          str(data_dir / "fashion_mnist.pt"), "--outdir", str(tmp_path / "r"), "--device", "cuda"])
+    assert code == 2 and "cuda was requested but torch sees no CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
