@@ -22,13 +22,12 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from analysis.layout import RUN_FILES, RUN_TABLES
+from analysis.layout import RUN_TABLES
 from analysis.models import build_model, parameter_count
 from analysis.probes import GradientProbe, activation_snapshot
 from analysis.record import environment
 from analysis.splits import Split, load_splits
 
-OUTPUT_FILES = RUN_FILES
 
 
 def resolve_device(requested: str = "auto") -> torch.device:

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from analysis.config import run_id
-from analysis.training import OUTPUT_FILES, main, train_run
+from analysis.layout import RUN_FILES
+from analysis.training import main, train_run
 
 SPEC = {"dataset": "fashion_mnist", "train_subset": 600, "test_subset": 300, "validation_split": 0.2,
         "split_seed": 0, "normalise": {"mean": 0.1307, "std": 0.3081}, "activation": "sigmoid",
@@ -35,7 +36,7 @@ def test_same_spec_and_seed_gives_identical_metrics(train):
         left, right = pd.read_parquet(a / f"{name}.parquet"), pd.read_parquet(b / f"{name}.parquet")
         drop = [c for c in ("seconds", "samples_per_s") if c in left]
         pd.testing.assert_frame_equal(left.drop(columns=drop), right.drop(columns=drop))
-    assert sorted(p.name for p in a.iterdir()) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in a.iterdir()) == sorted(RUN_FILES)
 
 
 def test_run_record_and_tables(train):
@@ -80,4 +81,4 @@ def test_divergence_is_recorded_not_raised(train):
     record = json.loads((out / "record.json").read_text())
     assert record["status"] == "diverged"
     assert record["diverged_at"]["epoch"] == 1
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
