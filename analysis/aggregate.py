@@ -19,7 +19,8 @@ from analysis.layout import RUN_TABLES
 
 #: Spec columns copied into every long table (enough to facet and colour by).
 CONFIG_COLUMNS = ("dataset", "activation", "norm", "optimizer", "lr", "batch_size", "epochs", "seed",
-                  "init", "dropout", "weight_decay", "model.kind", "model.hidden", "model.conv", "model.fc")
+                  "init", "dropout", "weight_decay", "norm_placement", "validation_split", "model.kind", "model.hidden",
+                  "model.conv", "model.fc", "penalty.l1", "penalty.l2", "penalty.l1_form")
 
 
 def flatten_spec(spec: dict, prefix: str = "") -> dict:

@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from analysis.models import build_model, weight_layers
+from analysis.models import build_model, flops_per_sample, weight_layers
 from analysis.training import make_optimizer, train_run
 
 MEAN, STD = 0.1307, 0.3081
@@ -60,20 +60,6 @@ class SeedStyleDataset(Dataset):
         if (std == 0).any():
             raise ValueError("std evaluated to zero")
         return tensor.sub_(mean.view(-1, 1, 1)).div_(std.view(-1, 1, 1)), target
-
-
-def flops_per_sample(model: nn.Sequential) -> float:
-    """Multiply-adds of Linear/Conv layers ×2 (FLOPs) ×3 (forward, input and weight gradients)."""
-    macs, shape = 0, (1, 1, 28, 28)
-    x = torch.zeros(shape)
-    for layer in model:
-        if isinstance(layer, nn.Linear):
-            macs += layer.in_features * layer.out_features
-        elif isinstance(layer, nn.Conv2d):
-            out = layer(x)
-            macs += out.numel() * layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1]
-        x = layer(x)
-    return 6.0 * macs
 
 
 def seed_loop(model: nn.Module, loader: DataLoader, steps: int, probe_layers: list[nn.Module],

@@ -26,7 +26,8 @@ CONFIG_PATH = ROOT / "config" / "config.yaml"
 PROFILES = ("quick", "default", "full")
 #: Bump when the meaning of a spec key or the training arithmetic changes, so old cached runs
 #: are not reused. 2: fused SGD/Adam kernels. 3: gradient probe reduces a preallocated |g|.
-SPEC_VERSION = 3
+#: 4: train_penalty, track and dead_fraction outputs; full-batch steps skip the shuffle.
+SPEC_VERSION = 4
 #: Keys of a resolved spec that must be present for a run to be trainable.
 REQUIRED_SPEC_KEYS = ("dataset", "model", "activation", "optimizer", "lr", "batch_size", "epochs", "seed")
 
@@ -100,7 +101,9 @@ def _check_spec(spec: dict, where: str) -> None:
     if missing:
         raise ConfigError(f"config error at {where}: resolved run lacks {', '.join(missing)}")
     model = spec["model"]
-    need = {"mlp": ("hidden",), "cnn": ("conv", "fc")}[model["kind"]]
+    need = {"mlp": ("hidden",), "cnn": ("conv", "fc"), "layers": ("layers",)}[model["kind"]]
+    if model["kind"] == "mlp" and "hidden" not in model:
+        need = ("depth", "width")  # `depth` hidden layers of `width` units
     lacking = [k for k in need if k not in model]
     if lacking:
         raise ConfigError(f"config error at {where}.model: kind {model['kind']} needs {', '.join(lacking)}")

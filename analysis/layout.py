@@ -8,7 +8,8 @@ RUN_TABLES: dict[str, str] = {
     "batches": "batches",        # one row per training batch: its loss
     "grads": "grads",            # one row per probed batch and weight layer: mean and max |dL/dW|
     "act_hist": "act_hist",      # activation histograms on the fixed evaluation batch
-    "act_summary": "act_summary",  # their percentiles and saturated fractions
+    "act_summary": "act_summary",  # their percentiles, saturated and dead fractions
+    "track": "track",            # every probes.track_every steps: test accuracy, one unit's input percentiles
 }
 #: every file of results/runs/<run-id>/ that Snakemake tracks; record.json is written last
 RUN_FILES: tuple[str, ...] = tuple(f"{stem}.parquet" for stem in RUN_TABLES) + ("record.json",)

@@ -28,13 +28,15 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "tanh": torch.tanh,
     "lecun_tanh": lecun_tanh,
     "leaky_relu": lambda x: F.leaky_relu(x, 0.01),
+    # Keras 2's LeakyReLU() layer defaults to alpha 0.3 (seed 003's CNN uses it)
+    "leaky_relu_keras": lambda x: F.leaky_relu(x, 0.3),
     "identity": lambda x: x,
 }
 
 #: Output range of the bounded activations (for fixed histogram bins); None = data-driven.
 ACTIVATION_RANGE: dict[str, tuple[float, float] | None] = {
     "sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "lecun_tanh": None,
-    "relu": None, "leaky_relu": None, "identity": None,
+    "relu": None, "leaky_relu": None, "leaky_relu_keras": None, "identity": None,
 }
 
 
@@ -82,12 +84,73 @@ def _block(layers: "OrderedDict[str, nn.Module]", i: int, layer: nn.Module, widt
         layers[f"drop{i}"] = nn.Dropout(spec["dropout"])
 
 
+def _sequence(model_spec: dict, spec: dict, in_shape: tuple[int, int, int], n_classes: int,
+              layers: "OrderedDict[str, nn.Module]") -> None:
+    """`kind: layers`: an explicit layer list, Keras-style, for the seeds' own architectures.
+
+    Items: {conv: filters, kernel, padding: valid|same}, {dense: units} (on a 4-D tensor it acts per
+    position, like Keras' Dense on the last axis: a 1x1 convolution), bn, {act: name} (or `act` for the
+    spec's activation), {pool: size}, {dropout: p}, flatten. A conv/dense item may carry `l2: strength`
+    (Keras kernel_regularizer: strength·Σw² added to the loss). The last item should be {dense: n_classes}.
+    """
+    channels, size, flat = in_shape[0], in_shape[1], None
+    index, used = 0, set()
+
+    def add(kind: str, module: nn.Module) -> None:
+        name = f"{kind}{index}"
+        while name in used:
+            name += "b"
+        used.add(name)
+        layers[name] = module
+
+    for item in model_spec["layers"]:
+        key, value = (item, None) if isinstance(item, str) else next(iter(item.items()))
+        if key == "conv":
+            index += 1
+            k = item.get("kernel", 3)
+            same = item.get("padding", "valid") == "same"
+            add("conv", nn.Conv2d(channels, value, k, padding=k // 2 if same else 0))
+            channels, size = value, size if same else size - k + 1
+        elif key == "dense":
+            index += 1
+            if flat is None:  # still an image: per-position dense = 1x1 convolution
+                add("dense", nn.Conv2d(channels, value, 1))
+                channels = value
+            else:
+                add("linear", nn.Linear(flat, value))
+                flat = value
+        elif key == "bn":
+            add("bn", nn.BatchNorm2d(channels) if flat is None else nn.BatchNorm1d(flat))
+        elif key == "act":
+            add("act", Activation(value or spec["activation"]))
+        elif key == "pool":
+            add("pool", nn.MaxPool2d(value))
+            size //= value
+        elif key == "dropout":
+            add("drop", nn.Dropout(value))
+        elif key == "flatten":
+            layers["flatten"] = nn.Flatten()
+            flat = channels * size * size
+        else:
+            raise ValueError(f"unknown layer item {item!r} (conv, dense, bn, act, pool, dropout, flatten)")
+        if isinstance(item, dict) and item.get("l2"):
+            next(reversed(layers.values())).l2 = float(item["l2"])
+    if flat != n_classes:
+        raise ValueError(f"a `layers` model must end with {{dense: {n_classes}}} after flatten, not {flat}")
+
+
 def build_model(spec: dict, in_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10) -> nn.Sequential:
     """Build the network a run spec describes; logits out (the loss applies log-softmax)."""
     model_spec = spec["model"]
     activation_fn(spec["activation"])  # fail early, with the list of known names
     layers: "OrderedDict[str, nn.Module]" = OrderedDict()
     i = 0
+    if model_spec["kind"] == "layers":
+        _sequence(model_spec, spec, in_shape, n_classes, layers)
+        model = nn.Sequential(layers)
+        initialise(model, spec.get("init", "torch_default"), spec.get("init_std", 0.01))
+        return model.to(memory_format=torch.channels_last) if any(
+            isinstance(m, nn.Conv2d) for m in model) else model
     if model_spec["kind"] == "cnn":
         channels, size = in_shape[0], in_shape[1]
         k = model_spec.get("kernel", 3)
@@ -99,9 +162,9 @@ def build_model(spec: dict, in_shape: tuple[int, int, int] = (1, 28, 28), n_clas
         widths = model_spec["fc"]
     elif model_spec["kind"] == "mlp":
         features = math.prod(in_shape)
-        widths = model_spec["hidden"]
+        widths = model_spec["hidden"] if "hidden" in model_spec else [model_spec["width"]] * model_spec["depth"]
     else:
-        raise ValueError(f"unknown model kind {model_spec['kind']!r} (mlp or cnn)")
+        raise ValueError(f"unknown model kind {model_spec['kind']!r} (mlp, cnn or layers)")
     layers["flatten"] = nn.Flatten()
     for width in widths:
         i += 1
@@ -146,3 +209,69 @@ def parameter_count(model: nn.Module) -> dict[str, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     running = sum(b.numel() for name, b in model.named_buffers() if name.endswith(("running_mean", "running_var")))
     return {"trainable": trainable, "non_trainable": running, "total": trainable + running}
+
+
+def penalty_terms(model: nn.Sequential, penalty: dict | None) -> list[tuple[torch.Tensor, float, float, str]]:
+    """(weight, l1, l2, l1_form) for every weight layer with a penalty: the spec-wide `penalty`
+    (D1.4: every weight matrix, biases excluded) plus per-layer `l2` of `kind: layers` models."""
+    penalty = penalty or {}
+    l1, l2, form = penalty.get("l1", 0.0), penalty.get("l2", 0.0), penalty.get("l1_form", "abs")
+    terms = []
+    for _, layer in weight_layers(model):
+        layer_l2 = l2 + getattr(layer, "l2", 0.0)
+        if l1 or layer_l2:
+            terms.append((layer.weight, l1, layer_l2, form))
+    return terms
+
+
+def penalty_value(terms: list[tuple[torch.Tensor, float, float, str]]) -> torch.Tensor | None:
+    """δ₁·Σ|w| (or the seed's δ₁·Σw with l1_form 'signed') + δ₂·Σw², summed over the layers."""
+    total = None
+    for weight, l1, l2, form in terms:
+        term = 0.0
+        if l1:
+            term = term + l1 * (weight.abs().sum() if form == "abs" else weight.sum())
+        if l2:
+            term = term + l2 * weight.pow(2).sum()
+        total = term if total is None else total + term
+    return total
+
+
+def flops_per_sample(model: nn.Sequential, in_shape: tuple[int, int, int] = (1, 28, 28)) -> float:
+    """Multiply-adds of Linear/Conv layers ×2 (FLOPs) ×3 (forward, input and weight gradients)."""
+    macs = 0
+    x = torch.zeros((2, *in_shape))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for layer in model:
+            out = layer(x)
+            if isinstance(layer, nn.Linear):
+                macs += layer.in_features * layer.out_features
+            elif isinstance(layer, nn.Conv2d):
+                macs += out[0].numel() * layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1]
+            x = out
+    model.train(was_training)
+    return 6.0 * macs
+
+
+def model_summary(model: nn.Sequential, in_shape: tuple[int, int, int] = (1, 28, 28)) -> list[dict]:
+    """Keras-style summary rows: layer, type, output shape (channels last, as Keras prints it), and
+    parameters counted the Keras way (BN: 4 per channel, of which the 2 running statistics are non-trainable)."""
+    rows = []
+    x = torch.zeros((2, *in_shape))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for name, layer in model.named_children():
+            x = layer(x)
+            shape = tuple(x.shape[1:])
+            if len(shape) == 3:  # C, H, W -> H, W, C
+                shape = (shape[1], shape[2], shape[0])
+            trainable = sum(p.numel() for p in layer.parameters())
+            running = sum(b.numel() for n, b in layer.named_buffers() if n in ("running_mean", "running_var"))
+            rows.append({"layer": name, "type": type(layer).__name__ if not isinstance(layer, Activation)
+                         else f"Activation({layer.name})", "output shape": "(None, " + ", ".join(map(str, shape)) + ")",
+                         "parameters": trainable + running, "non-trainable": running})
+    model.train(was_training)
+    return rows

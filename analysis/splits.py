@@ -35,11 +35,36 @@ def _normalise(x: torch.Tensor, normalise: dict | str) -> torch.Tensor:
     return x.sub_(normalise["mean"]).div_(normalise["std"])
 
 
+def n_classes(spec: dict) -> int:
+    """Outputs the network needs: 10, or the number of classes a `classes` subset keeps."""
+    return len(spec["classes"]) if spec.get("classes") else 10
+
+
+def _restrict(raw: dict, classes: list[int]) -> dict:
+    """Keep only `classes` in train and test, relabelled 0..k-1 in the order given."""
+    out = {}
+    for part in ("train", "test"):
+        y = raw[f"{part}_y"].long()
+        mask = torch.isin(y, torch.tensor(classes))
+        relabel = torch.full((int(y.max()) + 1,), -1, dtype=torch.long)
+        relabel[torch.tensor(classes)] = torch.arange(len(classes))
+        out[f"{part}_x"], out[f"{part}_y"] = raw[f"{part}_x"][mask], relabel[y[mask]]
+    return out
+
+
 def load_splits(path: Path | str, spec: dict, device: torch.device) -> Splits:
     """Apply the spec's subset, validation split and normalisation; move to `device`."""
     raw = torch.load(path, weights_only=True)
+    classes = spec.get("classes")
+    if classes:
+        raw = _restrict(raw, classes)
     gen = torch.Generator().manual_seed(spec.get("split_seed", 0))
     train_idx = torch.randperm(raw["train_y"].shape[0], generator=gen)
+    if spec.get("train_per_class"):
+        # the first N of each class in the shuffled order: a balanced subset, fixed by split_seed
+        labels = raw["train_y"][train_idx]
+        keep = torch.cat([train_idx[labels == c][: spec["train_per_class"]] for c in labels.unique()])
+        train_idx = keep[torch.randperm(len(keep), generator=gen)]
     if spec.get("train_subset"):
         train_idx = train_idx[: spec["train_subset"]]
     test_idx = torch.arange(raw["test_y"].shape[0])
@@ -47,7 +72,7 @@ def load_splits(path: Path | str, spec: dict, device: torch.device) -> Splits:
         test_idx = torch.randperm(raw["test_y"].shape[0], generator=gen)[: spec["test_subset"]]
     n_val = int(round(len(train_idx) * spec.get("validation_split", 0.0)))
     val_idx, train_idx = train_idx[:n_val], train_idx[n_val:]
-    if not spec.get("train_subset") and n_val == 0:
+    if not (spec.get("train_subset") or spec.get("train_per_class") or classes) and n_val == 0:
         train_idx = torch.arange(raw["train_y"].shape[0])  # the canonical order, as the seeds' loaders see it
 
     def make(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> Split:

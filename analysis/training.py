@@ -23,10 +23,10 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from analysis.layout import RUN_TABLES
-from analysis.models import build_model, parameter_count
-from analysis.probes import GradientProbe, activation_snapshot
+from analysis.models import build_model, flops_per_sample, parameter_count, penalty_terms, penalty_value
+from analysis.probes import GradientProbe, activation_snapshot, track_snapshot
 from analysis.record import environment
-from analysis.splits import Split, load_splits
+from analysis.splits import Split, load_splits, n_classes
 
 
 
@@ -74,10 +74,12 @@ class RunResult:
     grads: pd.DataFrame | None = None
     act_hist: list[pd.DataFrame] = field(default_factory=list)
     act_summary: list[pd.DataFrame] = field(default_factory=list)
+    track: list[pd.DataFrame] = field(default_factory=list)
     batch_losses: list[torch.Tensor] = field(default_factory=list)  # one CPU tensor per epoch
     train_seconds: float = 0.0
     samples: int = 0
     parameters: dict | None = None
+    flops_per_sample: float = 0.0
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -99,7 +101,10 @@ def load_checkpoint(path: Path | None, spec: dict) -> dict | None:
     return state if state.get("spec") == spec else None
 
 
-_RESULT_FIELDS = ("epochs", "act_hist", "act_summary", "batch_losses", "train_seconds", "samples")
+_RESULT_FIELDS = ("epochs", "act_hist", "act_summary", "track", "batch_losses", "train_seconds", "samples")
+#: a checkpoint is written after the first epoch, then at most this often (full-batch runs have
+#: hundreds of one-step "epochs": saving after each would cost more than the steps)
+CHECKPOINT_EVERY_S = 20.0
 
 
 def capture(model, optimizer, shuffle: torch.Generator, grad_probe: GradientProbe, result: "RunResult",
@@ -139,17 +144,21 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True)
     splits = load_splits(data_path, spec, device)
-    model = build_model(spec).to(device)
+    model = build_model(spec, n_classes=n_classes(spec)).to(device)
     optimizer = make_optimizer(spec, model.parameters())
     probes = spec.get("probes", {})
     grad_probe = GradientProbe(model, probes.get("grad_every", 0))
     act_epochs = set(probes.get("activation_epochs", []))
     act_batch = splits.test.x[: probes.get("activation_batch", 1000)]
+    track_every = probes.get("track_every", 0)
+    penalties = penalty_terms(model, spec.get("penalty"))
     result = RunResult()
+    result.flops_per_sample = flops_per_sample(model, tuple(splits.train.x.shape[1:]))
     shuffle = torch.Generator().manual_seed(spec["seed"])
     bs, log_every = spec["batch_size"], spec.get("log_every", 50)
     n_train = len(splits.train)
     steps_per_epoch = math.ceil(n_train / bs)
+    full_batch = bs >= n_train  # gradient descent on the whole set: no shuffle, no gather copy
 
     def snapshot(epoch: int) -> None:
         if epoch in act_epochs:
@@ -157,11 +166,18 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
             result.act_hist.append(hist)
             result.act_summary.append(summary)
 
-    def eval_row(epoch: int, train_loss: float, train_acc: float, seconds: float) -> dict:
+    def track(step: int) -> None:
+        if track_every and step % track_every == 0:
+            _, acc = evaluate(model, splits.test, spec["eval_batch_size"])
+            result.track.append(track_snapshot(model, act_batch, step, acc))
+
+    def eval_row(epoch: int, train_loss: float, train_acc: float, seconds: float,
+                 penalty: float = math.nan) -> dict:
         row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc}
         for name, split in (("val", splits.val), ("test", splits.test)):
             loss, acc = evaluate(model, split, spec["eval_batch_size"]) if split is not None else (math.nan, math.nan)
             row[f"{name}_loss"], row[f"{name}_acc"] = loss, acc
+        row["train_penalty"] = penalty
         row["seconds"] = seconds
         row["samples_per_s"] = (n_train / seconds) if seconds > 0 else math.nan
         return row
@@ -171,32 +187,45 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
         snapshot(0)
         result.epochs.append(eval_row(0, math.nan, math.nan, 0.0))
         step, first_epoch = 0, 1
+        track(0)
     else:
         restore(state, model, optimizer, shuffle, grad_probe, result, device)
         step, first_epoch = state["step"], state["epoch"] + 1
         print(f"resuming from checkpoint {checkpoint}: epochs 1-{state['epoch']} done", file=sys.stderr)
     model.train()
+    last_saved = -math.inf
     for epoch in range(first_epoch, spec["epochs"] + 1):
-        order = torch.randperm(n_train, generator=shuffle).to(device)
+        order = None if full_batch else torch.randperm(n_train, generator=shuffle).to(device)
         loss_sum = torch.zeros((), device=device)
+        penalty_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         batch_loss = torch.full((steps_per_epoch,), math.nan, device=device)  # filled on the device
         started = time.perf_counter()
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{spec['epochs']}", unit="batch",
-                   file=sys.stderr, disable=not progress, mininterval=1.0 if sys.stderr.isatty() else 10.0)
+                   file=sys.stderr, disable=not progress or full_batch,
+                   mininterval=1.0 if sys.stderr.isatty() else 10.0)
         for b in range(steps_per_epoch):
-            idx = order[b * bs:(b + 1) * bs]
-            xb, yb = splits.train.x[idx], splits.train.y[idx]
+            if full_batch:
+                xb, yb = splits.train.x, splits.train.y
+            else:
+                idx = order[b * bs:(b + 1) * bs]
+                xb, yb = splits.train.x[idx], splits.train.y[idx]
             optimizer.zero_grad(set_to_none=True)
             out = model(xb)
-            loss = F.cross_entropy(out, yb)
-            loss.backward()
+            loss = F.cross_entropy(out, yb)  # the data term; penalties are added to the objective only
+            penalty = penalty_value(penalties)
+            if penalty is not None:
+                (loss + penalty).backward()
+                penalty_sum += penalty.detach() * len(yb)
+            else:
+                loss.backward()
             grad_probe.record(step, epoch)
             optimizer.step()
             batch_loss[b] = loss.detach()
-            loss_sum += loss.detach() * len(idx)
+            loss_sum += loss.detach() * len(yb)
             correct += (out.detach().argmax(1) == yb).sum()
             step += 1
+            track(step)
             if (b + 1) % log_every == 0 or b + 1 == steps_per_epoch:
                 current = float(loss.detach())  # one host sync per logging interval
                 bar.set_postfix(loss=f"{current:.4f}", refresh=False)
@@ -213,11 +242,16 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
         if result.status == "diverged":
             result.epochs.append({"epoch": epoch, "train_loss": math.nan, "train_acc": math.nan,
                                   "val_loss": math.nan, "val_acc": math.nan, "test_loss": math.nan,
-                                  "test_acc": math.nan, "seconds": seconds, "samples_per_s": math.nan})
+                                  "test_acc": math.nan, "train_penalty": math.nan, "seconds": seconds,
+                                  "samples_per_s": math.nan})
             break
-        result.epochs.append(eval_row(epoch, float(loss_sum) / n_train, float(correct) / n_train, seconds))
+        result.epochs.append(eval_row(epoch, float(loss_sum) / n_train, float(correct) / n_train, seconds,
+                                      float(penalty_sum) / n_train if penalties else math.nan))
+        if full_batch and progress and (epoch % 20 == 0 or epoch == spec["epochs"]):
+            print(f"iteration {epoch}/{spec['epochs']}: loss {result.epochs[-1]['train_loss']:.4f}", file=sys.stderr)
         snapshot(epoch)
-        if checkpoint is not None and epoch < spec["epochs"]:
+        if checkpoint is not None and epoch < spec["epochs"] and time.perf_counter() - last_saved >= CHECKPOINT_EVERY_S:
+            last_saved = time.perf_counter()
             save_checkpoint(checkpoint, {"spec": spec, "epoch": epoch, "step": step,
                                          **capture(model, optimizer, shuffle, grad_probe, result, device)})
     result.grads = grad_probe.frame()
@@ -226,7 +260,9 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
 
 
 HIST_COLUMNS = ["epoch", "layer", "layer_index", "kind", "bin_left", "bin_right", "count"]
-SUMMARY_COLUMNS = ["epoch", "layer", "layer_index", "kind", "mean", "std", "p15", "p50", "p85", "saturated_fraction"]
+SUMMARY_COLUMNS = ["epoch", "layer", "layer_index", "kind", "mean", "std", "p15", "p50", "p85", "saturated_fraction",
+                   "dead_fraction"]
+TRACK_COLUMNS = ["step", "layer", "layer_index", "unit", "p15", "p50", "p85", "test_acc"]
 
 
 def run_frames(result: RunResult) -> dict[str, pd.DataFrame]:
@@ -240,6 +276,8 @@ def run_frames(result: RunResult) -> dict[str, pd.DataFrame]:
         "act_hist": pd.concat(result.act_hist, ignore_index=True) if result.act_hist else pd.DataFrame(columns=HIST_COLUMNS),
         "act_summary": (pd.concat(result.act_summary, ignore_index=True) if result.act_summary
                         else pd.DataFrame(columns=SUMMARY_COLUMNS)),
+        "track": (pd.concat(result.track, ignore_index=True) if result.track
+                  else pd.DataFrame(columns=TRACK_COLUMNS)),
     }
     assert set(frames) == set(RUN_TABLES), "analysis.layout.RUN_TABLES and run_frames disagree"
     return frames
@@ -266,6 +304,11 @@ def write_outputs(run_id: str, spec: dict, result: RunResult, outdir: Path, devi
             "wall_seconds": round(wall_seconds, 3),
             "train_seconds": round(result.train_seconds, 3),
             "samples_per_s": round(result.samples / result.train_seconds, 1) if result.train_seconds else None,
+            # achieved training throughput: Linear/Conv multiply-adds x2 x3 (forward + both gradients);
+            # compare with the machine's matmul peak (python -m analysis.bench)
+            "model_mflops_per_sample": round(result.flops_per_sample / 1e6, 3),
+            "gflops_per_s": (round(result.samples * result.flops_per_sample / result.train_seconds / 1e9, 2)
+                             if result.train_seconds else None),
         },
         "environment": environment(device, threads),
     }

@@ -1,8 +1,10 @@
 import pytest
 import torch
 
-from analysis.models import (Activation, UnknownActivationError, activation_layers, build_model,
-                             lecun_tanh, parameter_count, weight_layers)
+from analysis.models import (Activation, UnknownActivationError, activation_layers, build_model, lecun_tanh,
+                             model_summary, parameter_count, penalty_terms, penalty_value, weight_layers)
+
+
 
 BASE = {"activation": "sigmoid", "norm": "none", "model": {"kind": "mlp", "hidden": [512, 1024, 512]}}
 
@@ -47,3 +49,43 @@ def test_glorot_init_zeroes_biases():
     model = build_model({**BASE, "init": "glorot_uniform"})
     for _, layer in weight_layers(model):
         assert torch.count_nonzero(layer.bias) == 0
+
+
+def test_seed003_cnn_from_the_config_has_the_seeds_parameter_count():
+    """M2.4: the `m2_cnn` layer list in config/config.yaml rebuilds the Keras summary's 1,221,450 parameters."""
+    from analysis.config import load_config
+
+    config = load_config()
+    spec = {**config["defaults"], **config["experiments"]["m2_cnn"]["base"]}
+    counts = parameter_count(build_model(spec))
+    assert counts == {"trainable": 1_221_002, "non_trainable": 448, "total": 1_221_450}
+    rows = model_summary(build_model(spec))
+    assert [r["output shape"] for r in rows[:2]] == ["(None, 26, 26, 32)", "(None, 26, 26, 32)"]
+    assert sum(r["parameters"] for r in rows) == 1_221_450
+
+
+def test_layers_kind_rejects_a_bad_item_and_a_wrong_output_width():
+    spec = {"activation": "relu", "model": {"kind": "layers", "layers": [{"conv": 4}, "flatten", {"warp": 3}]}}
+    with pytest.raises(ValueError, match="unknown layer item"):
+        build_model(spec)
+    spec["model"]["layers"] = [{"conv": 4}, "flatten", {"dense": 7}]
+    with pytest.raises(ValueError, match="must end with"):
+        build_model(spec)
+
+
+def test_per_layer_l2_and_spec_penalties():
+    spec = {"activation": "relu", "model": {"kind": "layers", "layers": [
+        "flatten", {"dense": 5, "l2": 0.5}, "act", {"dense": 10}]}}
+    model = build_model(spec)
+    terms = penalty_terms(model, None)
+    assert len(terms) == 1
+    assert float(penalty_value(terms)) == pytest.approx(0.5 * float(model.linear1.weight.pow(2).sum()))
+    torch.nn.init.constant_(model.linear2.weight, -1.0)
+    signed = penalty_value(penalty_terms(model, {"l1": 1.0, "l1_form": "signed"}))
+    absolute = penalty_value(penalty_terms(model, {"l1": 1.0, "l1_form": "abs"}))
+    assert float(signed) < 0 < float(absolute)  # the seed's δ·Σw rewards negative weights
+
+
+def test_keras_leaky_relu_slope():
+    x = torch.tensor([-1.0, 2.0])
+    assert Activation("leaky_relu_keras")(x).tolist() == pytest.approx([-0.3, 2.0])

@@ -82,3 +82,36 @@ def test_divergence_is_recorded_not_raised(train):
     assert record["status"] == "diverged"
     assert record["diverged_at"]["epoch"] == 1
     assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+
+
+def test_full_batch_penalised_run_records_penalty_and_throughput(train):
+    """D1.4's path: batch = training set (no shuffle), the seed's signed L1 at δ = 1 drives the penalty negative."""
+    spec = {**SPEC, "activation": "relu", "validation_split": 0.0, "batch_size": 600, "epochs": 4,
+            "optimizer": "adam", "lr": 0.01, "penalty": {"l1": 1.0, "l1_form": "signed"},
+            "probes": {"grad_every": 0, "activation_epochs": []}}
+    out = train(spec, "full")
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    assert len(pd.read_parquet(out / "batches.parquet")) == 4  # one step per 'epoch'
+    assert metrics["train_penalty"].iloc[-1] < metrics["train_penalty"].iloc[1]  # Adam lowers δ·Σw step by step
+    assert metrics["train_penalty"].iloc[-1] < 0
+    record = json.loads((out / "record.json").read_text())
+    assert record["timing"]["gflops_per_s"] > 0 and record["timing"]["model_mflops_per_sample"] > 0
+
+
+def test_class_subset_is_balanced_and_relabelled(data_dir):
+    from analysis.splits import load_splits, n_classes
+
+    spec = {**SPEC, "classes": [3, 7], "train_per_class": 50, "validation_split": 0.0, "test_subset": None}
+    splits = load_splits(data_dir / "fashion_mnist.pt", spec, torch.device("cpu"))
+    assert splits.train.y.bincount().tolist() == [50, 50]
+    assert splits.test.y.bincount().tolist() == [1000, 1000]  # Fashion-MNIST: 1,000 test images per class
+    assert n_classes(spec) == 2
+
+
+def test_track_probe_records_test_accuracy_and_unit_percentiles(train):
+    spec = {**SPEC, "probes": {"track_every": 5, "activation_batch": 50}}
+    track = pd.read_parquet(train(spec, "track") / "track.parquet")
+    steps = sorted(track["step"].unique())
+    assert steps[0] == 0 and all(s % 5 == 0 for s in steps) and len(steps) >= 4
+    assert (track["p15"] <= track["p50"]).all() and (track["p50"] <= track["p85"]).all()
+    assert set(track["layer"]) == {"act1", "act2"}

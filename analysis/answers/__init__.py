@@ -10,11 +10,11 @@ from typing import Callable
 
 #: report page -> "module:function" computing its answers (module under analysis.answers)
 PAGES: dict[str, str] = {
-    "seed000": "pending:build",
-    "seed001": "pending:build",
+    "seed000": "seed000:build",
+    "seed001": "seed001:build",
     "seed002": "seed002:build",
-    "seed003": "pending:build",
-    "seed004": "pending:build",
+    "seed003": "seed003:build",
+    "seed004": "seed004:build",
 }
 
 

@@ -1,0 +1,329 @@
+"""Seed 000 (Exercise 7): sigmoid CNN, batch normalisation, activation histograms (E7.1–E7.3),
+and Ioffe & Szegedy's Figure 1 (the paper the sheet cites)."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.tools import (DATASET_LABEL, compare_word, curves_figure, epochs_to, epochs_to_text, estimates,
+                                    gap, missing, pp, sentence, variant_label, variant_palette)
+from analysis.figures import LAYER_PALETTE
+
+CNN, BN_PAPER = "e7_cnn", "bn_paper_fig1"
+VARIANTS = ["relu", "sigmoid", "sigmoid+BN", "relu+BN"]
+#: validation accuracy that counts as "trained" for epochs-to-X, per data set (declared, not fitted)
+EPOCHS_TO = {"fashion_mnist": 0.85, "mnist": 0.97}
+#: what the seed's word "similar" is taken to mean: the whole CI of the difference within ± this many points
+SIMILAR_PP = 2.0
+#: the seed's observations (it gave screenshots, no numbers)
+SEED_OBSERVATIONS = {
+    "sigmoid_train_similar": "sigmoid: training accuracy similar to ReLU",
+    "sigmoid_val_noisy": "sigmoid: validation accuracy noisier",
+    "bn_reaches": "sigmoid+BN reaches a similar validation accuracy to ReLU",
+    "converge_20": "both converge around epoch 20",
+}
+
+
+def _label(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["variant"] = variant_label(frame)
+    return frame
+
+
+def _similar(est) -> bool | None:
+    if est.n < 2 or math.isnan(est.low):
+        return None
+    return -SIMILAR_PP / 100 < est.low and est.high < SIMILAR_PP / 100
+
+
+def _verdict(flag: bool | None) -> str:
+    return {True: "supported", False: "contradicted", None: "inconclusive"}[flag]
+
+
+# ------------------------------------------------------------------ E7.1 / E7.2 ---
+def answer_curves(ctx: Context, out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame) -> None:
+    est = estimates(runs, ["dataset", "variant"], ["test_acc", "val_acc", "train_acc", "test_loss"])
+    horizon = int(runs["epochs"].max())
+    rows, e71, e72 = [], [], []
+    for dataset in [d for d in ("fashion_mnist", "mnist") if d in set(runs["dataset"])]:
+        name = DATASET_LABEL[dataset]
+        on = runs["dataset"] == dataset
+        threshold = EPOCHS_TO[dataset]
+        to_x = epochs_to(epochs[epochs["dataset"] == dataset], "val_acc", threshold)
+        for variant in VARIANTS:
+            e = est.get((dataset, variant))
+            if e is None:
+                continue
+            ids = runs[on & (runs["variant"] == variant)]["run_id"]
+            reach = epochs_to_text(to_x.reindex(ids), horizon)
+            g = gap(runs, on & (runs["variant"] == variant), on & (runs["variant"] == "relu"))
+            rows.append({"data set": name, "variant": variant, "test accuracy": e["test_acc"].pct(),
+                         "gap to ReLU-CNN (test)": "—" if variant == "relu" else pp(g),
+                         "reaches the val. threshold": f"{100 * threshold:.0f} %: {reach}", "diverged": e["diverged"]})
+            out.set(f"e7.{dataset}.{variant.replace('+', '_')}.test_acc", e["test_acc"].pct())
+            out.set(f"e7.{dataset}.{variant.replace('+', '_')}.epochs_to", reach)
+        sig_gap = gap(runs, on & (runs["variant"] == "sigmoid"), on & (runs["variant"] == "relu"))
+        bn_gap = gap(runs, on & (runs["variant"] == "sigmoid+BN"), on & (runs["variant"] == "relu"))
+        if (dataset, "sigmoid") in est and (dataset, "relu") in est:
+            e71.append(f"on {name} the sigmoid CNN ends {compare_word(sig_gap, 'above', 'below', 'level with')} the "
+                       f"ReLU-CNN after {horizon} epochs ({est[(dataset, 'sigmoid')]['test_acc'].pct()} vs "
+                       f"{est[(dataset, 'relu')]['test_acc'].pct()}, gap {pp(sig_gap)}) and reaches "
+                       f"{100 * threshold:.0f} % validation accuracy "
+                       f"{epochs_to_text(to_x.reindex(runs[on & (runs['variant'] == 'sigmoid')]['run_id']), horizon)}, "
+                       f"the ReLU-CNN "
+                       f"{epochs_to_text(to_x.reindex(runs[on & (runs['variant'] == 'relu')]['run_id']), horizon)}")
+        if (dataset, "sigmoid+BN") in est and (dataset, "relu") in est:
+            reaches = bn_gap.n >= 2 and not math.isnan(bn_gap.high) and bn_gap.high >= 0
+            e72.append(f"on {name} batch normalisation lifts the sigmoid CNN to {est[(dataset, 'sigmoid+BN')]['test_acc'].pct()} "
+                       f"(gap to the ReLU-CNN {pp(bn_gap)}: it {'reaches' if reaches else 'does not reach'} ReLU level)")
+    if not rows:
+        missing(out, ["e7_table", "e7_curves", "e7_loss_curves"], "E7 CNN")
+        out.set("e7.e71", "No E7 runs in this profile's configuration.")
+        out.set("e7.e72", "No E7 runs in this profile's configuration.")
+        return
+    out.fragment("e7_table", markdown_table(pd.DataFrame(rows)))
+    out.set("e7.e71", sentence(e71) or "Not measured in this profile.")
+    out.set("e7.e72", sentence(e72) or "Not measured in this profile.")
+    out.set("e7.epochs", horizon)
+    order = [v for v in VARIANTS if v in set(epochs["variant"])]
+    curves_figure(epochs, "variant", "dataset", out, "e7_curves",
+                  "E7.1–E7.2 — accuracy per epoch (solid train, dashed validation, dotted test). Line: mean over "
+                  "seeds; band: range over seeds. Compare the red (sigmoid) curves with the dark red (sigmoid+BN) "
+                  "and the blue ReLU ones.", palette=variant_palette(order), hue_order=order)
+    curves_figure(epochs, "variant", "dataset", out, "e7_loss_curves",
+                  "E7.1–E7.2 — loss per epoch, same runs and line styles.", metric="loss",
+                  palette=variant_palette(order), hue_order=order)
+
+
+def seed_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame) -> None:
+    """Each observation of the seed beside our measurement on Fashion-MNIST (the seed's data set)."""
+    on = runs["dataset"] == "fashion_mnist"
+    if not on.any():
+        return
+    horizon = int(runs["epochs"].max())
+    train_gap = gap(runs, on & (runs["variant"] == "sigmoid"), on & (runs["variant"] == "relu"), "train_acc")
+    val_gap = gap(runs, on & (runs["variant"] == "sigmoid+BN"), on & (runs["variant"] == "relu"), "val_acc")
+    # noise of the validation curve: std of its epoch-to-epoch change, per run, then averaged
+    fm = epochs[(epochs["dataset"] == "fashion_mnist") & (epochs["epoch"] > 0)]
+    noise = fm.sort_values("epoch").groupby(["variant", "run_id"])["val_acc"].apply(lambda s: s.diff().std())
+    noise = noise.groupby("variant").mean()
+    ratio = noise.get("sigmoid", math.nan) / noise.get("relu", math.nan)
+    best = fm.loc[fm.groupby("run_id")["val_acc"].idxmax()].groupby("variant")["epoch"].mean()
+    rows = [
+        {"seed observed": SEED_OBSERVATIONS["sigmoid_train_similar"],
+         "ours (Fashion-MNIST)": f"final train accuracy sigmoid − ReLU {pp(train_gap)}",
+         "verdict": _verdict(_similar(train_gap))},
+        {"seed observed": SEED_OBSERVATIONS["sigmoid_val_noisy"],
+         "ours (Fashion-MNIST)": f"std of epoch-to-epoch validation change: sigmoid / ReLU = {ratio:.2f}",
+         "verdict": "inconclusive" if not np.isfinite(ratio) or horizon < 5 else _verdict(bool(ratio > 1.0))},
+        {"seed observed": SEED_OBSERVATIONS["bn_reaches"],
+         "ours (Fashion-MNIST)": f"final validation accuracy sigmoid+BN − ReLU {pp(val_gap)}",
+         "verdict": _verdict(_similar(val_gap))},
+        {"seed observed": SEED_OBSERVATIONS["converge_20"],
+         "ours (Fashion-MNIST)": (f"best validation epoch (mean over seeds): "
+                                  + ", ".join(f"{v} {best[v]:.1f}" for v in VARIANTS if v in best)
+                                  + f" of {horizon} trained"),
+         "verdict": "not comparable: fewer than 20 epochs in this profile" if horizon < 20 else
+         _verdict(bool(all(abs(best[v] - 20) <= 5 for v in ("relu", "sigmoid+BN") if v in best)))},
+    ]
+    out.fragment("e7_seed", markdown_table(pd.DataFrame(rows)))
+
+
+# ------------------------------------------------------------------------- E7.3 ---
+def histogram_figure(hist: pd.DataFrame, dataset: str, out: PageOutput) -> str | None:
+    """Post-activation histograms per layer, sigmoid vs sigmoid+BN, at init and at the last epoch."""
+    h = hist[(hist["dataset"] == dataset) & (hist["kind"] == "post") & (hist["activation"] == "sigmoid")]
+    if h.empty:
+        return None
+    last = int(h["epoch"].max())
+    layers = sorted(h["layer_index"].unique())
+    fig, axes = plt.subplots(len(layers), 2, figsize=(10, 2.3 * len(layers)), sharex=True, squeeze=False)
+    for col, variant in enumerate(["sigmoid", "sigmoid+BN"]):
+        for row, index in enumerate(layers):
+            ax = axes[row][col]
+            sel = h[(h["variant"] == variant) & (h["layer_index"] == index)]
+            for epoch, colour in ((0, "#999999"), (last, "#d62728" if variant == "sigmoid" else "#761516")):
+                e = sel[sel["epoch"] == epoch].groupby(["bin_left", "bin_right"], as_index=False)["count"].sum()
+                if e.empty:
+                    continue
+                total = e["count"].sum()
+                ax.stairs(e["count"] / total, np.r_[e["bin_left"].to_numpy(), e["bin_right"].iloc[-1]],
+                          fill=epoch == 0, alpha=0.45 if epoch == 0 else 1.0, color=colour, lw=1.5,
+                          label="at initialisation" if epoch == 0 else f"after epoch {last}")
+            ax.axvspan(0, 0.05, color="black", alpha=0.06)
+            ax.axvspan(0.95, 1.0, color="black", alpha=0.06)
+            layer_name = sel["layer"].iloc[0] if len(sel) else f"layer {index}"
+            ax.set_title(f"{variant} · {layer_name}", fontsize=10)
+            ax.set_ylabel("fraction of values")
+            if row == len(layers) - 1:
+                ax.set_xlabel("sigmoid output σ(z)")
+            ax.legend(fontsize=7)
+    name = f"e7_hist_{dataset}"
+    out.figure(fig, name,
+               f"E7.3 — {DATASET_LABEL[dataset]}: histograms of every sigmoid layer's output on a fixed batch of test "
+               "images, counted over samples and neurons and summed over seeds, at initialisation (grey) and after "
+               f"the last epoch (line). Left: without BN; right: with BN. Shaded: the saturated zones σ < 0.05 and "
+               "σ > 0.95.")
+    return name
+
+
+def saturation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
+    s = summary[(summary["kind"] == "post") & (summary["activation"] == "sigmoid")]
+    datasets = [d for d in ("fashion_mnist", "mnist") if d in set(s["dataset"])]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4), squeeze=False, sharey=True)
+    for ax, dataset in zip(axes[0], datasets):
+        d = s[s["dataset"] == dataset]
+        mean = d.groupby(["variant", "layer", "epoch"], as_index=False)["saturated_fraction"].mean()
+        layers = sorted(mean["layer"].unique())
+        colours = dict(zip(layers, plt.get_cmap(LAYER_PALETTE)(np.linspace(0.1, 0.85, len(layers)))))
+        for (variant, layer), g in mean.groupby(["variant", "layer"]):
+            ax.plot(g["epoch"], 100 * g["saturated_fraction"], marker="o", color=colours[layer],
+                    ls="-" if variant == "sigmoid" else "--", label=f"{variant} · {layer}")
+        ax.set_title(DATASET_LABEL[dataset])
+        ax.set_xlabel("epoch (0 = initialisation)")
+        ax.set_ylabel("saturated sigmoid outputs (%)")
+        ax.legend(fontsize=7, ncol=2)
+    out.figure(fig, "e7_saturation",
+               "E7.3 — share of sigmoid outputs in the saturated zones (σ < 0.05 or > 0.95) per layer over training, "
+               "mean over seeds. Solid: without BN; dashed: with BN.")
+
+
+def preactivation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
+    s = summary[(summary["kind"] == "pre") & (summary["activation"] == "sigmoid") & (summary["dataset"] == "fashion_mnist")]
+    if s.empty:
+        return
+    mean = s.groupby(["variant", "layer", "epoch"], as_index=False)[["p15", "p50", "p85"]].mean()
+    layers = sorted(mean["layer"].unique())
+    fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False, sharey=True)
+    for ax, layer in zip(axes[0], layers):
+        for variant, colour in (("sigmoid", "#d62728"), ("sigmoid+BN", "#761516")):
+            g = mean[(mean["variant"] == variant) & (mean["layer"] == layer)]
+            ax.fill_between(g["epoch"], g["p15"], g["p85"], color=colour, alpha=0.2)
+            ax.plot(g["epoch"], g["p50"], color=colour, marker="o", label=f"{variant}: median, 15–85th pct.")
+        ax.set_title(layer)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("sigmoid input z")
+        ax.legend(fontsize=7)
+    out.figure(fig, "e7_preactivation",
+               "E7.3 — Fashion-MNIST: the sigmoid inputs (pre-activations) per layer over training on the fixed "
+               "batch, median and 15th–85th percentile band, mean over seeds. BN keeps them centred and unit-scaled.")
+
+
+def answer_histograms(out: PageOutput, hist: pd.DataFrame, summary: pd.DataFrame) -> None:
+    if hist.empty or summary.empty:
+        missing(out, ["e7_hist_fashion_mnist", "e7_hist_mnist", "e7_saturation", "e7_preactivation"], "E7 histogram")
+        out.set("e7.e73", "No activation histograms in this profile's configuration.")
+        return
+    for dataset in ("fashion_mnist", "mnist"):
+        if histogram_figure(hist, dataset, out) is None:
+            missing(out, [f"e7_hist_{dataset}"], f"{DATASET_LABEL[dataset]} histogram")
+    saturation_figure(summary, out)
+    preactivation_figure(summary, out)
+    s = summary[(summary["kind"] == "post") & (summary["activation"] == "sigmoid")]
+    parts = []
+    for dataset in [d for d in ("fashion_mnist", "mnist") if d in set(s["dataset"])]:
+        d = s[s["dataset"] == dataset]
+        last = int(d["epoch"].max())
+        mean = d.groupby(["variant", "epoch"])["saturated_fraction"].mean()
+        worst = d[d["epoch"] == last].groupby(["variant", "layer"])["saturated_fraction"].mean()
+        def at(variant: str, epoch: int) -> str:
+            value = mean.get((variant, epoch), math.nan)
+            return f"{100 * value:.1f} %"
+        no_bn_layer = worst.get("sigmoid", pd.Series(dtype=float))
+        top = no_bn_layer.idxmax() if len(no_bn_layer) else "?"
+        parts.append(f"on {DATASET_LABEL[dataset]} {at('sigmoid', 0)} of sigmoid outputs are saturated at "
+                     f"initialisation and {at('sigmoid', last)} after epoch {last} without BN (most in {top}: "
+                     f"{100 * no_bn_layer.max():.1f} %), against {at('sigmoid+BN', 0)} and {at('sigmoid+BN', last)} with BN")
+    out.set("e7.e73", sentence(parts))
+
+
+# --------------------------------------------------------------- BN paper Fig. 1 ---
+def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    runs = ctx.of("runs", BN_PAPER)
+    track = ctx.of("track", BN_PAPER)
+    out.set("bn.scaling", ctx.scaling_text(BN_PAPER))
+    if track.empty:
+        missing(out, ["bn_figure", "bn_table"], "BN-paper")
+        out.set("bn.answer", "No BN-paper runs in this profile's configuration.")
+        out.set("bn.steps", "0")
+        return runs
+    last_layer = track["layer_index"].max()
+    t = track[track["layer_index"] == last_layer]
+    steps = int(t["step"].max())
+    out.set("bn.steps", f"{steps:,}")
+    out.set("bn.batch", int(runs["batch_size"].iloc[0]))
+    curves = t.groupby(["norm", "step"], as_index=False)[["test_acc", "p15", "p50", "p85"]].mean()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    colours = {"none": "#d62728", "batchnorm": "#761516"}
+    labels = {"none": "without BN", "batchnorm": "with BN"}
+    for norm, g in curves.groupby("norm"):
+        axes[0].plot(g["step"], 100 * g["test_acc"], color=colours[norm], label=labels[norm], lw=1.6,
+                     ls="--" if norm == "none" else "-")
+    axes[0].set_xlabel("training step")
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[0].set_ylim(max(0, 100 * curves["test_acc"].quantile(0.1) - 5), 100)
+    axes[0].set_title("(a) test accuracy")
+    axes[0].legend()
+    for ax, norm, title in ((axes[1], "none", "(b) without BN"), (axes[2], "batchnorm", "(c) with BN")):
+        g = curves[curves["norm"] == norm]
+        for col, ls in (("p15", ":"), ("p50", "-"), ("p85", "--")):
+            ax.plot(g["step"], g[col], color=colours[norm], ls=ls, label=f"{col[1:]}th percentile")
+        ax.set_title(title)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("input to one last-layer sigmoid")
+        ax.legend(fontsize=8)
+    axes[2].sharey(axes[1])
+    out.figure(fig, "bn_figure",
+               f"Ioffe & Szegedy (2015) Fig. 1, re-measured: MNIST, 3 × 100 sigmoid units, batch "
+               f"{int(runs['batch_size'].iloc[0])}, {steps:,} steps. (a) test accuracy; (b, c) 15th, 50th and 85th "
+               "percentiles, over a fixed batch of 1,000 test images, of the input to unit 0 of the last hidden layer. "
+               "Without BN the distribution drifts as training goes on; with BN it stays put.")
+    end = curves[curves["step"] == steps].set_index("norm")
+    start = curves[curves["step"] == 0].set_index("norm")
+    early = curves[curves["step"] <= steps // 5].groupby("norm")["test_acc"].last()
+    rows = []
+    for norm in ("none", "batchnorm"):
+        if norm not in end.index:
+            continue
+        rows.append({"": labels[norm], f"test acc. at step {int(steps // 5):,}": f"{100 * early[norm]:.2f} %",
+                     f"test acc. at step {steps:,}": f"{100 * end.loc[norm, 'test_acc']:.2f} %",
+                     "median input, start → end": f"{start.loc[norm, 'p50']:+.2f} → {end.loc[norm, 'p50']:+.2f}",
+                     "15–85th width, start → end": f"{start.loc[norm, 'p85'] - start.loc[norm, 'p15']:.2f} → "
+                                                  f"{end.loc[norm, 'p85'] - end.loc[norm, 'p15']:.2f}"})
+    out.fragment("bn_table", markdown_table(pd.DataFrame(rows)))
+    if {"none", "batchnorm"} <= set(end.index):
+        drift = {n: abs(end.loc[n, "p50"] - start.loc[n, "p50"]) for n in ("none", "batchnorm")}
+        faster = early["batchnorm"] > early["none"]
+        out.set("bn.answer",
+                f"After {int(steps // 5):,} steps the BN network is at {100 * early['batchnorm']:.2f} % test accuracy "
+                f"against {100 * early['none']:.2f} % without BN ({'faster, as in the paper' if faster else 'not faster, unlike the paper'}); "
+                f"the median input of the tracked last-layer sigmoid moves by {drift['none']:.2f} without BN and "
+                f"{drift['batchnorm']:.2f} with BN over {steps:,} steps "
+                f"({'the paper' + chr(39) + 's picture: BN holds the distribution steady' if drift['batchnorm'] < drift['none'] else 'BN does not hold it steadier here'}).")
+    else:
+        out.set("bn.answer", "Only one of the two BN-paper networks ran in this profile.")
+    return runs
+
+
+def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    runs = _label(ctx.of("runs", CNN))
+    out.set("e7.scaling", ctx.scaling_text(CNN))
+    out.set("e7.placement", "after each convolution and hidden fully connected layer, before its nonlinearity"
+            if ctx.config["experiments"].get(CNN, {}).get("base", {}).get("norm_placement", "before_activation")
+            == "before_activation" else "after the nonlinearity of each convolution and hidden fully connected layer")
+    if runs.empty:
+        answer_curves(ctx, out, runs, runs)
+        answer_histograms(out, pd.DataFrame(), pd.DataFrame())
+    else:
+        epochs = _label(ctx.of("epochs", CNN))
+        answer_curves(ctx, out, runs, epochs)
+        seed_observations(out, runs, epochs)
+        answer_histograms(out, _label(ctx.of("act_hist", CNN)), _label(ctx.of("act_summary", CNN)))
+    if "e7_seed" not in out.fragments:
+        out.fragment("e7_seed", "_No Fashion-MNIST E7 runs in this profile: the seed's observations are not checked._\n")
+    bn_runs = answer_bn_paper(ctx, out)
+    return pd.concat([runs, bn_runs], ignore_index=True)

@@ -1,0 +1,356 @@
+"""Seed 001 (HW4): epochs and a validation rule (H4.1–H4.2), batch size (H4.3), batch normalisation
+(H4.4), the 8-layer CNN's anatomy (H4.5), and the five-run comparison that sat at chance (H4.6).
+
+Every claim of the seed is marked supported, contradicted or inconclusive from our runs."""
+from __future__ import annotations
+
+import json
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.tools import compare_word, curves_figure, estimates, gap, missing, pp, sentence
+from analysis.figures import ACTIVATION_PALETTE
+from analysis.models import build_model, model_summary, parameter_count, penalty_terms, penalty_value
+from analysis.splits import n_classes
+from analysis.stats import mean_ci, welch_test
+
+MLP, BN, BATCH, CNN, DIAG = "h4_mlp", "h4_bn", "h4_batch", "h4_cnn", "h4_diagnosis"
+#: the validation rule: stop when validation loss has not improved for this many epochs, keep the best
+PATIENCE = 5
+SEED_H46 = {"original": {"acc": [0.33, 0.24, 0.34, 0.24, 0.27], "loss": [8.28, 8.64, 7.87, 8.62, 8.36]},
+            "filter-reduced": {"acc": [0.31, 0.34, 0.29, 0.25, 0.29], "loss": [4.68, 4.57, 4.71, 4.6, 4.67]}}
+#: a mean accuracy within this distance of 1/k counts as "at chance" (4 balanced classes)
+CHANCE_BAND = 0.10
+
+
+def verdict(flag: bool | None) -> str:
+    return {True: "**supported**", False: "**contradicted**", None: "**inconclusive**"}[flag]
+
+
+def ci_flag(est) -> bool | None:
+    """True when the CI lies above zero, False below, None when it straddles zero or is missing."""
+    word = compare_word(est, "up", "down", "same")
+    return {"up": True, "down": False}.get(word)
+
+
+def validation_rule(group: pd.DataFrame, patience: int = PATIENCE) -> tuple[int, int]:
+    """(chosen epoch, epoch training would stop) for 'best validation loss, stop after `patience` epochs without
+    improvement'."""
+    best_epoch, best, stop = 0, math.inf, int(group["epoch"].max())
+    for row in group.sort_values("epoch").itertuples():
+        if row.epoch == 0:
+            continue
+        if row.val_loss < best:
+            best, best_epoch = row.val_loss, row.epoch
+        elif row.epoch - best_epoch >= patience:
+            stop = row.epoch
+            break
+    return best_epoch, stop
+
+
+# ------------------------------------------------------------------ H4.1 / H4.2 ---
+def answer_epochs(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFrame:
+    runs, epochs = ctx.of("runs", MLP), ctx.of("epochs", MLP)
+    out.set("h4.mlp_scaling", ctx.scaling_text(MLP))
+    if runs.empty:
+        missing(out, ["h41_table", "h41_curves", "h42_table"], "H4.1")
+        out.set("h4.h41", "No H4.1 runs in this profile.")
+        out.set("h4.h42", "No H4.1 runs in this profile.")
+        return runs
+    est = estimates(runs, ["activation"], ["test_acc", "val_acc", "train_acc", "test_loss"])
+    horizon = int(runs["epochs"].max())
+    out.fragment("h41_table", markdown_table(pd.DataFrame([
+        {"activation": act, "test accuracy": e["test_acc"].pct(), "validation accuracy": e["val_acc"].pct(),
+         "train accuracy": e["train_acc"].pct(), "test loss": e["test_loss"].num(3)} for (act,), e in est.items()])))
+    rule = {rid: validation_rule(g) for rid, g in epochs.groupby("run_id")}
+    runs = runs.assign(chosen=runs["run_id"].map(lambda r: rule[r][0]), stop=runs["run_id"].map(lambda r: rule[r][1]))
+    curves_figure(epochs, "activation", None, out, "h41_curves",
+                  f"H4.1–H4.2 — accuracy per epoch (solid train, dashed validation, dotted test), mean and range over "
+                  f"seeds. The next figure marks the epoch the validation rule (best validation loss, patience {PATIENCE}) "
+                  "picks.", palette=ACTIVATION_PALETTE,
+                  hue_order=[a for a in ("relu", "sigmoid") if a in set(runs["activation"])])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for act, g in epochs[epochs["epoch"] > 0].groupby("activation"):
+        mean = g.groupby("epoch")["val_loss"].mean()
+        ax.plot(mean.index, mean.values, color=ACTIVATION_PALETTE[act], label=f"{act}: validation loss")
+        chosen = runs[runs["activation"] == act]["chosen"].mean()
+        ax.axvline(chosen, color=ACTIVATION_PALETTE[act], ls=":", lw=1.2)
+        ax.text(chosen, ax.get_ylim()[1] if ax.get_ylim()[1] < 10 else mean.max(), f" rule: {chosen:.0f}",
+                color=ACTIVATION_PALETTE[act], va="top", fontsize=8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation loss (NLL)")
+    ax.legend(fontsize=8)
+    out.figure(fig, "h42_val_loss", "H4.2 — validation loss per epoch (mean over seeds). Dotted: the epoch the "
+               f"validation rule keeps; where the curve turns up afterwards, the net has begun to overfit.")
+    rows, parts = [], []
+    for act in [a for a in ("relu", "sigmoid") if a in set(runs["activation"])]:
+        r = runs[runs["activation"] == act]
+        ids = r["run_id"]
+        e = epochs[epochs["run_id"].isin(ids)]
+        at = {k: e[e["epoch"] == k].set_index("run_id")["test_acc"] for k in (25, horizon)}
+        diff = mean_ci((at[horizon] - at[25]).dropna()) if 25 < horizon else mean_ci([])
+        overfit = int((r["chosen"] < horizon).sum())
+        rows.append({"activation": act, "epoch chosen (mean, range)": f"{r['chosen'].mean():.1f} ({r['chosen'].min()}–{r['chosen'].max()})",
+                     "training would stop at": f"{r['stop'].mean():.1f}",
+                     f"test acc. {horizon} − 25 epochs": pp(diff) if diff.n else "n/a (< 25 epochs)",
+                     "runs whose best val. loss is before the last epoch": f"{overfit} of {len(r)}"})
+        parts.append(f"for {act} the rule keeps epoch {r['chosen'].mean():.1f} on average"
+                     + (f", and test accuracy changes by {pp(diff)} from 25 to {horizon} epochs" if diff.n else ""))
+        if act == "sigmoid":
+            claims.append({"claim": "sigmoid: better at 40 than at 25 epochs", "measure": pp(diff) if diff.n else "n/a",
+                           "verdict": verdict(ci_flag(diff)) if diff.n else verdict(None)})
+        if act == "relu":
+            claims.append({"claim": "more epochs help until the net overfits",
+                           "measure": f"ReLU: validation loss bottoms out before epoch {horizon} in {overfit} of {len(r)} runs "
+                                      f"(rule keeps epoch {r['chosen'].mean():.1f})",
+                           # no minimum before the last epoch = no overfitting seen yet: the claim is untested, not false
+                           "verdict": verdict(True if overfit == len(r) else None)})
+    out.fragment("h42_table", markdown_table(pd.DataFrame(rows)))
+    relu, sig = est.get(("relu",)), est.get(("sigmoid",))
+    if relu and sig:
+        g = gap(runs, runs["activation"] == "relu", runs["activation"] == "sigmoid")
+        out.set("h4.h41", f"After {horizon} epochs of plain SGD the ReLU MLP reaches {relu['test_acc'].pct()} test "
+                f"accuracy and the sigmoid MLP {sig['test_acc'].pct()} (ReLU − sigmoid {pp(g)}).")
+    out.set("h4.h42", sentence(parts))
+    return runs
+
+
+# ------------------------------------------------------------------------- H4.3 ---
+def answer_batch(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFrame:
+    runs = ctx.of("runs", BATCH)
+    out.set("h4.batch_scaling", ctx.scaling_text(BATCH))
+    if runs.empty:
+        missing(out, ["h43_table", "h43_time"], "H4.3")
+        out.set("h4.h43", "No batch-size runs in this profile.")
+        return runs
+    epochs = ctx.of("epochs", BATCH)
+    batches = ctx.of("batches", BATCH)
+    per_epoch = epochs[epochs["epoch"] > 0].groupby("batch_size")["seconds"].mean()
+    noise = batches.sort_values("step").groupby(["batch_size", "run_id"])["loss"].apply(
+        lambda s: s.diff().std()).groupby("batch_size").mean()
+    final = runs.groupby("batch_size")["final_test_acc"].mean()
+    ref = per_epoch.get(32, math.nan)
+    rows = [{"batch size": int(b), "seconds per epoch": f"{per_epoch[b]:.1f}", "time vs batch 32": f"{per_epoch[b] / ref:.2f}×",
+             "std of step-to-step loss change": f"{noise.get(b, math.nan):.3f}", "final test accuracy": f"{100 * final[b]:.2f} %"}
+            for b in per_epoch.index]
+    out.fragment("h43_table", markdown_table(pd.DataFrame(rows)))
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    e = epochs.sort_values("epoch").copy()
+    e["elapsed"] = e.groupby("run_id")["seconds"].cumsum()
+    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(per_epoch)))
+    for colour, (b, g) in zip(colours, e.groupby("batch_size")):
+        mean = g.groupby("epoch")[["elapsed", "test_acc"]].mean()
+        ax.plot(mean["elapsed"], 100 * mean["test_acc"], marker="o", color=colour, label=f"batch {b}")
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("training wall time (s, symmetric log)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=8)
+    out.figure(fig, "h43_time", "H4.3 — test accuracy after each epoch against the training time spent, one line per "
+               "batch size (same number of epochs for all).")
+    if 1 in per_epoch.index and 32 in per_epoch.index:
+        slower = per_epoch[1] / ref
+        claims.append({"claim": "mini-batches are cheaper per epoch than SGD (batch 1)",
+                       "measure": f"an epoch at batch 1 takes {slower:.1f}× as long as at batch 32",
+                       "verdict": verdict(bool(slower > 1.0))})
+        claims.append({"claim": "SGD (batch 1) is noisier than mini-batches",
+                       "measure": f"std of step-to-step loss change {noise.get(1, math.nan):.3f} at batch 1 vs "
+                                  f"{noise.get(32, math.nan):.3f} at batch 32",
+                       "verdict": verdict(bool(noise.get(1, 0) > noise.get(32, math.inf)))})
+        out.set("h4.h43", f"At equal epochs batch 1 costs {slower:.1f}× the time of batch 32 per epoch and batch 512 "
+                f"{per_epoch.get(512, math.nan) / ref:.2f}×; the loss noise falls from {noise.get(1, math.nan):.3f} "
+                f"(batch 1) to {noise.get(512, math.nan):.3f} (batch 512); final test accuracy ranges from "
+                f"{100 * final.min():.2f} % (batch {int(final.idxmin())}) to {100 * final.max():.2f} % (batch {int(final.idxmax())}).")
+    else:
+        out.set("h4.h43", "Batch sizes 1 and 32 are not both in this profile.")
+    return runs
+
+
+# ------------------------------------------------------------------------- H4.4 ---
+def answer_bn(ctx: Context, out: PageOutput, mlp_runs: pd.DataFrame, claims: list[dict]) -> pd.DataFrame:
+    runs = ctx.of("runs", BN)
+    if runs.empty or mlp_runs.empty:
+        missing(out, ["h44_curves"], "H4.4")
+        out.set("h4.h44", "The BN comparison did not run in this profile.")
+        return runs
+    both = pd.concat([mlp_runs[mlp_runs["activation"] == "relu"], runs], ignore_index=True)
+    diff = gap(both, both["norm"] == "batchnorm", both["norm"] == "none")
+    e = estimates(both, ["norm"], ["test_acc"])
+    out.set("h4.h44", f"With BN the ReLU MLP reaches {e[('batchnorm',)]['test_acc'].pct()} test accuracy against "
+            f"{e[('none',)]['test_acc'].pct()} without: {pp(diff)}.")
+    claims.append({"claim": "batch normalisation slightly increased performance", "measure": f"test accuracy, BN − none: {pp(diff)}",
+                   "verdict": verdict(ci_flag(diff))})
+    epochs = pd.concat([ctx.of("epochs", MLP), ctx.of("epochs", BN)])
+    epochs = epochs[epochs["activation"] == "relu"].assign(
+        variant=lambda f: np.where(f["norm"] == "batchnorm", "relu+BN", "relu"))
+    curves_figure(epochs, "variant", None, out, "h44_curves", "H4.4 — the ReLU MLP with and without batch normalisation: "
+                  "accuracy per epoch (solid train, dashed validation, dotted test), mean and range over seeds.",
+                  palette={"relu": ACTIVATION_PALETTE["relu"], "relu+BN": "#0d3b5e"}, hue_order=["relu", "relu+BN"])
+    return runs
+
+
+# ------------------------------------------------------------------ H4.5 / H4.6 ---
+def fc_parameters(widths: list[int], inputs: int = 784) -> int:
+    sizes = [inputs] + widths
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def cnn_specs(ctx: Context) -> dict[str, dict]:
+    exp = ctx.config["experiments"].get(CNN)
+    if exp is None:
+        return {}
+    base = {**ctx.config["defaults"], **exp["base"]}
+    names = ("original", "filter-reduced")
+    return {name: {**base, "model": model} for name, model in zip(names, exp["grid"]["model"])}
+
+
+def answer_anatomy(ctx: Context, out: PageOutput, claims: list[dict]) -> dict[str, dict]:
+    specs = cnn_specs(ctx)
+    if not specs:
+        missing(out, ["h45_summary", "h45_counts"], "H4.5")
+        out.set("h4.h45", "The 8-layer CNN is not part of this configuration.")
+        return specs
+    spec = specs["original"]
+    model = build_model(spec, n_classes=n_classes(spec))
+    summary = model_summary(model)
+    frame = pd.DataFrame(summary)
+    frame["parameters"] = frame["parameters"].map(lambda v: f"{v:,}")
+    out.fragment("h45_summary", markdown_table(frame.drop(columns=["non-trainable"])))
+    convs = [m for m in model if isinstance(m, torch.nn.Conv2d)]
+    fcs = [m for m in model if isinstance(m, torch.nn.Linear)]
+    filters = [c.out_channels for c in convs]
+    cnn_params = parameter_count(model)["trainable"]
+    conv_outputs = [int(np.prod([int(v) for v in row["output shape"].strip("()").split(", ")[1:]]))
+                    for row, layer in zip(summary, model) if isinstance(layer, torch.nn.Conv2d)]
+    k = n_classes(spec)
+    same_width = [*filters, *[f.out_features for f in fcs]]
+    same_units = [*conv_outputs, *[f.out_features for f in fcs]]
+    counts = pd.DataFrame([
+        {"network": "the 8-layer CNN (ours, as configured)", "layer widths": ", ".join(map(str, filters)) + " filters; FC "
+         + ", ".join(str(f.out_features) for f in fcs), "trainable parameters": f"{cnn_params:,}"},
+        {"network": "8 fully connected layers, one unit per filter", "layer widths": ", ".join(map(str, same_width)),
+         "trainable parameters": f"{fc_parameters(same_width):,}"},
+        {"network": "8 fully connected layers, as many units as the CNN's layer outputs",
+         "layer widths": ", ".join(f"{w:,}" for w in same_units), "trainable parameters": f"{fc_parameters(same_units):,}"},
+    ])
+    out.fragment("h45_counts", markdown_table(counts))
+    l2 = sum(1 for c in convs if getattr(c, "l2", 0))
+    bns = sum(1 for m in model if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.BatchNorm1d)))
+    drops = sum(1 for m in model if isinstance(m, torch.nn.Dropout))
+    out.set("h4.h45", f"{len(convs) + len(fcs)} weight layers ({len(convs)} convolutional with {', '.join(map(str, filters))} "
+            f"filters, {len(fcs)} fully connected); {cnn_params:,} trainable parameters against "
+            f"{fc_parameters(same_width):,} for an 8-layer fully connected net with one unit per filter and "
+            f"{fc_parameters(same_units):,} for one with as many units as the CNN's feature maps; regularisers: L2 on "
+            f"{l2} conv layers, {bns} batch-norm layers, {drops} dropout layers (our choice: after conv 2–5 and FC 1–2).")
+    more = fc_parameters(same_units) > cnn_params
+    fewer = fc_parameters(same_width) < cnn_params
+    claims.append({"claim": "an 8-layer fully connected net has more parameters",
+                   "measure": f"{fc_parameters(same_units) / cnn_params:,.0f}× as many with matched layer outputs, "
+                              f"{fc_parameters(same_width) / cnn_params:.2f}× with one unit per filter",
+                   "verdict": verdict(True if more and not fewer else (None if more else False))
+                   + (" (true for matched feature maps, false for matched widths)" if more and fewer else "")})
+    return specs
+
+
+def initial_penalty(spec: dict, seeds: list[int]) -> float:
+    """Mean over seeds of the L2 term a freshly initialised network adds to the loss (training's init order)."""
+    values = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = build_model({**spec, "seed": seed}, n_classes=n_classes(spec))
+        with torch.no_grad():
+            values.append(float(penalty_value(penalty_terms(model, spec.get("penalty")))))
+    return float(np.mean(values))
+
+
+def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], claims: list[dict]) -> pd.DataFrame:
+    runs, diag = ctx.of("runs", CNN), ctx.of("runs", DIAG)
+    out.set("h4.cnn_scaling", ctx.scaling_text(CNN))
+    frames = []
+    if runs.empty or not specs:
+        missing(out, ["h46_table", "h46_diagnosis"], "H4.6")
+        out.set("h4.h46", "The five-run comparison did not run in this profile.")
+        out.set("h4.diagnosis", "No diagnosis runs in this profile.")
+        return runs
+    layer_sets = {name: spec["model"] for name, spec in specs.items()}
+
+    def name_of(model_layers: str) -> str:
+        for name, model in layer_sets.items():
+            if json.loads(model_layers) == model["layers"]:
+                return name
+        return "other"
+
+    for frame in (runs, diag):
+        if len(frame):
+            frame["network"] = frame["model.layers"].map(name_of)
+            frame["keras_loss"] = frame["final_test_loss"] + frame["final_train_penalty"].fillna(0)
+            frames.append(frame)
+    k = n_classes(next(iter(specs.values())))
+    chance = 1.0 / k
+    rows = []
+    for name in ("original", "filter-reduced"):
+        ours = runs[(runs["network"] == name) & (runs["status"] == "ok")]
+        seed = SEED_H46[name]
+        rows.append({"network": name, "runs": len(ours),
+                     "test acc. mean ± std (ours)": f"{ours['final_test_acc'].mean():.3f} ± {ours['final_test_acc'].std():.3f}",
+                     "test acc. (seed)": f"{np.mean(seed['acc']):.2f} ± {np.std(seed['acc'], ddof=1):.2f}",
+                     "loss incl. L2 (ours)": f"{ours['keras_loss'].mean():.2f} ± {ours['keras_loss'].std():.2f}",
+                     "loss (seed)": f"{np.mean(seed['loss']):.2f} ± {np.std(seed['loss'], ddof=1):.2f}",
+                     "data loss only (ours)": f"{ours['final_test_loss'].mean():.3f}"})
+    out.fragment("h46_table", markdown_table(pd.DataFrame(rows)))
+    orig, red = (runs[(runs["network"] == n) & (runs["status"] == "ok")]["final_test_acc"] for n in ("original", "filter-reduced"))
+    t, p = welch_test(orig, red) if len(orig) > 1 and len(red) > 1 else (math.nan, math.nan)
+    t_seed, p_seed = welch_test(SEED_H46["original"]["acc"], SEED_H46["filter-reduced"]["acc"])
+    at_chance = abs(orig.mean() - chance) < CHANCE_BAND and abs(red.mean() - chance) < CHANCE_BAND
+    out.set("h4.h46", f"Trained with Keras' defaults for {int(runs['epochs'].max())} epoch(s), the original network reaches "
+            f"{orig.mean():.3f} ± {orig.std():.3f} test accuracy and the filter-reduced one {red.mean():.3f} ± {red.std():.3f} "
+            f"({'both at chance, as in the seed' if at_chance else 'far above the chance level ' + f'{chance:.2f}' + ' the seed reports'}); "
+            f"Welch's t-test: t = {t:.2f}, p = {p:.3f} (the seed's own five runs: t = {t_seed:.2f}, p = {p_seed:.2f}).")
+    claims.append({"claim": "both networks stay at chance (0.28 / 0.29 accuracy)",
+                   "measure": f"ours: {orig.mean():.3f} / {red.mean():.3f} with Keras-default training",
+                   "verdict": verdict(bool(at_chance))})
+    # diagnosis: the seed's losses are the L2 term of an untrained net plus ln k
+    seeds = sorted(int(s) for s in runs["seed"].unique())
+    init = {name: initial_penalty(spec, seeds) for name, spec in specs.items()}
+    predicted = {name: init[name] + math.log(k) for name in init}
+    diag_rows = []
+    for name in ("original", "filter-reduced"):
+        d = diag[(diag["network"] == name)] if len(diag) else diag
+        diag_rows.append({"network": name, "L2 term at initialisation": f"{init[name]:.2f}",
+                          f"+ ln {k} (chance cross-entropy)": f"{predicted[name]:.2f}",
+                          "seed's reported loss": f"{np.mean(SEED_H46[name]['loss']):.2f}",
+                          "lr 10⁻⁷ run: accuracy": f"{d['final_test_acc'].mean():.3f}" if len(d) else "—",
+                          "lr 10⁻⁷ run: loss incl. L2": f"{d['keras_loss'].mean():.2f}" if len(d) else "—"})
+    out.fragment("h46_diagnosis", markdown_table(pd.DataFrame(diag_rows)))
+    close = all(abs(predicted[n] - np.mean(SEED_H46[n]["loss"])) / np.mean(SEED_H46[n]["loss"]) < 0.15 for n in predicted)
+    stuck = (len(diag) and abs(diag["final_test_acc"].mean() - chance) < CHANCE_BAND)
+    learns = not at_chance
+    out.set("h4.diagnosis",
+            f"An untrained network's loss is its L2 term plus ln {k}: {predicted['original']:.2f} for the original and "
+            f"{predicted['filter-reduced']:.2f} for the filter-reduced net, against the seed's {np.mean(SEED_H46['original']['loss']):.2f} "
+            f"and {np.mean(SEED_H46['filter-reduced']['loss']):.2f} "
+            f"({'within 15 %: the seed' + chr(39) + 's nets had effectively not moved from their initial weights' if close else 'not close: the seed' + chr(39) + 's numbers are not those of an untrained net'}). "
+            + (f"Runs that change only the learning rate to 10⁻⁷ {'stay at chance' if stuck else 'do not stay at chance'} "
+               f"(accuracy {diag['final_test_acc'].mean():.3f}, loss {diag['keras_loss'].mean():.2f}), while the same nets "
+               f"at 10⁻³ {'learn' if learns else 'also fail'}." if len(diag) else "The diagnosis runs are not part of this profile."))
+    claims.append({"claim": "the cause is the architecture or the image quality",
+                   "measure": "the same architectures on Fashion-MNIST learn at lr 10⁻³ and reproduce the seed's numbers only "
+                              "when the weights cannot move" if (learns and stuck) else "see the diagnosis",
+                   "verdict": verdict(False if (learns and stuck and close) else None)})
+    return pd.concat(frames, ignore_index=True)
+
+
+def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    claims: list[dict] = []
+    mlp = answer_epochs(ctx, out, claims)
+    batch = answer_batch(ctx, out, claims)
+    bn = answer_bn(ctx, out, mlp, claims)
+    specs = answer_anatomy(ctx, out, claims)
+    cnn = answer_five_runs(ctx, out, specs, claims)
+    out.fragment("h4_claims", markdown_table(pd.DataFrame(claims)) if claims else "_No claims could be checked in this profile._\n")
+    frames = [f for f in (mlp, batch, bn, cnn) if len(f)]
+    return pd.concat(frames, ignore_index=True).drop_duplicates("run_id") if frames else ctx.table("runs").iloc[0:0]

@@ -1,0 +1,277 @@
+"""Seed 003 (Machine Learning Assignment 2): depth × activation (M2.1), gradients through depth and
+dead ReLUs (M2.2), LeCun's scaled tanh (M2.3), and the seed's best CNN rebuilt exactly (M2.4)."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.tools import estimates, missing, sentence
+from analysis.figures import ACTIVATION_PALETTE
+from analysis.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh, model_summary, parameter_count)
+
+DEPTH, CNN = "m2_depth", "m2_cnn"
+ACTS = ["relu", "tanh", "sigmoid", "lecun_tanh"]
+#: seed's M2.1 table: depth -> activation -> (test loss, test accuracy)
+SEED_M21 = {5: {"relu": (0.323, 0.908), "tanh": (0.333, 0.909), "sigmoid": (2.3, 0.114)},
+            20: {"relu": (1.283, 0.511), "tanh": (0.347, 0.916), "sigmoid": (2.301, 0.114)},
+            40: {"relu": (2.301, 0.114), "tanh": (0.633, 0.838), "sigmoid": (2.301, 0.114)}}
+#: seed's M2.3 table as printed (rows labelled ReLU / Tanh although the section compares LeCun tanh and tanh)
+SEED_M23 = {5: {"row 'ReLU'": (2.664, 0.129), "row 'Tanh'": (2.367, 0.104)},
+            20: {"row 'ReLU'": (2.654, 0.118), "row 'Tanh'": (2.32, 0.103)},
+            40: {"row 'ReLU'": (2.699, 0.104), "row 'Tanh'": (2.363, 0.044)}}
+SEED_LECUN_UPPER = 1.55393
+SEED_CNN = {"params": 1_221_450, "trainable": 1_221_002, "non_trainable": 448, "test_acc": 0.9916, "test_loss": 0.0422}
+#: first-layer / last-layer max |∂L/∂W| below this at initialisation = "vanishing" (declared, not fitted)
+VANISH_RATIO = 0.01
+#: a layer with more than this share of dead ReLU units on the fixed batch is called "dying"
+DEAD_SHARE = 0.5
+CHANCE_UPPER = 0.2
+
+
+def _depth(runs: pd.DataFrame) -> pd.DataFrame:
+    runs = runs.copy()
+    runs["depth"] = runs["model.depth"].astype(int)
+    return runs
+
+
+def _with_depth(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    return frame.merge(runs[["run_id", "depth"]], on="run_id", how="inner")
+
+
+# ------------------------------------------------------------------------- M2.1 ---
+def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
+    est = estimates(runs, ["depth", "activation"], ["test_acc", "test_loss"])
+    rows = []
+    for depth in sorted(runs["depth"].unique()):
+        for act in ACTS:
+            e = est.get((depth, act))
+            if e is None:
+                continue
+            seed = SEED_M21.get(depth, {}).get(act)
+            rows.append({"hidden layers": depth, "activation": act, "test accuracy (ours)": e["test_acc"].pct(1),
+                         "test accuracy (seed)": f"{100 * seed[1]:.1f} %" if seed else "—",
+                         "test loss (ours)": e["test_loss"].num(3), "test loss (seed)": f"{seed[0]:.3f}" if seed else "—",
+                         "diverged": e["diverged"]})
+    out.fragment("m21_table", markdown_table(pd.DataFrame(rows)))
+    heat = runs[runs["status"] == "ok"].groupby(["depth", "activation"])["final_test_acc"].mean().unstack() * 100
+    heat = heat[[a for a in ACTS if a in heat.columns]]
+    seed_heat = pd.DataFrame({a: {d: 100 * SEED_M21[d][a][1] for d in SEED_M21} for a in ("relu", "tanh", "sigmoid")})
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [len(heat.columns), 3]})
+    sns.heatmap(heat, annot=True, fmt=".1f", vmin=0, vmax=100, cmap="viridis", ax=axes[0], cbar=False)
+    axes[0].set_title("ours: test accuracy (%)")
+    sns.heatmap(seed_heat.loc[[d for d in seed_heat.index]], annot=True, fmt=".1f", vmin=0, vmax=100, cmap="viridis",
+                ax=axes[1], cbar_kws={"label": "test accuracy (%)"})
+    axes[1].set_title("seed 003's table")
+    for ax in axes:
+        ax.set_ylabel("hidden layers")
+        ax.set_xlabel("")
+    out.figure(fig, "m21_heatmap", "M2.1 — test accuracy by depth and activation: ours (mean over seeds) beside the "
+               "seed's table. Dark cells are nets that did not learn.")
+    parts = []
+    for depth in sorted(runs["depth"].unique()):
+        learned = [a for a in ACTS if (depth, a) in est and est[(depth, a)]["test_acc"].mean > CHANCE_UPPER]
+        stuck = [a for a in ACTS if (depth, a) in est and est[(depth, a)]["test_acc"].mean <= CHANCE_UPPER]
+        best = max(learned, key=lambda a: est[(depth, a)]["test_acc"].mean) if learned else None
+        text = f"at {depth} layers " + (f"{best} is best ({est[(depth, best)]['test_acc'].pct(1)})" if best else "no activation learns")
+        if stuck:
+            text += f" and {', '.join(stuck)} stay{'s' if len(stuck) == 1 else ''} at chance"
+        parts.append(text)
+    out.set("m21.answer", sentence(parts))
+    return est
+
+
+# ------------------------------------------------------------------------- M2.2 ---
+def init_and_trained(grads: pd.DataFrame) -> pd.DataFrame:
+    """Max |∂L/∂W| per layer at step 0 (initialisation) and averaged over the last epoch's probed batches."""
+    init = grads[grads["step"] == 0].assign(when="at initialisation")
+    last_epoch = grads.groupby("run_id")["epoch"].transform("max")
+    trained = grads[grads["epoch"] == last_epoch].groupby(
+        ["run_id", "activation", "depth", "layer_index"], as_index=False)[["max_abs_grad", "mean_abs_grad"]].mean()
+    trained["when"] = "last epoch (mean)"
+    cols = ["run_id", "activation", "depth", "layer_index", "max_abs_grad", "mean_abs_grad", "when"]
+    return pd.concat([init[cols], trained[cols]], ignore_index=True)
+
+
+def gradient_figure(g: pd.DataFrame, out: PageOutput, acts: list[str], name: str, caption: str) -> None:
+    depths = sorted(g["depth"].unique())
+    fig, axes = plt.subplots(2, len(depths), figsize=(5.2 * len(depths), 7.2), squeeze=False, sharey="row")
+    for row, when in enumerate(["at initialisation", "last epoch (mean)"]):
+        for col, depth in enumerate(depths):
+            ax = axes[row][col]
+            data = g[(g["when"] == when) & (g["depth"] == depth) & g["activation"].isin(acts)]
+            sns.lineplot(data=data, x="layer_index", y="max_abs_grad", hue="activation", hue_order=acts,
+                         palette=ACTIVATION_PALETTE, marker="o", markersize=3, errorbar=("pi", 100), ax=ax)
+            ax.set_yscale("log")
+            ax.set_title(f"{depth} hidden layers · {when}", fontsize=10)
+            ax.set_xlabel("weight layer (1 = next to the input)")
+            ax.set_ylabel("max |∂L/∂W|")
+            ax.legend(fontsize=7)
+    out.figure(fig, name, caption)
+
+
+def vanishing(g: pd.DataFrame) -> pd.DataFrame:
+    """Per activation and depth: first-layer / last-hidden-layer max gradient at initialisation."""
+    init = g[g["when"] == "at initialisation"]
+    rows = []
+    for (act, depth), d in init.groupby(["activation", "depth"]):
+        per_layer = d.groupby("layer_index")["max_abs_grad"].mean()
+        last_hidden = per_layer.index.max() - 1  # the layer before the output layer
+        ratio = per_layer.iloc[0] / per_layer.loc[last_hidden] if per_layer.loc[last_hidden] > 0 else math.nan
+        rows.append({"activation": act, "depth": depth, "ratio": ratio})
+    return pd.DataFrame(rows)
+
+
+def answer_m22(out: PageOutput, runs: pd.DataFrame, grads: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    g = init_and_trained(_with_depth(grads, runs))
+    gradient_figure(g, out, [a for a in ACTS if a != "lecun_tanh"], "m22_gradients",
+                    "M2.2 — maximum |∂L/∂W| per weight layer (log scale) at initialisation (top) and averaged over the "
+                    "last epoch (bottom), one panel per depth. Line: mean over seeds; band: range. A line that falls "
+                    "towards layer 1 is a gradient vanishing on its way back to the input.")
+    ratios = vanishing(g)
+    table = ratios.pivot(index="depth", columns="activation", values="ratio")
+    out.fragment("m22_ratio_table", markdown_table(
+        table.map(lambda v: f"{v:.1e}").reset_index().rename(columns={"depth": "hidden layers"})))
+    vanish = ratios[ratios["ratio"] < VANISH_RATIO]
+    dead = summary[(summary["activation"] == "relu") & (summary["kind"] == "post")]
+    dead = _with_depth(dead, runs)
+    if not dead.empty:
+        last = dead.groupby("run_id")["epoch"].transform("max")
+        dead_end = dead[dead["epoch"] == last].groupby(["depth", "layer_index"], as_index=False)["dead_fraction"].mean()
+        dead_init = dead[dead["epoch"] == 0].groupby(["depth", "layer_index"], as_index=False)["dead_fraction"].mean()
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for depth, d in dead_end.groupby("depth"):
+            ax.plot(d["layer_index"], 100 * d["dead_fraction"], marker="o", label=f"{depth} layers, end of training")
+        for depth, d in dead_init.groupby("depth"):
+            ax.plot(d["layer_index"], 100 * d["dead_fraction"], ls=":", color="grey", lw=1,
+                    label="at initialisation" if depth == dead_init["depth"].min() else None)
+        ax.set_xlabel("hidden layer")
+        ax.set_ylabel("dead ReLU units (%)")
+        ax.legend(fontsize=8)
+        out.figure(fig, "m22_dead", "M2.2 — share of ReLU units never active on the fixed batch of 1,000 test "
+                   "images, per hidden layer, mean over seeds: at the end of training (lines) and at initialisation (grey).")
+        dying = dead_end[dead_end["dead_fraction"] > DEAD_SHARE]
+        dead_text = (f"; ReLU units die (over {100 * DEAD_SHARE:.0f} % never active) in "
+                     + ", ".join(f"{int(r.depth)}-layer net from layer {int(r.layer_index)}"
+                                 for r in dying.groupby("depth", as_index=False).first().itertuples())
+                     if len(dying) else f"; no ReLU layer has more than {100 * DEAD_SHARE:.0f} % dead units")
+        worst = dead_end.loc[dead_end["dead_fraction"].idxmax()]
+        dead_text += (f" (the most: {100 * worst['dead_fraction']:.0f} % in layer {int(worst['layer_index'])} "
+                      f"of the {int(worst['depth'])}-layer net)")
+    else:
+        missing(out, ["m22_dead"], "ReLU")
+        dead_text = ""
+    vanish_text = ("gradients vanish (layer 1 gets less than 1/100 of the last hidden layer's maximum at "
+                   "initialisation) for " + ", ".join(f"{r.activation} at {int(r.depth)} layers" for r in vanish.itertuples())
+                   if len(vanish) else "no activation shows a 100-fold gradient loss from the last hidden layer to layer 1")
+    out.set("m22.answer", vanish_text[0].upper() + vanish_text[1:] + dead_text + ".")
+    return g
+
+
+# ------------------------------------------------------------------------- M2.3 ---
+def lecun_derivative_range() -> dict:
+    """min and max of f′ for LeCun's tanh over a dense grid (autograd), and the closed-form maximum."""
+    x = torch.linspace(-30, 30, 600_001, dtype=torch.float64, requires_grad=True)
+    lecun_tanh(x).sum().backward()
+    d, x = x.grad, x.detach()
+    return {"min": float(d.min()), "max": float(d.max()), "argmax": float(x[d.argmax()]),
+            "closed_form_max": LECUN_A * LECUN_B + LECUN_C, "limit_min": LECUN_C}
+
+
+def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame) -> None:
+    r = lecun_derivative_range()
+    out.set("m23.derivative", f"f′(x) = {LECUN_A}·(2/3)·(1 − tanh²(2x/3)) + {LECUN_C} ranges over "
+            f"({r['limit_min']:.2f}, {r['max']:.5f}]: its maximum {r['max']:.5f} is at x = {r['argmax']:.1f} "
+            f"(closed form 1.7159·2/3 + 0.01 = {r['closed_form_max']:.5f}), and it tends to {r['limit_min']:.2f} "
+            f"for large |x| (grid minimum {r['min']:.5f}). The seed's upper bound {SEED_LECUN_UPPER} is wrong by "
+            f"{SEED_LECUN_UPPER - r['closed_form_max']:.2f}.")
+    if g.empty:
+        missing(out, ["m23_gradients", "m23_table"], "LeCun tanh")
+        out.set("m23.answer", "No LeCun-tanh runs in this profile.")
+        return
+    gradient_figure(g, out, ["tanh", "lecun_tanh"], "m23_gradients",
+                    "M2.3 — maximum |∂L/∂W| per weight layer for LeCun's tanh (purple) and tanh (green), at "
+                    "initialisation (top) and over the last epoch (bottom). LeCun's scaling keeps the derivative "
+                    "near 1 around zero, so the gradient decays less with depth.")
+    rows = []
+    for depth in sorted(runs["depth"].unique()):
+        for act in ("lecun_tanh", "tanh"):
+            e = est.get((depth, act))
+            if e is None:
+                continue
+            seed = SEED_M23.get(depth, {})
+            row = {"hidden layers": depth, "activation": act, "test accuracy (ours)": e["test_acc"].pct(1),
+                   "test loss (ours)": e["test_loss"].num(3)}
+            label = "row 'ReLU'" if act == "lecun_tanh" else "row 'Tanh'"
+            if label in seed:
+                row[f"seed, {label} (loss / acc.)"] = f"{seed[label][0]:.3f} / {100 * seed[label][1]:.1f} %"
+            rows.append(row)
+    out.fragment("m23_table", markdown_table(pd.DataFrame(rows).fillna("—")))
+    ratios = vanishing(g).set_index(["activation", "depth"])["ratio"]
+    deepest = int(runs["depth"].max())
+    lt, t = est.get((deepest, "lecun_tanh")), est.get((deepest, "tanh"))
+    if lt and t and ("lecun_tanh", deepest) in ratios and ("tanh", deepest) in ratios:
+        out.set("m23.answer",
+                f"At {deepest} layers the layer-1/last-layer gradient ratio at initialisation is "
+                f"{ratios[('lecun_tanh', deepest)]:.1e} for LeCun's tanh against {ratios[('tanh', deepest)]:.1e} for tanh, "
+                f"and the test accuracies are {lt['test_acc'].pct(1)} and {t['test_acc'].pct(1)}; the seed's "
+                f"LeCun table (all between 4 and 13 %, near chance) is "
+                f"{'reproduced' if lt['test_acc'].mean <= CHANCE_UPPER else 'not reproduced'} for LeCun's tanh.")
+    else:
+        out.set("m23.answer", "LeCun's tanh and tanh were not both run at the deepest setting in this profile.")
+
+
+# ------------------------------------------------------------------------- M2.4 ---
+def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    exp = ctx.config["experiments"].get(CNN)
+    if exp is None:
+        missing(out, ["m24_summary"], "M2.4")
+        out.set("m24.answer", "The M2.4 CNN is not part of this configuration.")
+        out.set("m24.params", "—")
+        return ctx.table("runs").iloc[0:0]
+    spec = {**ctx.config["defaults"], **exp["base"]}
+    model = build_model(spec)
+    rows = model_summary(model)
+    frame = pd.DataFrame(rows)
+    frame["parameters"] = frame["parameters"].map(lambda v: f"{v:,}")
+    out.fragment("m24_summary", markdown_table(frame.drop(columns=["non-trainable"])))
+    counts = parameter_count(model)
+    equal = counts["total"] == SEED_CNN["params"] and counts["non_trainable"] == SEED_CNN["non_trainable"]
+    out.set("m24.params", f"{counts['total']:,} parameters ({counts['trainable']:,} trainable, "
+            f"{counts['non_trainable']:,} batch-norm running statistics): "
+            f"{'equal to' if equal else 'different from'} the seed's {SEED_CNN['params']:,} "
+            f"({SEED_CNN['trainable']:,} + {SEED_CNN['non_trainable']})")
+    runs = ctx.of("runs", CNN)
+    out.set("m24.scaling", ctx.scaling_text(CNN))
+    if runs.empty:
+        out.set("m24.answer", "The M2.4 CNN was not trained in this profile.")
+        return runs
+    e = estimates(runs, ["model.kind"], ["test_acc", "test_loss"])[("layers",)]
+    epochs = int(runs["epochs"].max())
+    out.set("m24.answer", f"Trained for {epochs} epoch{'s' if epochs > 1 else ''}, the rebuilt CNN reaches "
+            f"{e['test_acc'].pct(2)} test accuracy and test loss {e['test_loss'].num(4)}, against the seed's "
+            f"{100 * SEED_CNN['test_acc']:.2f} % and {SEED_CNN['test_loss']:.4f} "
+            f"({'within' if abs(e['test_acc'].mean - SEED_CNN['test_acc']) <= 0.005 else 'more than'} half a point apart).")
+    return runs
+
+
+def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    runs = ctx.of("runs", DEPTH)
+    out.set("m2.scaling", ctx.scaling_text(DEPTH))
+    cnn_runs = answer_m24(ctx, out)
+    if runs.empty:
+        missing(out, ["m21_table", "m21_heatmap", "m22_gradients", "m22_ratio_table", "m22_dead"], "M2 depth")
+        for key in ("m21", "m22"):
+            out.set(f"{key}.answer", "No depth × activation runs in this profile's configuration.")
+        answer_m23(out, runs, {}, pd.DataFrame())
+        return cnn_runs
+    runs = _depth(runs)
+    est = answer_m21(out, runs)
+    g = answer_m22(out, runs, ctx.of("grads", DEPTH), ctx.of("act_summary", DEPTH))
+    answer_m23(out, runs, est, g)
+    return pd.concat([runs, cnn_runs], ignore_index=True)

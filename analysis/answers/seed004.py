@@ -1,0 +1,301 @@
+"""Seed 004 (Deep Learning Assignment 1): full-batch softmax and MLPs (D1.1–D1.3), L1/L2 with the
+seed's signed-L1 bug (D1.4), Keras-style MLPs with dropout on both data sets (D1.5–D1.6), and a
+measured batch-normalisation comparison (D1.7)."""
+from __future__ import annotations
+
+import json
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.tools import DATASET_LABEL, estimates, gap, missing, pp
+
+FULL, LONG, PENALTY, KERAS, BN = "d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_bn"
+#: the seed's reported values: (train acc, train loss, test acc, test loss); None = not reported
+SEED_FULL = {"softmax": (0.8094, 0.588, 0.7989, 0.612), "A (300)": (0.8903, 0.317, 0.8693, 0.372),
+             "B (300+100)": (0.8911, 0.309, 0.8701, 0.369)}
+SEED_PENALTY = {"L1": (0.8707, 0.291), "L2": (0.8686, 0.431)}
+SEED_KERAS = {1: (0.855, 0.55), 2: (0.9125, 0.35), 3: (0.9201, 0.46), 4: (0.923, 0.47), 5: (0.926, 0.45)}
+SEED_DROPOUT = {4: (0.926, 0.24), 5: (0.928, 0.24)}
+LONG_CHECKPOINTS = (200, 500, 1000, 2000)
+
+
+def _hidden(runs: pd.DataFrame) -> pd.Series:
+    return runs["model.hidden"].map(lambda s: tuple(json.loads(s)) if isinstance(s, str) else ())
+
+
+def _arch_name(hidden: tuple) -> str:
+    return {(): "softmax", (300,): "A (300)", (300, 100): "B (300+100)"}.get(hidden, f"{'+'.join(map(str, hidden))} ReLU")
+
+
+def _pct(v: float) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f} %"
+
+
+def _penalty_label(row) -> str:
+    l1, l2, form = row.get("penalty.l1"), row.get("penalty.l2"), row.get("penalty.l1_form")
+    if isinstance(l1, float) and not math.isnan(l1) and l1:
+        return f"L1 δ={l1:g} ({'δ·Σ|w|, correct' if form != 'signed' else 'δ·Σw, the seed'})"
+    if isinstance(l2, float) and not math.isnan(l2) and l2:
+        return f"L2 δ={l2:g} (δ·Σw²)"
+    return "none"
+
+
+# ------------------------------------------------------------------ D1.1 – D1.3 ---
+def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    runs = ctx.of("runs", FULL)
+    out.set("d1.full_scaling", ctx.scaling_text(FULL))
+    if runs.empty:
+        missing(out, ["d1_full_table", "d1_full_curves", "d1_width", "d1_long_table"], "full-batch")
+        for key in ("d11", "d12", "d13"):
+            out.set(f"d1.{key}", "No full-batch runs in this profile's configuration.")
+        return runs
+    runs = runs.assign(hidden=_hidden(runs))
+    runs["arch"] = runs["hidden"].map(_arch_name)
+    epochs = ctx.of("epochs", FULL).merge(runs[["run_id", "arch", "hidden"]], on="run_id")
+    iterations = int(runs["epochs"].max())
+    rows = []
+    for arch, group in runs.groupby("arch", sort=False):
+        r = group.iloc[0]
+        seed = SEED_FULL.get(arch)
+        rows.append({"model": arch, "train acc. (ours)": _pct(r["final_train_acc"]),
+                     "train acc. (seed)": _pct(seed[0]) if seed else "—",
+                     "test acc. (ours)": _pct(r["final_test_acc"]), "test acc. (seed)": _pct(seed[2]) if seed else "—",
+                     "train loss (ours / seed)": f"{r['final_train_loss']:.3f} / {seed[1]:.3f}" if seed else f"{r['final_train_loss']:.3f} / —",
+                     "test loss (ours / seed)": f"{r['final_test_loss']:.3f} / {seed[3]:.3f}" if seed else f"{r['final_test_loss']:.3f} / —",
+                     "GFLOP/s": f"{r.get('gflops_per_s', math.nan):.0f}"})
+    order = sorted(rows, key=lambda row: (len(row["model"]), row["model"]))
+    out.fragment("d1_full_table", markdown_table(pd.DataFrame(order)))
+    main = epochs[epochs["arch"].isin(SEED_FULL)]
+    long = main[main["epoch"] > 0].melt(id_vars=["epoch", "arch"], value_vars=["train_acc", "test_acc", "train_loss", "test_loss"])
+    long["split"] = long["variable"].str.split("_").str[0]
+    long["metric"] = long["variable"].str.split("_").str[1]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for ax, metric in zip(axes, ("acc", "loss")):
+        d = long[long["metric"] == metric].copy()
+        if metric == "acc":
+            d["value"] *= 100
+        sns.lineplot(data=d, x="epoch", y="value", hue="arch", style="split", ax=ax, hue_order=list(SEED_FULL))
+        ax.set_xlabel("full-batch iteration")
+        ax.set_ylabel("accuracy (%)" if metric == "acc" else "loss (NLL)")
+        ax.legend(fontsize=7)
+    out.figure(fig, "d1_full_curves", f"D1.1–D1.3 — accuracy and loss per full-batch Adam iteration (train: loss of the "
+               f"batch before the step; test: after it), {iterations} iterations.")
+    widths = runs[runs["hidden"].map(len) == 1].copy()
+    if len(widths) > 1:
+        widths["width"] = widths["hidden"].map(lambda h: h[0])
+        widths = widths.sort_values("width")
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.plot(widths["width"], 100 * widths["final_train_acc"], marker="o", label="train")
+        ax.plot(widths["width"], 100 * widths["final_test_acc"], marker="s", label="test")
+        ax2 = ax.twinx()
+        ax2.bar(widths["width"], 100 * (widths["final_train_acc"] - widths["final_test_acc"]), width=30, alpha=0.25,
+                color="grey", label="train − test gap")
+        ax2.set_ylabel("train − test gap (points)")
+        ax.set_xlabel("hidden ReLU units (architecture A)")
+        ax.set_ylabel(f"accuracy after {iterations} iterations (%)")
+        ax.legend(loc="lower right")
+        out.figure(fig, "d1_width", "D1.2 — architecture A's width sweep: final train and test accuracy (lines) and "
+                   "their gap (bars).")
+        gap_trend = np.polyfit(widths["width"], widths["final_train_acc"] - widths["final_test_acc"], 1)[0] * 100
+        out.set("d1.width", f"From {widths['width'].min()} to {widths['width'].max()} units the test accuracy goes from "
+                f"{_pct(widths['final_test_acc'].iloc[0])} to {_pct(widths['final_test_acc'].iloc[-1])} and the train–test gap "
+                f"from {100 * (widths['final_train_acc'] - widths['final_test_acc']).iloc[0]:.2f} to "
+                f"{100 * (widths['final_train_acc'] - widths['final_test_acc']).iloc[-1]:.2f} points "
+                f"({gap_trend * 100:+.2f} points per 100 units).")
+    else:
+        missing(out, ["d1_width"], "width-sweep")
+        out.set("d1.width", "The width sweep has fewer than two widths in this profile.")
+    by = runs.set_index("arch")
+    for key, arch in (("d11", "softmax"), ("d12", "A (300)"), ("d13", "B (300+100)")):
+        if arch not in by.index:
+            out.set(f"d1.{key}", f"{arch} was not run in this profile.")
+            continue
+        r, seed = by.loc[arch], SEED_FULL[arch]
+        out.set(f"d1.{key}", f"After {iterations} full-batch iterations {arch} reaches {_pct(r['final_test_acc'])} test "
+                f"accuracy (loss {r['final_test_loss']:.3f}) and {_pct(r['final_train_acc'])} on the training set; the seed "
+                f"reports {_pct(seed[2])} ({seed[3]:.3f}) and {_pct(seed[0])}: a difference of "
+                f"{100 * (r['final_test_acc'] - seed[2]):+.2f} points on test.")
+    if {"softmax", "A (300)", "B (300+100)"} <= set(by.index):
+        accs = [by.loc[a, "final_test_acc"] for a in ("softmax", "A (300)", "B (300+100)")]
+        out.set("d1.layers", f"Going from 1 to 2 to 3 layers moves test accuracy {_pct(accs[0])} → {_pct(accs[1])} → "
+                f"{_pct(accs[2])}: the hidden layer adds {100 * (accs[1] - accs[0]):+.2f} points, the second one "
+                f"{100 * (accs[2] - accs[1]):+.2f}.")
+    else:
+        out.set("d1.layers", "Not all three depths ran in this profile.")
+    answer_long(ctx, out)
+    return runs
+
+
+def answer_long(ctx: Context, out: PageOutput) -> None:
+    epochs = ctx.of("epochs", LONG)
+    if epochs.empty:
+        missing(out, ["d1_long_table"], "long softmax")
+        out.set("d1.long", "The 2,000-iteration softmax run is not part of this profile.")
+        return
+    rows = []
+    for it in LONG_CHECKPOINTS:
+        e = epochs[epochs["epoch"] == it]
+        if e.empty:
+            continue
+        e = e.iloc[0]
+        rows.append({"iterations": it, "train acc.": _pct(e["train_acc"]), "test acc.": _pct(e["test_acc"]),
+                     "train loss": f"{e['train_loss']:.3f}", "test loss": f"{e['test_loss']:.3f}"})
+    out.fragment("d1_long_table", markdown_table(pd.DataFrame(rows)))
+    if len(rows) >= 2:
+        first, last = rows[0], rows[-1]
+        a0 = epochs[epochs["epoch"] == first["iterations"]]["test_acc"].iloc[0]
+        a1 = epochs[epochs["epoch"] == last["iterations"]]["test_acc"].iloc[0]
+        out.set("d1.long", f"From {first['iterations']} to {last['iterations']} iterations the softmax classifier's test "
+                f"accuracy moves {100 * (a1 - a0):+.2f} points (seed: 'less than 5 %'), its test loss from {first['test loss']} "
+                f"to {last['test loss']}.")
+    else:
+        out.set("d1.long", "The long run is shorter than 500 iterations in this profile.")
+
+
+# ------------------------------------------------------------------------- D1.4 ---
+def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    runs = ctx.of("runs", PENALTY)
+    out.set("d1.penalty_scaling", ctx.scaling_text(PENALTY))
+    if runs.empty:
+        missing(out, ["d1_penalty_table", "d1_penalty_curves"], "penalty")
+        out.set("d1.d14", "No penalty runs in this profile's configuration.")
+        return runs
+    runs = runs.copy()
+    runs["penalty"] = runs.apply(_penalty_label, axis=1)
+    rows = []
+    for _, row in runs.iterrows():
+        pen = row.get("final_train_penalty", math.nan)
+        rows.append({"penalty": row["penalty"], "status": row["status"], "test acc.": _pct(row["final_test_acc"]),
+                     "test loss (data term)": f"{row['final_test_loss']:.3f}",
+                     "train loss without penalty": f"{row['final_train_loss']:.3f}",
+                     "penalty term": f"{pen:.3g}" if isinstance(pen, float) and not math.isnan(pen) else "—",
+                     "train loss with penalty": (f"{row['final_train_loss'] + pen:.3f}"
+                                                 if isinstance(pen, float) and not math.isnan(pen) else "—")})
+    out.fragment("d1_penalty_table", markdown_table(pd.DataFrame(rows)))
+    epochs = ctx.of("epochs", PENALTY).merge(runs[["run_id", "penalty"]], on="run_id")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+    for label, g in epochs[epochs["epoch"] > 0].groupby("penalty"):
+        axes[0].plot(g["epoch"], 100 * g["test_acc"], label=label)
+        axes[1].plot(g["epoch"], g["train_loss"] + g["train_penalty"].fillna(0), label=label)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[1].set_ylabel("training objective: data loss + penalty")
+    axes[1].set_yscale("symlog", linthresh=1.0)
+    for ax in axes:
+        ax.set_xlabel("full-batch iteration")
+        ax.legend(fontsize=7)
+    out.figure(fig, "d1_penalty_curves", "D1.4 — architecture B under each penalty: test accuracy and the objective "
+               "actually minimised (data loss + penalty; symmetric-log scale). The seed's signed L1 term δ·Σw is "
+               "unbounded below: the optimiser can lower it forever by pushing weights negative.")
+    signed = runs[(runs["penalty.l1_form"] == "signed")].sort_values("penalty.l1")
+    correct = runs[(runs["penalty.l1_form"] == "abs")].sort_values("penalty.l1")
+    parts = []
+    for (label, frame) in (("correct", correct), ("signed", signed)):
+        for _, row in frame.iterrows():
+            parts.append(f"{label} L1 at δ={row['penalty.l1']:g}: {_pct(row['final_test_acc'])} "
+                         f"(penalty term {row.get('final_train_penalty', math.nan):.3g})"
+                         + (" — diverged" if row["status"] == "diverged" else ""))
+    neg = signed[signed["final_train_penalty"] < 0]
+    out.set("d1.d14", "; ".join(parts) + ". " + (
+        f"The seed's signed form gives a negative penalty ({len(neg)} of {len(signed)} runs), so its reported "
+        f"loss {SEED_PENALTY['L1'][1]} can sit below the unpenalised loss for the wrong reason."
+        if len(neg) else "The signed form's penalty stayed non-negative here."))
+    return runs
+
+
+# ------------------------------------------------------------------ D1.5 – D1.7 ---
+def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    runs = ctx.of("runs", KERAS)
+    out.set("d1.keras_scaling", ctx.scaling_text(KERAS))
+    if runs.empty:
+        missing(out, ["d1_keras_table", "d1_keras_gap"], "Keras-style")
+        for key in ("d15", "d16", "fits"):
+            out.set(f"d1.{key}", "No Keras-style runs in this profile's configuration.")
+        return runs
+    runs = runs.assign(model_no=_hidden(runs).map(len) + 1)
+    est = estimates(runs, ["dataset", "model_no", "dropout"], ["test_acc", "test_loss", "train_acc", "val_acc"])
+    rows, distance = [], {}
+    for (dataset, model_no, dropout), e in sorted(est.items()):
+        seed = (SEED_DROPOUT if dropout else SEED_KERAS).get(model_no)
+        rows.append({"data set": DATASET_LABEL[dataset], "model": model_no, "dropout": dropout,
+                     "test acc. (ours)": e["test_acc"].pct(2), "test acc. (seed)": _pct(seed[0]) if seed else "—",
+                     "test loss (ours)": e["test_loss"].num(3), "test loss (seed)": f"{seed[1]:.2f}" if seed else "—",
+                     "train − val. gap": f"{100 * (e['train_acc'].mean - e['val_acc'].mean):+.2f} pp"})
+        if seed:
+            distance.setdefault(dataset, []).append(abs(e["test_acc"].mean - seed[0]))
+    out.fragment("d1_keras_table", markdown_table(pd.DataFrame(rows)))
+    epochs = ctx.of("epochs", KERAS).merge(runs[["run_id", "model_no"]], on="run_id")
+    epochs = epochs[epochs["epoch"] > 0].assign(gap=lambda f: 100 * (f["train_acc"] - f["val_acc"]))
+    g = sns.relplot(data=epochs, x="epoch", y="gap", hue="model_no", style="dropout", col="dataset", kind="line",
+                    palette="viridis", height=3.8, aspect=1.3, errorbar=None)
+    g.set_axis_labels("epoch", "train − validation accuracy (points)")
+    out.figure(g.figure, "d1_keras_gap", "D1.5–D1.6 — the train–validation accuracy gap per epoch for models 1–5 "
+               "(colour) without (solid) and with dropout 0.3 (dashed). Rising lines are overfitting.")
+    if len(distance) == 2:
+        mean_dist = {d: float(np.mean(v)) for d, v in distance.items()}
+        fit = min(mean_dist, key=mean_dist.get)
+        out.set("d1.fits", f"The seed's part-B accuracies lie on average {100 * mean_dist['fashion_mnist']:.2f} points from "
+                f"our Fashion-MNIST results and {100 * mean_dist['mnist']:.2f} points from our MNIST results: they fit "
+                f"{DATASET_LABEL[fit]} better" + (", though neither closely." if mean_dist[fit] > 0.02 else "."))
+    else:
+        out.set("d1.fits", "Only one data set ran in this profile: which one the seed used cannot be decided.")
+    fm = runs["dataset"] == "fashion_mnist"
+    plain = {m: est.get(("fashion_mnist", m, 0.0)) for m in range(1, 6)}
+    if all(plain.values()):
+        out.set("d1.d15", "On Fashion-MNIST models 1 to 5 reach " + ", ".join(
+            f"{100 * plain[m]['test_acc'].mean:.2f}" for m in range(1, 6)) + " % test accuracy (seed: " + ", ".join(
+            f"{100 * SEED_KERAS[m][0]:.2f}" for m in range(1, 6)) + " %).")
+    else:
+        out.set("d1.d15", "Not every model ran on Fashion-MNIST in this profile.")
+    drop = [(m, gap(runs, fm & (runs["model_no"] == m) & (runs["dropout"] > 0),
+                    fm & (runs["model_no"] == m) & (runs["dropout"] == 0))) for m in (4, 5)]
+    if all(d.n for _, d in drop):
+        out.set("d1.d16", "Dropout 0.3 changes Fashion-MNIST test accuracy by " + " and ".join(
+            f"{100 * d.mean:+.2f} points for model {m}" for m, d in drop) + ".")
+    else:
+        out.set("d1.d16", "The dropout variants did not run in this profile.")
+    return runs
+
+
+def answer_bn(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    runs = ctx.of("runs", BN)
+    if runs.empty or runs["norm"].nunique() < 2:
+        missing(out, ["d1_bn_curves"], "BN comparison")
+        out.set("d1.d17", "The with/without-BN pair did not run in this profile.")
+        return runs
+    e = estimates(runs, ["norm"], ["test_acc", "test_loss", "val_loss"])
+    diff = gap(runs, runs["norm"] == "batchnorm", runs["norm"] == "none")
+    epochs = ctx.of("epochs", BN)
+    epochs = epochs[epochs["epoch"] > 0]
+    best_epoch = epochs.loc[epochs.groupby("run_id")["val_loss"].idxmin()].groupby("norm")["epoch"].mean()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for norm, g in epochs.groupby("norm"):
+        label = "with BN" if norm == "batchnorm" else "without BN"
+        mean = g.groupby("epoch")[["train_loss", "val_loss", "val_acc"]].mean()
+        axes[0].plot(mean.index, mean["train_loss"], ls="-", label=f"{label}: train")
+        axes[0].plot(mean.index, mean["val_loss"], ls="--", label=f"{label}: validation")
+        axes[1].plot(mean.index, 100 * mean["val_acc"], label=label)
+    axes[0].set_ylabel("loss (NLL)")
+    axes[1].set_ylabel("validation accuracy (%)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    out.figure(fig, "d1_bn_curves", "D1.7 — model 4 (512-256-128 ReLU, Adam, batch 256) with and without batch "
+               "normalisation: training and validation loss, and validation accuracy per epoch.")
+    out.set("d1.d17", f"With BN model 4 reaches {e[('batchnorm',)]['test_acc'].pct(2)} test accuracy against "
+            f"{e[('none',)]['test_acc'].pct(2)} without ({pp(diff)}); its validation loss is lowest at epoch "
+            f"{best_epoch.get('batchnorm', math.nan):.0f} with BN and {best_epoch.get('none', math.nan):.0f} without.")
+    return runs
+
+
+def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    frames = [answer_full(ctx, out), ctx.of("runs", LONG), answer_penalty(ctx, out), answer_keras(ctx, out),
+              answer_bn(ctx, out)]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return ctx.table("runs").iloc[0:0]
+    return pd.concat(frames, ignore_index=True).drop_duplicates("run_id")

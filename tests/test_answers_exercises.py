@@ -1,0 +1,164 @@
+"""The computed answers of seeds 000, 001, 003 and 004 follow the measurements: each is fed synthetic
+tables (shaped like the aggregate step's) for both outcomes, and the sentence must change with them."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.answers import seed000, seed001, seed003, seed004
+from analysis.answers.common import Context, PageOutput
+from analysis.figures import setup_style
+
+
+def context(tmp_path, tables: dict[str, list[dict]], experiments: dict, page: str) -> Context:
+    for name, rows in tables.items():
+        pd.DataFrame(rows).to_parquet(tmp_path / f"{name}.parquet")
+    config = {"defaults": {}, "experiments": {name: {"exercise": "x", "base": {}, **exp} for name, exp in experiments.items()}}
+    return Context(page=page, profile="default", tables_dir=tmp_path, config=config, provenance={})
+
+
+def output(tmp_path) -> PageOutput:
+    setup_style()
+    return PageOutput(page="p", out_dir=tmp_path / "answers")
+
+
+# ------------------------------------------------------------------ seed 000 ---
+def e7_tables(sigmoid_acc: float, bn_acc: float) -> dict[str, list[dict]]:
+    runs, epochs = [], []
+    accs = {("relu", "none"): 0.90, ("sigmoid", "none"): sigmoid_acc, ("sigmoid", "batchnorm"): bn_acc,
+            ("relu", "batchnorm"): 0.91}
+    for (act, norm), acc in accs.items():
+        for seed in (1, 2, 3):
+            rid = f"{act}{norm}{seed}"
+            final = acc + 0.002 * seed
+            common = {"run_id": rid, "experiments": "e7_cnn", "dataset": "fashion_mnist", "activation": act,
+                      "norm": norm, "seed": seed}
+            runs.append({**common, "status": "ok", "epochs": 5, "final_test_acc": final, "final_val_acc": final,
+                         "final_train_acc": final, "final_test_loss": 1 - final})
+            for epoch in range(6):
+                value = final * epoch / 5
+                epochs.append({**common, "epoch": epoch, "train_acc": value, "val_acc": value, "test_acc": value,
+                               "train_loss": 1 - value, "val_loss": 1 - value, "test_loss": 1 - value})
+    return {"runs": runs, "epochs": epochs}
+
+
+@pytest.mark.parametrize("sigmoid_acc, bn_acc, e71_word, e72_word", [
+    (0.10, 0.90, "below", "it reaches"), (0.90, 0.60, "level with", "it does not reach")])
+def test_e7_answers_follow_the_measurements(tmp_path, sigmoid_acc, bn_acc, e71_word, e72_word):
+    ctx = context(tmp_path, e7_tables(sigmoid_acc, bn_acc), {"e7_cnn": {}}, "seed000")
+    out = output(tmp_path)
+    runs = seed000._label(ctx.of("runs", "e7_cnn"))
+    seed000.answer_curves(ctx, out, runs, seed000._label(ctx.of("epochs", "e7_cnn")))
+    assert f"ends {e71_word} the ReLU-CNN" in out.vars["e7"]["e71"]
+    assert e72_word + " ReLU level" in out.vars["e7"]["e72"]
+    assert "e7_curves" in out.fragments and (tmp_path / "answers/p/e7_curves.svg").is_file()
+
+
+@pytest.mark.parametrize("bn_drift, steadier", [(0.1, True), (5.0, False)])
+def test_bn_paper_answer_follows_the_drift(tmp_path, bn_drift, steadier):
+    rows = []
+    for norm, drift, acc in (("none", 1.0, 0.8), ("batchnorm", bn_drift, 0.95)):
+        for step in range(0, 1001, 100):
+            for layer in (1, 2, 3):
+                median = drift * step / 1000
+                rows.append({"run_id": norm, "experiments": "bn_paper_fig1", "norm": norm, "step": step,
+                             "layer": f"act{layer}", "layer_index": layer, "unit": 0, "p15": median - 1,
+                             "p50": median, "p85": median + 1, "test_acc": acc * step / 1000})
+    runs = [{"run_id": n, "experiments": "bn_paper_fig1", "norm": n, "batch_size": 60, "status": "ok"}
+            for n in ("none", "batchnorm")]
+    ctx = context(tmp_path, {"runs": runs, "track": rows}, {"bn_paper_fig1": {}}, "seed000")
+    out = output(tmp_path)
+    seed000.answer_bn_paper(ctx, out)
+    answer = out.vars["bn"]["answer"]
+    assert ("BN holds the distribution steady" in answer) is steadier
+    assert out.vars["bn"]["steps"] == "1,000"
+
+
+# ------------------------------------------------------------------ seed 003 ---
+def m2_tables(sigmoid_first_layer: float) -> dict[str, list[dict]]:
+    runs, grads = [], []
+    for act in ("relu", "sigmoid"):
+        for seed in (1, 2):
+            rid = f"{act}{seed}"
+            runs.append({"run_id": rid, "experiments": "m2_depth", "activation": act, "seed": seed, "status": "ok",
+                         "model.depth": 5, "final_test_acc": 0.9 if act == "relu" else 0.11, "final_test_loss": 0.3})
+            for step, epoch in ((0, 0), (10, 1)):
+                for layer in range(1, 7):
+                    scale = sigmoid_first_layer ** ((6 - layer) / 5) if act == "sigmoid" else 1.0
+                    grads.append({"run_id": rid, "experiments": "m2_depth", "activation": act, "seed": seed,
+                                  "step": step, "epoch": epoch, "layer": f"linear{layer}", "layer_index": layer,
+                                  "max_abs_grad": scale, "mean_abs_grad": scale / 10})
+    summary = [{"run_id": f"relu{seed}", "experiments": "m2_depth", "activation": "relu", "kind": "post", "epoch": epoch,
+                "layer_index": layer, "dead_fraction": 0.9 if (epoch and layer == 5) else 0.0}
+               for seed in (1, 2) for epoch in (0, 1) for layer in range(1, 6)]
+    return {"runs": runs, "grads": grads, "act_summary": summary}
+
+
+@pytest.mark.parametrize("first, vanishes", [(1e-4, True), (0.5, False)])
+def test_m2_answers_name_where_gradients_vanish(tmp_path, first, vanishes):
+    ctx = context(tmp_path, m2_tables(first), {"m2_depth": {}}, "seed003")
+    out = output(tmp_path)
+    runs = seed003._depth(ctx.of("runs", "m2_depth"))
+    seed003.answer_m21(out, runs)
+    seed003.answer_m22(out, runs, ctx.of("grads", "m2_depth"), ctx.of("act_summary", "m2_depth"))
+    assert ("sigmoid at 5 layers" in out.vars["m22"]["answer"]) is vanishes
+    assert "sigmoid stays at chance" in out.vars["m21"]["answer"]
+    assert "5-layer net from layer 5" in out.vars["m22"]["answer"]
+
+
+def test_lecun_derivative_range_corrects_the_seed():
+    r = seed003.lecun_derivative_range()
+    assert r["max"] == pytest.approx(1.15393, abs=1e-5)
+    assert r["min"] == pytest.approx(0.01, abs=1e-4)
+    assert seed003.SEED_LECUN_UPPER - r["max"] == pytest.approx(0.4, abs=1e-5)
+
+
+# ------------------------------------------------------------------ seed 004 ---
+@pytest.mark.parametrize("signed_penalty, negative", [(-50.0, True), (3.0, False)])
+def test_d14_answer_follows_the_sign_of_the_seeds_penalty(tmp_path, signed_penalty, negative):
+    runs, epochs = [], []
+    for form, pen in (("abs", 0.1), ("signed", signed_penalty)):
+        rid = f"l1{form}"
+        runs.append({"run_id": rid, "experiments": "d1_penalty", "status": "ok", "penalty.l1": 1e-5,
+                     "penalty.l2": np.nan, "penalty.l1_form": form, "final_test_acc": 0.87, "final_test_loss": 0.37,
+                     "final_train_loss": 0.3, "final_train_penalty": pen})
+        for it in range(3):
+            epochs.append({"run_id": rid, "experiments": "d1_penalty", "epoch": it, "test_acc": 0.8,
+                           "train_loss": 0.5, "train_penalty": pen})
+    ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"d1_penalty": {}}, "seed004")
+    out = output(tmp_path)
+    seed004.answer_penalty(ctx, out)
+    assert ("gives a negative penalty" in out.vars["d1"]["d14"]) is negative
+    assert "train loss with penalty" in out.fragments["d1_penalty_table"]
+
+
+# ------------------------------------------------------------------ seed 001 ---
+def test_validation_rule_picks_the_best_epoch_and_stops_after_patience():
+    losses = [9, 5, 4, 3, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0, 4.1]
+    frame = pd.DataFrame({"epoch": range(len(losses)), "val_loss": losses})
+    assert seed001.validation_rule(frame, patience=5) == (3, 8)
+    assert seed001.validation_rule(frame.iloc[:5], patience=5) == (3, 4)
+
+
+@pytest.mark.parametrize("bn_acc, verdict", [(0.90, "supported"), (0.80, "contradicted"), (0.85, "inconclusive")])
+def test_h44_claim_follows_the_measurement(tmp_path, bn_acc, verdict):
+    runs, epochs = [], []
+    for norm, exp, acc in (("none", "h4_mlp", 0.85), ("batchnorm", "h4_bn", bn_acc)):
+        for seed in (1, 2, 3):
+            rid = f"{norm}{seed}"
+            common = {"run_id": rid, "experiments": exp, "activation": "relu", "norm": norm, "seed": seed}
+            runs.append({**common, "status": "ok", "final_test_acc": acc + 0.001 * (seed - 2) * (1 if norm == "none" else 5)})
+            epochs += [{**common, "epoch": e, "train_acc": 0.8, "val_acc": 0.8, "test_acc": 0.8} for e in range(3)]
+    ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"h4_mlp": {}, "h4_bn": {}}, "seed001")
+    out = output(tmp_path)
+    claims: list[dict] = []
+    seed001.answer_bn(ctx, out, ctx.of("runs", "h4_mlp"), claims)
+    assert verdict in claims[0]["verdict"]
+
+
+def test_fc_parameter_count():
+    assert seed001.fc_parameters([10], inputs=784) == 784 * 10 + 10
+    assert seed001.fc_parameters([3, 2], inputs=4) == (4 * 3 + 3) + (3 * 2 + 2)
