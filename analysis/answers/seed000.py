@@ -46,6 +46,11 @@ def _verdict(flag: bool | None) -> str:
 
 # ------------------------------------------------------------------ E7.1 / E7.2 ---
 def answer_curves(ctx: Context, out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame) -> None:
+    if runs.empty:
+        missing(out, ["e7_table", "e7_curves", "e7_loss_curves"], "E7 CNN")
+        out.set("e7.e71", "No E7 runs in this profile's configuration.")
+        out.set("e7.e72", "No E7 runs in this profile's configuration.")
+        return
     est = estimates(runs, ["dataset", "variant"], ["test_acc", "val_acc", "train_acc", "test_loss"])
     horizon = int(runs["epochs"].max())
     rows, e71, e72 = [], [], []

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from analysis.answers.common import Context, PageOutput, markdown_table
-from analysis.answers.tools import compare_word, curves_figure, estimates, gap, missing, pp, sentence
+from analysis.answers.tools import begin, compare_word, curves_figure, estimates, gap, missing, pp, sentence
 from analysis.figures import ACTIVATION_PALETTE
 from analysis.models import build_model, model_summary, parameter_count, penalty_terms, penalty_value
 from analysis.splits import n_classes
@@ -55,13 +55,11 @@ def validation_rule(group: pd.DataFrame, patience: int = PATIENCE) -> tuple[int,
 
 # ------------------------------------------------------------------ H4.1 / H4.2 ---
 def answer_epochs(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFrame:
-    runs, epochs = ctx.of("runs", MLP), ctx.of("epochs", MLP)
-    out.set("h4.mlp_scaling", ctx.scaling_text(MLP))
-    if runs.empty:
-        missing(out, ["h41_table", "h41_curves", "h42_table"], "H4.1")
-        out.set("h4.h41", "No H4.1 runs in this profile.")
-        out.set("h4.h42", "No H4.1 runs in this profile.")
-        return runs
+    runs = begin(ctx, out, MLP, "h4.mlp_scaling", ["h41_table", "h41_curves", "h42_table", "h42_val_loss"],
+                 ["h4.h41", "h4.h42"], "H4.1")
+    if runs is None:
+        return ctx.of("runs", MLP)
+    epochs = ctx.of("epochs", MLP)
     est = estimates(runs, ["activation"], ["test_acc", "val_acc", "train_acc", "test_loss"])
     horizon = int(runs["epochs"].max())
     out.fragment("h41_table", markdown_table(pd.DataFrame([
@@ -122,12 +120,9 @@ def answer_epochs(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataF
 
 # ------------------------------------------------------------------------- H4.3 ---
 def answer_batch(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFrame:
-    runs = ctx.of("runs", BATCH)
-    out.set("h4.batch_scaling", ctx.scaling_text(BATCH))
-    if runs.empty:
-        missing(out, ["h43_table", "h43_time"], "H4.3")
-        out.set("h4.h43", "No batch-size runs in this profile.")
-        return runs
+    runs = begin(ctx, out, BATCH, "h4.batch_scaling", ["h43_table", "h43_time"], ["h4.h43"], "batch-size")
+    if runs is None:
+        return ctx.of("runs", BATCH)
     epochs = ctx.of("epochs", BATCH)
     batches = ctx.of("batches", BATCH)
     per_epoch = epochs[epochs["epoch"] > 0].groupby("batch_size")["seconds"].mean()

@@ -229,6 +229,7 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame) 
 # ------------------------------------------------------------------------- M2.4 ---
 def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     exp = ctx.config["experiments"].get(CNN)
+    out.set("m24.scaling", ctx.scaling_text(CNN))
     if exp is None:
         missing(out, ["m24_summary"], "M2.4")
         out.set("m24.answer", "The M2.4 CNN is not part of this configuration.")
@@ -247,7 +248,6 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
             f"{'equal to' if equal else 'different from'} the seed's {SEED_CNN['params']:,} "
             f"({SEED_CNN['trainable']:,} + {SEED_CNN['non_trainable']})")
     runs = ctx.of("runs", CNN)
-    out.set("m24.scaling", ctx.scaling_text(CNN))
     if runs.empty:
         out.set("m24.answer", "The M2.4 CNN was not trained in this profile.")
         return runs

@@ -12,9 +12,10 @@ import pandas as pd
 import seaborn as sns
 
 from analysis.answers.common import Context, PageOutput, markdown_table
-from analysis.answers.tools import DATASET_LABEL, estimates, gap, missing, pp
+from analysis.answers.tools import DATASET_LABEL, begin, estimates, gap, missing, pp
 
-FULL, LONG, PENALTY, KERAS, BN = "d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_bn"
+FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_dropout",
+                                          "d1_bn")
 #: the seed's reported values: (train acc, train loss, test acc, test loss); None = not reported
 SEED_FULL = {"softmax": (0.8094, 0.588, 0.7989, 0.612), "A (300)": (0.8903, 0.317, 0.8693, 0.372),
              "B (300+100)": (0.8911, 0.309, 0.8701, 0.369)}
@@ -47,13 +48,11 @@ def _penalty_label(row) -> str:
 
 # ------------------------------------------------------------------ D1.1 – D1.3 ---
 def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
-    runs = ctx.of("runs", FULL)
-    out.set("d1.full_scaling", ctx.scaling_text(FULL))
-    if runs.empty:
-        missing(out, ["d1_full_table", "d1_full_curves", "d1_width", "d1_long_table"], "full-batch")
-        for key in ("d11", "d12", "d13"):
-            out.set(f"d1.{key}", "No full-batch runs in this profile's configuration.")
-        return runs
+    runs = begin(ctx, out, FULL, "d1.full_scaling", ["d1_full_table", "d1_full_curves", "d1_width"],
+                 ["d1.d11", "d1.d12", "d1.d13", "d1.width", "d1.layers"], "full-batch")
+    if runs is None:
+        answer_long(ctx, out)
+        return ctx.of("runs", FULL)
     runs = runs.assign(hidden=_hidden(runs))
     runs["arch"] = runs["hidden"].map(_arch_name)
     epochs = ctx.of("epochs", FULL).merge(runs[["run_id", "arch", "hidden"]], on="run_id")
@@ -159,13 +158,9 @@ def answer_long(ctx: Context, out: PageOutput) -> None:
 
 # ------------------------------------------------------------------------- D1.4 ---
 def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
-    runs = ctx.of("runs", PENALTY)
-    out.set("d1.penalty_scaling", ctx.scaling_text(PENALTY))
-    if runs.empty:
-        missing(out, ["d1_penalty_table", "d1_penalty_curves"], "penalty")
-        out.set("d1.d14", "No penalty runs in this profile's configuration.")
-        return runs
-    runs = runs.copy()
+    runs = begin(ctx, out, PENALTY, "d1.penalty_scaling", ["d1_penalty_table", "d1_penalty_curves"], ["d1.d14"], "penalty")
+    if runs is None:
+        return ctx.of("runs", PENALTY)
     runs["penalty"] = runs.apply(_penalty_label, axis=1)
     rows = []
     for _, row in runs.iterrows():
@@ -209,7 +204,7 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ D1.5 – D1.7 ---
 def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
-    runs = ctx.of("runs", KERAS)
+    runs = pd.concat([ctx.of("runs", KERAS), ctx.of("runs", DROPOUT)], ignore_index=True).drop_duplicates("run_id")
     out.set("d1.keras_scaling", ctx.scaling_text(KERAS))
     if runs.empty:
         missing(out, ["d1_keras_table", "d1_keras_gap"], "Keras-style")
@@ -228,7 +223,8 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
         if seed:
             distance.setdefault(dataset, []).append(abs(e["test_acc"].mean - seed[0]))
     out.fragment("d1_keras_table", markdown_table(pd.DataFrame(rows)))
-    epochs = ctx.of("epochs", KERAS).merge(runs[["run_id", "model_no"]], on="run_id")
+    epochs = pd.concat([ctx.of("epochs", KERAS), ctx.of("epochs", DROPOUT)]).drop_duplicates(["run_id", "epoch"])
+    epochs = epochs.merge(runs[["run_id", "model_no"]], on="run_id")
     epochs = epochs[epochs["epoch"] > 0].assign(gap=lambda f: 100 * (f["train_acc"] - f["val_acc"]))
     g = sns.relplot(data=epochs, x="epoch", y="gap", hue="model_no", style="dropout", col="dataset", kind="line",
                     palette="viridis", height=3.8, aspect=1.3, errorbar=None)

@@ -140,3 +140,17 @@ def missing(out: PageOutput, names: Iterable[str], what: str) -> None:
     """Fill fragments a page includes when the profile has none of the runs they need."""
     for name in names:
         out.fragment(name, f"_No {what} runs in this profile's configuration: nothing to show._\n")
+
+
+def begin(ctx, out: PageOutput, experiment: str, scaling_var: str, fragments: list[str], answer_vars: list[str],
+          what: str) -> pd.DataFrame | None:
+    """The opening every answer shares: state the profile's scaling, and when the profile has no runs of the
+    experiment, fill its fragments and sentences with a 'not in this profile' line and return None."""
+    runs = ctx.of("runs", experiment)
+    out.set(scaling_var, ctx.scaling_text(experiment))
+    if runs.empty:
+        missing(out, fragments, what)
+        for var in answer_vars:
+            out.set(var, f"No {what} runs in this profile's configuration.")
+        return None
+    return runs
