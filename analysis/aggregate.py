@@ -44,7 +44,8 @@ def run_row(record: dict, experiments: list[str]) -> dict:
     row["final_epoch"] = record["final"]["epoch"]
     row.update({k: v for k, v in record["timing"].items()})
     env = record["environment"]
-    row.update({"device": env["device"], "threads": env["threads"], "torch_version": env["versions"]["torch"]})
+    row.update({"device": env["device"], "threads": env["threads"], "torch_version": env["versions"]["torch"],
+                "hardware": f"{env.get('device_name') or env['device']} on {env.get('host', '?')}"})
     return row
 
 

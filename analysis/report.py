@@ -68,6 +68,10 @@ def write_site_fragments(generated: Path, answers: dict, profile: str, build: Pa
         runs += meta.get("runs", 0)
         status = page_vars.get("status", "answered")
         pages.append(f"- [{page_title(build / f'{page}.qmd')}]({page}.html): {status}, {meta.get('runs', 0)} runs")
+        declared = page_vars.get("headlines")
+        if declared:  # the page chose its findings
+            headlines += [f"- **[{h['id']}]({page}.html#{h['anchor']})**: {h['text']}" for h in declared]
+            continue
         for group, values in sorted(page_vars.items()):
             if isinstance(values, dict) and "answer" in values:
                 headlines.append(f"- **[{question_id(group)}]({page}.html#{question_anchor(group)})**: "
@@ -75,7 +79,13 @@ def write_site_fragments(generated: Path, answers: dict, profile: str, build: Pa
     (index / "headlines.md").write_text("\n".join(headlines or ["- No exercise has results yet."]) + "\n")
     (index / "pages.md").write_text("\n".join(pages) + "\n")
     first = next(iter(answers.values()))["meta"]
-    lines = [f"- **Profile:** `{profile}`", f"- **Training runs:** {runs}; job time {wall / 60:.1f} min in all."]
+    devices = sorted({d.strip() for data in answers.values() for d in str(data["meta"].get("devices", "")).split(",")
+                      if d.strip()})
+    hardware = sorted({h for data in answers.values() for h in data["meta"].get("hardware", [])})
+    lines = [f"- **Profile:** `{profile}`",
+             f"- **Training runs:** {runs}; job time {wall / 60:.1f} min in all (jobs run in parallel: the wall time "
+             "is shorter).",
+             f"- **Hardware:** {', '.join(hardware) or 'not recorded'} ({', '.join(devices) or 'no runs'})."]
     for name, info in first.get("datasets", {}).items():
         digests = ", ".join(f"{k} `{v[:12]}…`" for k, v in (info.get("sha256") or {}).items())
         lines.append(f"- **{name}:** from {info['source']}; SHA-256 verified: {digests}")
@@ -146,6 +156,7 @@ TEMPLATE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>$pagetitle$ – $sitetitle$</title>
 <link rel="stylesheet" href="styles.css">
+<link rel="icon" href="$favicon$" type="image/svg+xml">
 </head>
 <body>
 <div class="nnlab-layout">
@@ -203,6 +214,7 @@ def render_pandoc(build: Path, site: Path) -> list[Path]:
                     f"--template={template}", "--mathml", f"--metadata=title:{meta.get('title', href)}",
                     f"--variable=sitetitle:{website['title']}",
                     f"--variable=sidebar:{sidebar_html(website['title'], entries, href)}",
+                    f"--variable=favicon:{website.get('favicon', 'favicon.svg')}",
                     f"--resource-path={build}", "-o", str(target)]
             if html_opts.get("toc"):
                 args += ["--toc", "--toc-depth=2"]
@@ -212,7 +224,7 @@ def render_pandoc(build: Path, site: Path) -> list[Path]:
             if proc.stderr.strip():
                 print(f"pandoc ({href}): {proc.stderr.strip()}", file=sys.stderr)
             written.append(target)
-    for extra in [html_opts.get("css", "styles.css")]:
+    for extra in [html_opts.get("css", "styles.css"), website.get("favicon", "favicon.svg")]:
         shutil.copy2(build / extra, site / extra)
     if (build / "generated").is_dir():
         shutil.copytree(build / "generated", site / "generated",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from workflow_helpers import copy_workflow, job_counts
+from analysis.sitecheck import check_site
+from workflow_helpers import ROOT, copy_workflow, job_counts
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 LR_CHECK = {"exercise": "test", "base": {"dataset": "fashion_mnist", "model": {"kind": "mlp", "hidden": [16]},
@@ -68,6 +70,27 @@ def test_every_image_and_link_resolves(workflow):
             assert (site / href).exists(), f"{page.name}: broken link {href}"
     assert images >= 4
     assert (site / "generated/seed002/a74_gradients.svg").is_file()
+
+
+def test_every_page_passes_in_a_real_browser(workflow):
+    """Headless Chromium over HTTP: no console errors, every image loads, every link resolves, every page
+    reachable from the landing page. Screenshots are kept under results/browser/ as CI artefacts."""
+    shots = ROOT / "results/browser/quick"
+    report = check_site(workflow / "results/quick/site", shots)
+    assert report.ok, report.problems
+    assert sorted(report.pages) == sorted(p.name for p in (workflow / "results/quick/site").glob("*.html"))
+    assert all(Path(s).stat().st_size > 10_000 for s in report.screenshots)
+
+
+def test_browser_check_fails_on_a_removed_image_and_a_broken_link(workflow, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(workflow / "results/quick/site", site)
+    (site / "generated/seed002/a74_gradients.png").unlink()
+    page = site / "seed004.html"
+    page.write_text(page.read_text().replace('href="seed003.html"', 'href="seed003-gone.html"', 1))
+    problems = check_site(site).problems
+    assert any("seed002.html: image did not load: generated/seed002/a74_gradients.png" in p for p in problems), problems
+    assert any("broken link 'seed003-gone.html'" in p for p in problems), problems
 
 
 def test_tables_carry_config_columns(workflow):

@@ -87,6 +87,10 @@ class PageOutput:
         self.fragments[name] = block
         return block
 
+    def headline(self, question: str, anchor: str, text: str) -> None:
+        """A finding for the landing page: question id, the anchor on this page, the computed sentence."""
+        self.vars.setdefault("headlines", []).append({"id": question, "anchor": anchor, "text": text})
+
     def fragment(self, name: str, text: str) -> None:
         self.fragments[name] = text.rstrip() + "\n"
 
@@ -136,6 +140,7 @@ def page_meta(ctx: Context, runs: pd.DataFrame) -> dict:
             "train_seconds": float(runs["train_seconds"].sum()),
             "wall_seconds": float(runs["wall_seconds"].sum()),
             "diverged": int((runs["status"] == "diverged").sum()),
+            "hardware": sorted(runs["hardware"].dropna().astype(str).unique()) if "hardware" in runs else [],
         })
     return meta
 

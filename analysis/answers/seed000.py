@@ -330,5 +330,8 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
         answer_histograms(out, _label(ctx.of("act_hist", CNN)), _label(ctx.of("act_summary", CNN)))
     if "e7_seed" not in out.fragments:
         out.fragment("e7_seed", "_No Fashion-MNIST E7 runs in this profile: the seed's observations are not checked._\n")
+    for qid, anchor, key in (("E7.1", "e7-1", "e71"), ("E7.2", "e7-2", "e72"), ("E7.3", "e7-3", "e73")):
+        out.headline(qid, anchor, out.vars["e7"][key])
     bn_runs = answer_bn_paper(ctx, out)
+    out.headline("BN paper, Fig. 1", "bn-figure-1", out.vars["bn"]["answer"])
     return pd.concat([runs, bn_runs], ignore_index=True)

@@ -347,5 +347,9 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     specs = answer_anatomy(ctx, out, claims)
     cnn = answer_five_runs(ctx, out, specs, claims)
     out.fragment("h4_claims", markdown_table(pd.DataFrame(claims)) if claims else "_No claims could be checked in this profile._\n")
+    counts = pd.Series([c["verdict"].strip("*").split("*")[0] for c in claims]).value_counts().to_dict() if claims else {}
+    out.headline("H4.1–H4.6", "h4-claims", f"Of the seed's {len(claims)} checked claims, " + ", ".join(
+        f"{n} {word}" for word, n in counts.items()) + "." if claims else "no claims checked in this profile.")
+    out.headline("H4.6", "h4-6", out.vars["h4"]["diagnosis"])
     frames = [f for f in (mlp, batch, bn, cnn) if len(f)]
     return pd.concat(frames, ignore_index=True).drop_duplicates("run_id") if frames else ctx.table("runs").iloc[0:0]

@@ -274,4 +274,7 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     est = answer_m21(out, runs)
     g = answer_m22(out, runs, ctx.of("grads", DEPTH), ctx.of("act_summary", DEPTH))
     answer_m23(out, runs, est, g)
+    for qid, anchor, key in (("M2.1", "m2-1", "m21"), ("M2.2", "m2-2", "m22"), ("M2.3", "m2-3", "m23"),
+                             ("M2.4", "m2-4", "m24")):
+        out.headline(qid, anchor, out.vars[key]["answer"])
     return pd.concat([runs, cnn_runs], ignore_index=True)

@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 
 from analysis.answers.common import Context, PageOutput, markdown_table
-from analysis.answers.tools import DATASET_LABEL, begin, estimates, gap, missing, pp
+from analysis.answers.tools import DATASET_LABEL, begin, estimates, gap, missing, pp, sentence
 
 FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_dropout",
                                           "d1_bn")
@@ -195,7 +195,7 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
                          f"(penalty term {row.get('final_train_penalty', math.nan):.3g})"
                          + (" — diverged" if row["status"] == "diverged" else ""))
     neg = signed[signed["final_train_penalty"] < 0]
-    out.set("d1.d14", "; ".join(parts) + ". " + (
+    out.set("d1.d14", sentence(parts) + " " + (
         f"The seed's signed form gives a negative penalty ({len(neg)} of {len(signed)} runs), so its reported "
         f"loss {SEED_PENALTY['L1'][1]} can sit below the unpenalised loss for the wrong reason."
         if len(neg) else "The signed form's penalty stayed non-negative here."))
@@ -291,6 +291,9 @@ def answer_bn(ctx: Context, out: PageOutput) -> pd.DataFrame:
 def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     frames = [answer_full(ctx, out), ctx.of("runs", LONG), answer_penalty(ctx, out), answer_keras(ctx, out),
               answer_bn(ctx, out)]
+    for qid, anchor, key in (("D1.1", "d1-1", "d11"), ("D1.3", "d1-1", "layers"), ("D1.4", "d1-4", "d14"),
+                             ("D1.5", "d1-5", "fits"), ("D1.7", "d1-7", "d17")):
+        out.headline(qid, anchor, out.vars["d1"][key])
     frames = [f for f in frames if len(f)]
     if not frames:
         return ctx.table("runs").iloc[0:0]
