@@ -2,6 +2,7 @@
 # `snakemake --cores 8` builds the default profile; `--config profile=quick|full` picks another.
 configfile: "config/config.yaml"
 
+report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"

@@ -93,6 +93,14 @@ def test_browser_check_fails_on_a_removed_image_and_a_broken_link(workflow, tmp_
     assert any("broken link 'seed003-gone.html'" in p for p in problems), problems
 
 
+def test_snakemakes_own_report_holds_the_figures(workflow):
+    proc = snakemake(workflow, "--report", "report.html")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (workflow / "report.html").read_text(errors="replace")
+    for figure in ("a74_gradients.png", "e7_curves.png", "m21_heatmap.png", "d1_full_curves.png", "h43_time.png"):
+        assert figure in html, figure
+
+
 def test_tables_carry_config_columns(workflow):
     tables = workflow / "results/quick/tables"
     runs = pd.read_parquet(tables / "runs.parquet")

@@ -7,7 +7,9 @@ rule answers:
         manifest=f"{OUT}/tables/manifest.json",
     output:
         answers=f"{OUT}/answers/{{page}}.json",
-        fragments=directory(f"{OUT}/answers/{{page}}"),
+        # `snakemake --report report.html` shows every page's figures, one category per source document
+        fragments=report(directory(f"{OUT}/answers/{{page}}"), patterns=["{name}.png"],
+                         caption="../report/figure.rst", category="{page}"),
     log:
         f"{OUT}/logs/answers_{{page}}.log",
     wildcard_constraints:
