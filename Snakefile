@@ -12,7 +12,7 @@ include: "workflow/rules/report.smk"
 
 # Cheap or network-bound steps stay on the submitting host under a cluster executor;
 # only the training runs are submitted as cluster jobs.
-localrules: all, dataset, manifest, aggregate, answers, site
+localrules: all, dataset, manifest, aggregate, answers, scorecard, site
 
 
 rule all:

@@ -21,6 +21,8 @@ from pathlib import Path
 import yaml
 
 from analysis.answers import PAGES
+#: pages of the site: one per seed document, then the scorecard that joins them (analysis.scorecard)
+SITE_PAGES: tuple[str, ...] = (*PAGES, "scorecard")
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "report"
 SHORTCODE = re.compile(r"\{\{<\s*(var|include|meta)\s+(.+?)\s*>\}\}")
@@ -36,12 +38,12 @@ def prepare_build(source: Path, answers_dir: Path, build: Path, profile: str) ->
     if build.exists():
         shutil.rmtree(build)
     shutil.copytree(source, build)
-    answers = {page: json.loads((answers_dir / f"{page}.json").read_text()) for page in PAGES}
+    answers = {page: json.loads((answers_dir / f"{page}.json").read_text()) for page in SITE_PAGES}
     variables = {page: data["vars"] for page, data in answers.items()}
     variables["profile"] = profile
     (build / "_variables.yml").write_text(yaml.safe_dump(variables, allow_unicode=True, sort_keys=True))
     generated = build / "generated"
-    for page in PAGES:
+    for page in SITE_PAGES:
         shutil.copytree(answers_dir / page, generated / page)
     write_site_fragments(generated, answers, profile, build)
     return answers

@@ -87,6 +87,17 @@ class PageOutput:
         self.fragments[name] = block
         return block
 
+    def measure(self, key: str, value: Any) -> None:
+        """A measured value the scorecard can join with a seed value (config/scorecard.csv `measure` column):
+        an Estimate (mean, CI, n), a plain number, or a verdict word for a claim."""
+        if hasattr(value, "as_dict"):
+            entry = value.as_dict()
+        elif isinstance(value, str):
+            entry = {"text": value}
+        else:
+            entry = {"mean": float(value), "low": math.nan, "high": math.nan, "n": 1, "std": math.nan}
+        self.vars.setdefault("measured", {})[key] = entry
+
     def headline(self, question: str, anchor: str, text: str) -> None:
         """A finding for the landing page: question id, the anchor on this page, the computed sentence."""
         self.vars.setdefault("headlines", []).append({"id": question, "anchor": anchor, "text": text})

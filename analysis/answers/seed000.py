@@ -135,6 +135,8 @@ def seed_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame)
          "verdict": "not comparable: fewer than 20 epochs in this profile" if horizon < 20 else
          _verdict(bool(all(abs(best[v] - 20) <= 5 for v in ("relu", "sigmoid+BN") if v in best)))},
     ]
+    for key, row in zip(SEED_OBSERVATIONS, rows):
+        out.measure(f"e7.claim.{key}", row["verdict"].split(":")[0])
     out.fragment("e7_seed", markdown_table(pd.DataFrame(rows)))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -290,6 +291,8 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
     for name in ("original", "filter-reduced"):
         ours = runs[(runs["network"] == name) & (runs["status"] == "ok")]
         seed = SEED_H46[name]
+        out.measure(f"h46.{name}.test_acc", mean_ci(ours["final_test_acc"]))
+        out.measure(f"h46.{name}.loss", mean_ci(ours["keras_loss"]))
         rows.append({"network": name, "runs": len(ours),
                      "test acc. mean ± std (ours)": f"{ours['final_test_acc'].mean():.3f} ± {ours['final_test_acc'].std():.3f}",
                      "test acc. (seed)": f"{np.mean(seed['acc']):.2f} ± {np.std(seed['acc'], ddof=1):.2f}",
@@ -346,6 +349,9 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     bn = answer_bn(ctx, out, mlp, claims)
     specs = answer_anatomy(ctx, out, claims)
     cnn = answer_five_runs(ctx, out, specs, claims)
+    for claim in claims:
+        slug = re.sub(r"[^a-z0-9]+", "_", claim["claim"].lower()).strip("_")
+        out.measure("h4.claim." + slug, claim["verdict"].strip("*").split("*")[0])
     out.fragment("h4_claims", markdown_table(pd.DataFrame(claims)) if claims else "_No claims could be checked in this profile._\n")
     counts = pd.Series([c["verdict"].strip("*").split("*")[0] for c in claims]).value_counts().to_dict() if claims else {}
     out.headline("H4.1–H4.6", "h4-claims", f"Of the seed's {len(claims)} checked claims, " + ", ".join(

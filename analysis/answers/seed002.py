@@ -395,6 +395,8 @@ def answer_a73(out: PageOutput) -> None:
                      "agree": "✓" if agree else "✗",
                      "seed": "—" if seed is None else (num(seed) + ("" if seed_ok else " ✗ (slip)"))})
     out.fragment("a73_table", markdown_table(pd.DataFrame(rows)))
+    for k in SEED_A73:
+        out.measure(f"a73.{k}", formula[k])
     out.set("a73.y_hat", num(formula['y_hat']))
     out.set("a73.delta6", num(formula['delta6']))
     out.set("a73.delta3", num(formula['delta3']))
@@ -421,6 +423,8 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
         s = summary.get(act)
         if s is None:
             continue
+        for metric in ("test_acc", "train_acc", "test_loss"):
+            out.measure(f"a74.{act}.{metric}", s[metric])
         out.set(f"a74.{act}.test_acc", s["test_acc"].pct())
         out.set(f"a74.{act}.train_acc", s["train_acc"].pct())
         out.set(f"a74.{act}.n", s["test_acc"].n)
@@ -484,6 +488,7 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict) -> None:
             continue
         ours, evidence = verdicts[key]
         out.set(f"a75.{key}", yes_no(ours))
+        out.measure(f"a75.{key}", yes_no(ours))
         rows.append({"statement": key, "ours": yes_no(ours), "seed": yes_no(SEED_A75[key]),
                      "agree": "✓" if ours == SEED_A75[key] else "✗", "evidence": evidence})
     out.fragment("a75_table", markdown_table(pd.DataFrame(rows)))

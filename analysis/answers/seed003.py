@@ -54,6 +54,8 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
             if e is None:
                 continue
             seed = SEED_M21.get(depth, {}).get(act)
+            for metric in ("test_acc", "test_loss"):
+                out.measure(f"m2.d{depth}.{act}.{metric}", e[metric])
             rows.append({"hidden layers": depth, "activation": act, "test accuracy (ours)": e["test_acc"].pct(1),
                          "test accuracy (seed)": f"{100 * seed[1]:.1f} %" if seed else "—",
                          "test loss (ours)": e["test_loss"].num(3), "test loss (seed)": f"{seed[0]:.3f}" if seed else "—",
@@ -185,6 +187,7 @@ def lecun_derivative_range() -> dict:
 
 def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame) -> None:
     r = lecun_derivative_range()
+    out.measure("m23.lecun_max_derivative", r["max"])
     out.set("m23.derivative", f"f′(x) = {LECUN_A}·(2/3)·(1 − tanh²(2x/3)) + {LECUN_C} ranges over "
             f"({r['limit_min']:.2f}, {r['max']:.5f}]: its maximum {r['max']:.5f} is at x = {r['argmax']:.1f} "
             f"(closed form 1.7159·2/3 + 0.01 = {r['closed_form_max']:.5f}), and it tends to {r['limit_min']:.2f} "
@@ -242,6 +245,8 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     frame["parameters"] = frame["parameters"].map(lambda v: f"{v:,}")
     out.fragment("m24_summary", markdown_table(frame.drop(columns=["non-trainable"])))
     counts = parameter_count(model)
+    out.measure("m24.params", counts["total"])
+    out.measure("m24.non_trainable", counts["non_trainable"])
     equal = counts["total"] == SEED_CNN["params"] and counts["non_trainable"] == SEED_CNN["non_trainable"]
     out.set("m24.params", f"{counts['total']:,} parameters ({counts['trainable']:,} trainable, "
             f"{counts['non_trainable']:,} batch-norm running statistics): "
@@ -252,6 +257,8 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
         out.set("m24.answer", "The M2.4 CNN was not trained in this profile.")
         return runs
     e = estimates(runs, ["model.kind"], ["test_acc", "test_loss"])[("layers",)]
+    out.measure("m24.test_acc", e["test_acc"])
+    out.measure("m24.test_loss", e["test_loss"])
     epochs = int(runs["epochs"].max())
     out.set("m24.answer", f"Trained for {epochs} epoch{'s' if epochs > 1 else ''}, the rebuilt CNN reaches "
             f"{e['test_acc'].pct(2)} test accuracy and test loss {e['test_loss'].num(4)}, against the seed's "

@@ -61,6 +61,9 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
     for arch, group in runs.groupby("arch", sort=False):
         r = group.iloc[0]
         seed = SEED_FULL.get(arch)
+        if seed:
+            for metric in ("train_acc", "train_loss", "test_acc", "test_loss"):
+                out.measure(f"d1.{arch.split(' ')[0]}.{metric}", float(r[f"final_{metric}"]))
         rows.append({"model": arch, "train acc. (ours)": _pct(r["final_train_acc"]),
                      "train acc. (seed)": _pct(seed[0]) if seed else "—",
                      "test acc. (ours)": _pct(r["final_test_acc"]), "test acc. (seed)": _pct(seed[2]) if seed else "—",
@@ -165,6 +168,15 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
     rows = []
     for _, row in runs.iterrows():
         pen = row.get("final_train_penalty", math.nan)
+        name = {("abs", 1e-5): "l1_abs", ("signed", 1e-5): "l1_signed", ("abs", 1.0): "l1_abs_1",
+                ("signed", 1.0): "l1_signed_1"}.get((row.get("penalty.l1_form"), row.get("penalty.l1")))
+        if name is None and row.get("penalty.l2") == 1e-3:
+            name = "l2"
+        if name:
+            out.measure(f"d1.penalty.{name}.test_acc", float(row["final_test_acc"]))
+            out.measure(f"d1.penalty.{name}.test_loss", float(row["final_test_loss"]))
+            out.measure(f"d1.penalty.{name}.test_loss_with_penalty",
+                        float(row["final_test_loss"] + (0 if math.isnan(pen) else pen)))
         rows.append({"penalty": row["penalty"], "status": row["status"], "test acc.": _pct(row["final_test_acc"]),
                      "test loss (data term)": f"{row['final_test_loss']:.3f}",
                      "train loss without penalty": f"{row['final_train_loss']:.3f}",
@@ -216,6 +228,9 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
     rows, distance = [], {}
     for (dataset, model_no, dropout), e in sorted(est.items()):
         seed = (SEED_DROPOUT if dropout else SEED_KERAS).get(model_no)
+        kind = "dropout" if dropout else "keras"
+        out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_acc", e["test_acc"])
+        out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_loss", e["test_loss"])
         rows.append({"data set": DATASET_LABEL[dataset], "model": model_no, "dropout": dropout,
                      "test acc. (ours)": e["test_acc"].pct(2), "test acc. (seed)": _pct(seed[0]) if seed else "—",
                      "test loss (ours)": e["test_loss"].num(3), "test loss (seed)": f"{seed[1]:.2f}" if seed else "—",

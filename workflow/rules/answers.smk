@@ -19,3 +19,19 @@ rule answers:
     shell:
         "{PY} -m analysis.answers --page {wildcards.page} --profile {params.profile}"
         " --manifest {input.manifest:q} --tables {OUT}/tables --data-dir {DATA_DIR} --out {OUT}/answers > {log:q} 2>&1"
+
+
+# Every seed number and claim (config/scorecard.csv) beside this run's measurement, with a verdict.
+rule scorecard:
+    input:
+        registry="config/scorecard.csv",
+        answers=expand(f"{OUT}/answers/{{page}}.json", page=PAGES),
+    output:
+        answers=f"{OUT}/answers/scorecard.json",
+        fragments=directory(f"{OUT}/answers/scorecard"),
+        table=f"{OUT}/tables/scorecard.parquet",
+    log:
+        f"{OUT}/logs/scorecard.log",
+    shell:
+        "{PY} -m analysis.scorecard --registry {input.registry:q} --answers {OUT}/answers --out {OUT}/answers"
+        " --table {output.table:q} > {log:q} 2>&1"

@@ -3,6 +3,7 @@
 rule site:
     input:
         answers=expand(f"{OUT}/answers/{{page}}.json", page=PAGES),
+        scorecard=f"{OUT}/answers/scorecard.json",
         sources=sorted(str(p) for p in Path("report").rglob("*")
                        if p.is_file() and not {"_site", ".quarto"} & set(p.parts)),
     output:
