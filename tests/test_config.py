@@ -54,9 +54,16 @@ def test_run_id_is_content_derived_and_stable():
 
 
 def test_grid_times_seeds_and_profiles(config):
-    quick, default = study_runs(config, "quick"), study_runs(config, "default")
+    def of(runs, name):
+        return {rid: r for rid, r in runs.items() if name in r.experiments}
+
+    quick, default = of(study_runs(config, "quick"), "a7_4"), of(study_runs(config, "default"), "a7_4")
     exp = config["experiments"]["a7_4"]
     assert len(default) == len(exp["grid"]["activation"]) * len(exp["profiles"]["default"]["seeds"])
     assert len(quick) == len(exp["grid"]["activation"]) * len(exp["profiles"]["quick"]["seeds"])
     assert {r.spec["activation"] for r in default.values()} == set(exp["grid"]["activation"])
     assert not set(quick) & set(default)  # the quick subset is a different run
+    # a profile's grid override replaces the grid: D1.4's default drops the δ = 1 L2 run
+    full_pen = of(study_runs(config, "full"), "d1_penalty")
+    default_pen = of(study_runs(config, "default"), "d1_penalty")
+    assert len(full_pen) == 6 and len(default_pen) == 5 and set(default_pen) < set(full_pen)

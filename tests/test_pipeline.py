@@ -47,7 +47,8 @@ def workflow(tmp_path_factory) -> Path:
 def test_site_holds_the_computed_answers(workflow):
     site = workflow / "results/quick/site"
     pages = {p.name for p in site.glob("*.html")}
-    assert pages == {"index.html", "seed000.html", "seed001.html", "seed002.html", "seed003.html", "seed004.html"}
+    assert pages == {"index.html", "seed000.html", "seed001.html", "seed002.html", "seed003.html", "seed004.html",
+                     "scorecard.html"}
     answers = json.loads((workflow / "results/quick/answers/seed002.json").read_text())["vars"]
     html = " ".join((site / "seed002.html").read_text().split())  # pandoc wraps long lines…
     html = html.replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')  # …and curls quotes
