@@ -69,7 +69,8 @@ def write_site_fragments(generated: Path, answers: dict, profile: str, build: Pa
         wall += meta.get("wall_seconds", 0.0)
         runs += meta.get("runs", 0)
         status = page_vars.get("status", "answered")
-        pages.append(f"- [{page_title(build / f'{page}.qmd')}]({page}.html): {status}, {meta.get('runs', 0)} runs")
+        job_min = f", {meta['wall_seconds'] / 60:.1f} min of job time" if meta.get("wall_seconds") else ""
+        pages.append(f"- [{page_title(build / f'{page}.qmd')}]({page}.html): {status}, {meta.get('runs', 0)} runs{job_min}")
         declared = page_vars.get("headlines")
         if declared:  # the page chose its findings
             headlines += [f"- **[{h['id']}]({page}.html#{h['anchor']})**: {h['text']}" for h in declared]
