@@ -217,7 +217,8 @@ def preactivation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
         ax.legend(fontsize=7)
     out.figure(fig, "e7_preactivation",
                "E7.3 — Fashion-MNIST: the sigmoid inputs (pre-activations) per layer over training on the fixed "
-               "batch, median and 15th–85th percentile band, mean over seeds. BN keeps them centred and unit-scaled.")
+               "batch, median and 15th–85th percentile band, mean over seeds: compare the width and centre of the bands "
+               "with and without BN.")
 
 
 def answer_histograms(out: PageOutput, hist: pd.DataFrame, summary: pd.DataFrame) -> None:
@@ -288,7 +289,7 @@ def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
                f"Ioffe & Szegedy (2015) Fig. 1, re-measured: MNIST, 3 × 100 sigmoid units, batch "
                f"{int(runs['batch_size'].iloc[0])}, {steps:,} steps. (a) test accuracy; (b, c) 15th, 50th and 85th "
                "percentiles, over a fixed batch of 1,000 test images, of the input to unit 0 of the last hidden layer. "
-               "Without BN the distribution drifts as training goes on; with BN it stays put.")
+               "Compare how far the three lines move in (b) and in (c); the table above measures it.")
     end = curves[curves["step"] == steps].set_index("norm")
     start = curves[curves["step"] == 0].set_index("norm")
     early = curves[curves["step"] <= steps // 5].groupby("norm")["test_acc"].last()

@@ -333,7 +333,8 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
             f"and {np.mean(SEED_H46['filter-reduced']['loss']):.2f} "
             f"({'within 15 %: the seed' + chr(39) + 's nets had effectively not moved from their initial weights' if close else 'not close: the seed' + chr(39) + 's numbers are not those of an untrained net'}). "
             + (f"Runs that change only the learning rate to 10⁻⁷ {'stay at chance' if stuck else 'do not stay at chance'} "
-               f"(accuracy {diag['final_test_acc'].mean():.3f}, loss {diag['keras_loss'].mean():.2f}), while the same nets "
+               "(" + "; ".join(f"{name}: accuracy {g['final_test_acc'].mean():.3f}, loss {g['keras_loss'].mean():.2f}"
+                               for name, g in diag.groupby("network")) + "), while the same nets "
                f"at 10⁻³ {'learn' if learns else 'also fail'}." if len(diag) else "The diagnosis runs are not part of this profile."))
     claims.append({"claim": "the cause is the architecture or the image quality",
                    "measure": "the same architectures on Fashion-MNIST learn at lr 10⁻³ and reproduce the seed's numbers only "
