@@ -233,8 +233,8 @@ def gradient_figure(grads: pd.DataFrame, out: PageOutput) -> None:
         ax.legend(title=None, fontsize=8)
     out.figure(fig, "a74_gradients",
                "A7.4 — per-batch mean |∂L/∂W| of the three hidden layers over one epoch. Line: mean over "
-               "seeds; band: range over seeds. Look at the order of the layers: in the sigmoid net the "
-               "layer nearest the input gets the smallest gradients.")
+               "seeds; band: range over seeds. Compare the order of the layers in the two nets: which layer gets the "
+               "smallest gradients?")
 
 
 def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
@@ -255,8 +255,7 @@ def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
     ax.set_ylabel("training loss (NLL)")
     ax.legend(fontsize=8)
     out.figure(fig, "a74_loss",
-               "A7.4 — training loss per batch over the one epoch. The sigmoid net never leaves ln 10, the loss "
-               "of guessing uniformly; the ReLU net's loss falls within the first few hundred batches. "
+               "A7.4 — training loss per batch over the one epoch, beside ln 10 (the loss of guessing uniformly). "
                "Diamonds: the losses the seed's own log printed.")
 
 
@@ -279,7 +278,7 @@ def accuracy_figure(runs: pd.DataFrame, out: PageOutput) -> None:
     ax.legend(fontsize=8, loc="center left")
     out.figure(fig, "a74_accuracy",
                "A7.4 — accuracy after one epoch, one dot per seed; black stars: the seed document's test "
-               "accuracies. Sigmoid sits at chance, ReLU far above it.")
+               "accuracies; the dashed line is chance.")
 
 
 # ---------------------------------------------------------------- A7.5 ---
