@@ -254,6 +254,9 @@ def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
     runs = ctx.of("runs", BN_PAPER)
     track = ctx.of("track", BN_PAPER)
     out.set("bn.scaling", ctx.scaling_text(BN_PAPER))
+    base = {**ctx.config.get("defaults", {}), **ctx.config["experiments"].get(BN_PAPER, {}).get("base", {})}
+    out.set("bn.choice", f"N(0, {base.get('init_std', '?')}²) weights and {base.get('optimizer', '?').upper()} at "
+            f"learning rate {base.get('lr', '?')}, momentum {base.get('momentum', 0)}")
     if track.empty:
         missing(out, ["bn_figure", "bn_table"], "BN-paper")
         out.set("bn.answer", "No BN-paper runs in this profile's configuration.")
