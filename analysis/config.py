@@ -164,6 +164,13 @@ def study_runs(config: dict, profile: str | None = None) -> dict[str, Run]:
     return runs
 
 
+def experiment_specs(config: dict, experiment: str, profile: str) -> list[dict]:
+    """The resolved run specs of one experiment in one profile (defaults, base, override and grid merged as
+    for training), for pages that describe or rebuild an experiment's networks."""
+    exp = config["experiments"].get(experiment)
+    return _expand(config, experiment, exp, profile) if exp is not None else []
+
+
 def scaling(config: dict, experiment: str, profile: str) -> dict[str, Any]:
     """What the profile changes relative to the experiment's unscaled protocol (for the pages)."""
     exp = config["experiments"][experiment]

@@ -15,8 +15,10 @@ from analysis.config import study_runs
 from workflow_helpers import copy_workflow, job_counts
 
 FAST = {"train_subset": 500, "test_subset": 200, "epochs": 1, "model": {"kind": "mlp", "hidden": [16]}}
-# SLOW must still be running when both FAST runs have finished, whichever order Snakemake picks
-SLOW = {"train_subset": 24000, "test_subset": 500, "epochs": 8, "model": {"kind": "mlp", "hidden": [256, 256]}}
+# SLOW must still be running when both FAST runs have finished, whichever order Snakemake picks. Its
+# checkpoint is written after epoch 1 and then at most every 20 s (training.CHECKPOINT_EVERY_S), so no
+# per-epoch saves slow it down any more: 20 epochs keep it running well past the FAST pair
+SLOW = {"train_subset": 24000, "test_subset": 500, "epochs": 20, "model": {"kind": "mlp", "hidden": [256, 256]}}
 
 
 def test_killed_workflow_keeps_finished_runs_and_resumes(tmp_path, data_dir):

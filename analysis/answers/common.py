@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.config import scaling
+from analysis.config import experiment_specs, scaling
 from analysis.figures import save
 from analysis.record import versions
 
@@ -44,6 +44,44 @@ class Context:
             return frame.iloc[0:0]
         mask = frame["experiments"].str.split(",").apply(lambda names: experiment in names)
         return frame[mask].copy()
+
+    def specs(self, experiment: str) -> list[dict]:
+        """The experiment's resolved run specs in this profile (empty when the config lacks it)."""
+        return experiment_specs(self.config, experiment, self.profile)
+
+    def protocol_text(self, experiment: str) -> str:
+        """The training settings every run of the experiment shares, read from the config, for the page prose
+        (so a config edit can never leave a stale setting on the page)."""
+        specs = self.specs(experiment)
+        if not specs:
+            return f"Experiment `{experiment}` is not part of this configuration."
+        first = specs[0]
+        shared = {k: v for k, v in first.items() if all(s.get(k) == v for s in specs)}
+        parts = []
+        if "optimizer" in shared:
+            text = f"{shared['optimizer'].upper() if shared['optimizer'] == 'sgd' else shared['optimizer'].capitalize()}"
+            if "lr" in shared:
+                text += f" at learning rate {shared['lr']:g}"
+            if shared["optimizer"] == "sgd" and "momentum" in shared:
+                text += f", momentum {shared['momentum']:g}"
+            parts.append(text)
+        if "batch_size" in shared:
+            parts.append(f"batch {shared['batch_size']:,}")
+        if "epochs" in shared:
+            parts.append(f"{shared['epochs']} epoch{'s' if shared['epochs'] != 1 else ''}")
+        if shared.get("validation_split"):
+            parts.append(f"{100 * shared['validation_split']:g} % of the training images held out for validation "
+                         f"(split seed {shared.get('split_seed', 0)})")
+        init = {"glorot_uniform": "glorot-uniform weights and zero biases", "torch_default": "PyTorch's default init",
+                "normal": f"N(0, {shared.get('init_std', 0.01):g}²) weights and zero biases"}.get(shared.get("init", ""))
+        if init:
+            parts.append(init)
+        normalise = shared.get("normalise")
+        if normalise == "unit":
+            parts.append("pixels scaled to [0, 1]")
+        elif isinstance(normalise, dict):
+            parts.append(f"pixels normalised with mean {normalise['mean']:g}, std {normalise['std']:g}")
+        return "Settings (from `config/config.yaml`, this profile): " + "; ".join(parts) + "."
 
     def scaling_text(self, experiment: str) -> str:
         if experiment not in self.config["experiments"]:

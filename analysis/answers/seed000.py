@@ -254,9 +254,7 @@ def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
     runs = ctx.of("runs", BN_PAPER)
     track = ctx.of("track", BN_PAPER)
     out.set("bn.scaling", ctx.scaling_text(BN_PAPER))
-    base = {**ctx.config.get("defaults", {}), **ctx.config["experiments"].get(BN_PAPER, {}).get("base", {})}
-    out.set("bn.choice", f"N(0, {base.get('init_std', '?')}²) weights and {base.get('optimizer', '?').upper()} at "
-            f"learning rate {base.get('lr', '?')}, momentum {base.get('momentum', 0)}")
+    out.set("bn.protocol", ctx.protocol_text(BN_PAPER))
     if track.empty:
         missing(out, ["bn_figure", "bn_table"], "BN-paper")
         out.set("bn.answer", "No BN-paper runs in this profile's configuration.")
@@ -323,6 +321,7 @@ def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
 def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     runs = _label(ctx.of("runs", CNN))
     out.set("e7.scaling", ctx.scaling_text(CNN))
+    out.set("e7.protocol", ctx.protocol_text(CNN))
     out.set("e7.placement", "after each convolution and hidden fully connected layer, before its nonlinearity"
             if ctx.config["experiments"].get(CNN, {}).get("base", {}).get("norm_placement", "before_activation")
             == "before_activation" else "after the nonlinearity of each convolution and hidden fully connected layer")

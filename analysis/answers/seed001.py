@@ -196,12 +196,13 @@ def fc_parameters(widths: list[int], inputs: int = 784) -> int:
 
 
 def cnn_specs(ctx: Context) -> dict[str, dict]:
-    exp = ctx.config["experiments"].get(CNN)
-    if exp is None:
-        return {}
-    base = {**ctx.config["defaults"], **exp["base"]}
-    names = ("original", "filter-reduced")
-    return {name: {**base, "model": model} for name, model in zip(names, exp["grid"]["model"])}
+    """The two networks of H4.5–H4.6 as resolved for this profile: the first spec of each grid model, in order."""
+    specs: dict[str, dict] = {}
+    for spec in ctx.specs(CNN):
+        key = json.dumps(spec["model"], sort_keys=True)
+        if key not in {json.dumps(s["model"], sort_keys=True) for s in specs.values()}:
+            specs[("original", "filter-reduced", "other")[min(len(specs), 2)]] = spec
+    return specs
 
 
 def answer_anatomy(ctx: Context, out: PageOutput, claims: list[dict]) -> dict[str, dict]:
@@ -236,12 +237,17 @@ def answer_anatomy(ctx: Context, out: PageOutput, claims: list[dict]) -> dict[st
     out.fragment("h45_counts", markdown_table(counts))
     l2 = sum(1 for c in convs if getattr(c, "l2", 0))
     bns = sum(1 for m in model if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.BatchNorm1d)))
-    drops = sum(1 for m in model if isinstance(m, torch.nn.Dropout))
+    names = [name for name, _ in model.named_children()]
+    weight_names = [n for n, m in model.named_children() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    # each dropout follows the block of the last weight layer before it
+    after = [next(w for w in reversed(weight_names) if names.index(w) < names.index(n))
+             for n, m in model.named_children() if isinstance(m, torch.nn.Dropout)]
+    drops = len(after)
     out.set("h4.h45", f"{len(convs) + len(fcs)} weight layers ({len(convs)} convolutional with {', '.join(map(str, filters))} "
             f"filters, {len(fcs)} fully connected); {cnn_params:,} trainable parameters against "
             f"{fc_parameters(same_width):,} for an 8-layer fully connected net with one unit per filter and "
             f"{fc_parameters(same_units):,} for one with as many units as the CNN's feature maps; regularisers: L2 on "
-            f"{l2} conv layers, {bns} batch-norm layers, {drops} dropout layers (our choice: after conv 2–5 and FC 1–2).")
+            f"{l2} conv layers, {bns} batch-norm layers, {drops} dropout layers (our placement: after {', '.join(after)}).")
     more = fc_parameters(same_units) > cnn_params
     fewer = fc_parameters(same_width) < cnn_params
     claims.append({"claim": "an 8-layer fully connected net has more parameters",
@@ -345,6 +351,9 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
 
 def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     claims: list[dict] = []
+    for key, experiment in (("mlp_protocol", MLP), ("batch_protocol", BATCH), ("cnn_protocol", CNN)):
+        out.set(f"h4.{key}", ctx.protocol_text(experiment))
+    out.set("h4.patience", PATIENCE)
     mlp = answer_epochs(ctx, out, claims)
     batch = answer_batch(ctx, out, claims)
     bn = answer_bn(ctx, out, mlp, claims)

@@ -216,6 +216,7 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame) 
             rows.append(row)
     out.fragment("m23_table", markdown_table(pd.DataFrame(rows).fillna("—")))
     ratios = vanishing(g).set_index(["activation", "depth"])["ratio"]
+    seed_lecun = [v[1] for d in SEED_M23.values() for v in d.values()]
     deepest = int(runs["depth"].max())
     lt, t = est.get((deepest, "lecun_tanh")), est.get((deepest, "tanh"))
     if lt and t and ("lecun_tanh", deepest) in ratios and ("tanh", deepest) in ratios:
@@ -223,7 +224,7 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame) 
                 f"At {deepest} layers the layer-1/last-layer gradient ratio at initialisation is "
                 f"{ratios[('lecun_tanh', deepest)]:.1e} for LeCun's tanh against {ratios[('tanh', deepest)]:.1e} for tanh, "
                 f"and the test accuracies are {lt['test_acc'].pct(1)} and {t['test_acc'].pct(1)}; the seed's "
-                f"LeCun table (all between 4 and 13 %, near chance) is "
+                f"LeCun table (all between {100 * min(seed_lecun):.0f} and {100 * max(seed_lecun):.0f} %) is "
                 f"{'reproduced' if lt['test_acc'].mean <= CHANCE_UPPER else 'not reproduced'} for LeCun's tanh.")
     else:
         out.set("m23.answer", "LeCun's tanh and tanh were not both run at the deepest setting in this profile.")
@@ -233,12 +234,13 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame) 
 def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     exp = ctx.config["experiments"].get(CNN)
     out.set("m24.scaling", ctx.scaling_text(CNN))
+    out.set("m24.protocol", ctx.protocol_text(CNN))
     if exp is None:
         missing(out, ["m24_summary"], "M2.4")
         out.set("m24.answer", "The M2.4 CNN is not part of this configuration.")
         out.set("m24.params", "—")
         return ctx.table("runs").iloc[0:0]
-    spec = {**ctx.config["defaults"], **exp["base"]}
+    spec = ctx.specs(CNN)[0]
     model = build_model(spec)
     rows = model_summary(model)
     frame = pd.DataFrame(rows)
@@ -270,6 +272,7 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
 def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     runs = ctx.of("runs", DEPTH)
     out.set("m2.scaling", ctx.scaling_text(DEPTH))
+    out.set("m2.protocol", ctx.protocol_text(DEPTH))
     cnn_runs = answer_m24(ctx, out)
     if runs.empty:
         missing(out, ["m21_table", "m21_heatmap", "m22_gradients", "m22_ratio_table", "m22_dead"], "M2 depth")

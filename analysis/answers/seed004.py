@@ -304,6 +304,10 @@ def answer_bn(ctx: Context, out: PageOutput) -> pd.DataFrame:
 
 
 def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    out.set("d1.full_protocol", ctx.protocol_text(FULL))
+    out.set("d1.keras_protocol", ctx.protocol_text(KERAS))
+    widest = max((s["model"]["hidden"] for s in ctx.specs(KERAS)), key=len, default=[])
+    out.set("d1.keras_widths", ", ".join(map(str, widest)) or "(none in this profile)")
     frames = [answer_full(ctx, out), ctx.of("runs", LONG), answer_penalty(ctx, out), answer_keras(ctx, out),
               answer_bn(ctx, out)]
     for qid, anchor, key in (("D1.1", "d1-1", "d11"), ("D1.3", "d1-1", "layers"), ("D1.4", "d1-4", "d14"),
