@@ -30,22 +30,23 @@ class GradientProbe:
     def __init__(self, model: nn.Sequential, every: int):
         self.layers = weight_layers(model)
         self.every = every
-        self._abs = [torch.empty_like(layer.weight) for _, layer in self.layers] if every > 0 else []
-        self._rows: list[torch.Tensor] = []
+        self._numel = np.array([layer.weight.numel() for _, layer in self.layers], dtype=np.float64)
+        self._rows: list[torch.Tensor] = []  # one [layers, 2] tensor per recorded batch: Σ|g|, max|g|
         self._steps: list[int] = []
         self._epochs: list[int] = []
 
     def record(self, step: int, epoch: int) -> None:
-        """Call after backward(); appends device tensors only (no host sync)."""
+        """Call after optimizer.step(): the gradients are spent by then, so they are turned into
+        |g| in place (no buffer to write, about half the memory traffic of abs-into-a-copy) and
+        reduced straight into this batch's row. Device tensors only: no host sync."""
         if self.every <= 0 or step % self.every:
             return
-        # |g| into a preallocated buffer, then two cheap reductions: about 35 % cheaper on CPU than
-        # aminmax + vector_norm(g, 1), whose L1 kernel is slow
-        stats = []
-        for (_, layer), buffer in zip(self.layers, self._abs):
-            torch.abs(layer.weight.grad, out=buffer)
-            stats.append(torch.stack((buffer.sum() / buffer.numel(), buffer.amax())))
-        self._rows.append(torch.stack(stats))
+        row = torch.empty((len(self.layers), 2), device=self.layers[0][1].weight.device)
+        for i, (_, layer) in enumerate(self.layers):
+            grad = layer.weight.grad.abs_().view(-1)
+            torch.sum(grad, 0, out=row[i, 0])
+            torch.amax(grad, 0, out=row[i, 1])
+        self._rows.append(row)
         self._steps.append(step)
         self._epochs.append(epoch)
 
@@ -62,7 +63,8 @@ class GradientProbe:
         """All recorded batches as a tidy table (one transfer to the host)."""
         if not self._rows:
             return pd.DataFrame(columns=["step", "epoch", "layer", "layer_index", "mean_abs_grad", "max_abs_grad"])
-        values = torch.stack(self._rows).cpu().numpy()  # [batches, layers, 2]
+        values = torch.stack(self._rows).cpu().numpy().astype(np.float64)  # [batches, layers, 2]
+        values[:, :, 0] /= self._numel  # Σ|g| -> mean |g|
         n_batches, n_layers, _ = values.shape
         names = [name for name, _ in self.layers]
         return pd.DataFrame({

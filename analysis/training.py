@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from analysis.layout import RUN_TABLES
+from analysis.mlp_step import HandBackward
 from analysis.models import build_model, flops_per_sample, parameter_count, penalty_terms, penalty_value
 from analysis.probes import GradientProbe, activation_snapshot, track_snapshot
 from analysis.record import environment
@@ -36,6 +37,22 @@ def resolve_device(requested: str = "auto") -> torch.device:
     if requested == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device: cuda was requested but torch sees no CUDA device")
     return torch.device(requested)
+
+
+def deterministic_cpu() -> None:
+    """Deterministic kernels, without the two costs `torch.use_deterministic_algorithms` adds here.
+
+    - It imports torch._inductor to set inductor's flag: 1.4 s per run, and nnlab never compiles.
+      The pinned torch (2.13.0) sets the kernel switch through the same `_C` call used here.
+    - It also fills every new tensor with NaN (a debugging aid against reading uninitialised
+      memory): one more pass over each matmul output, about 5 % of an MLP step.
+    """
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # another torch: the public call, at its price
+        torch.use_deterministic_algorithms(True)
+    else:
+        setter(True, warn_only=False)
+    torch.utils.deterministic.fill_uninitialized_memory = False
 
 
 def make_optimizer(spec: dict, params) -> torch.optim.Optimizer:
@@ -80,6 +97,7 @@ class RunResult:
     samples: int = 0
     parameters: dict | None = None
     flops_per_sample: float = 0.0
+    backward: str = "autograd"  # or "hand" (analysis.mlp_step: same gradients, less overhead)
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -133,16 +151,17 @@ def restore(state: dict, model, optimizer, shuffle: torch.Generator, grad_probe:
 
 
 def train_run(spec: dict, data_path: Path | str, device: torch.device, progress: bool = True,
-              checkpoint: Path | None = None) -> RunResult:
+              checkpoint: Path | None = None, hand_backward: bool = True) -> RunResult:
     """Train one spec to completion or divergence; return its measurements.
 
     With `checkpoint`, the state is saved at the end of every epoch and a run started
     again resumes after the last saved epoch, ending with the same metrics as an
-    uninterrupted run (on CPU).
+    uninterrupted run (on CPU). Plain MLPs use the hand-written backward pass
+    (`analysis.mlp_step`) unless `hand_backward` is False; its gradients are bitwise autograd's.
     """
     torch.manual_seed(spec["seed"])
     if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
+        deterministic_cpu()
     splits = load_splits(data_path, spec, device)
     model = build_model(spec, n_classes=n_classes(spec)).to(device)
     optimizer = make_optimizer(spec, model.parameters())
@@ -152,7 +171,8 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
     act_batch = splits.test.x[: probes.get("activation_batch", 1000)]
     track_every = probes.get("track_every", 0)
     penalties = penalty_terms(model, spec.get("penalty"))
-    result = RunResult()
+    hand = HandBackward(model) if hand_backward and HandBackward.applies(model, spec.get("penalty")) else None
+    result = RunResult(backward="hand" if hand is not None else "autograd")
     result.flops_per_sample = flops_per_sample(model, tuple(splits.train.x.shape[1:]))
     shuffle = torch.Generator().manual_seed(spec["seed"])
     bs, log_every = spec["batch_size"], spec.get("log_every", 50)
@@ -211,16 +231,19 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
                 idx = order[b * bs:(b + 1) * bs]
                 xb, yb = splits.train.x[idx], splits.train.y[idx]
             optimizer.zero_grad(set_to_none=True)
-            out = model(xb)
-            loss = F.cross_entropy(out, yb)  # the data term; penalties are added to the objective only
-            penalty = penalty_value(penalties)
-            if penalty is not None:
-                (loss + penalty).backward()
-                penalty_sum += penalty.detach() * len(yb)
+            if hand is not None:
+                out, loss = hand.step(xb, yb)
             else:
-                loss.backward()
-            grad_probe.record(step, epoch)
+                out = model(xb)
+                loss = F.cross_entropy(out, yb)  # the data term; penalties are added to the objective only
+                penalty = penalty_value(penalties)
+                if penalty is not None:
+                    (loss + penalty).backward()
+                    penalty_sum += penalty.detach() * len(yb)
+                else:
+                    loss.backward()
             optimizer.step()
+            grad_probe.record(step, epoch)  # after the step: it overwrites the spent gradients with |g|
             batch_loss[b] = loss.detach()
             loss_sum += loss.detach() * len(yb)
             correct += (out.detach().argmax(1) == yb).sum()
@@ -309,6 +332,7 @@ def write_outputs(run_id: str, spec: dict, result: RunResult, outdir: Path, devi
             "model_mflops_per_sample": round(result.flops_per_sample / 1e6, 3),
             "gflops_per_s": (round(result.samples * result.flops_per_sample / result.train_seconds / 1e9, 2)
                              if result.train_seconds else None),
+            "backward": result.backward,
         },
         "environment": environment(device, threads),
     }
