@@ -7,12 +7,16 @@ Measured in one run on one machine, so the ratios are comparable:
     image into a PIL image, converts it to a tensor and normalises it, a DataLoader with
     default settings (batch 64, shuffle), `.item()` on the gradient means every batch;
 (b) nnlab's loop (`analysis.training.train_run`): device-resident tensors, index slices,
-    the gradient probe on, host syncs once per logging interval;
-(c) dense float32 matmul throughput with the same threads.
+    the gradient probe on, host syncs once per logging interval, and for plain MLPs the
+    hand-written backward pass (`analysis.mlp_step`);
+(c) dense float32 matmul throughput with the same threads (on the same device).
 
-Also: (b)'s probe overhead (grad_every=1 vs 0), and one job × 2 threads vs two jobs × 1
-thread, which decides `threads_per_job`. Before timing, (a) and (b) are checked to give
-the same losses for the same seed, initial weights and batch order.
+Also: (b)'s probe overhead (grad_every=1 vs 0), (b) with autograd's backward instead of the
+hand-written one, and one job × 2 threads vs two jobs × 1 thread, which decides
+`threads_per_job` (and is how the pipeline uses the machine). Before timing, (a) and (b) are
+checked to give the same losses for the same seed, initial weights and batch order.
+`--device cuda` runs (a), (b) and (c) on the GPU (the seeds' loop then moves each batch to it,
+as seed 002's code does).
 """
 from __future__ import annotations
 
@@ -63,7 +67,7 @@ class SeedStyleDataset(Dataset):
 
 
 def seed_loop(model: nn.Module, loader: DataLoader, steps: int, probe_layers: list[nn.Module],
-              every_loss: bool = False) -> tuple[float, list[float]]:
+              every_loss: bool = False, device: torch.device = torch.device("cpu")) -> tuple[float, list[float]]:
     """Seed 002's `train`: log-softmax + NLL, per-batch |grad| means read with .item(), the loss
     read every `log_interval` (100) batches, or every batch when `every_loss` (for the equivalence check)."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
@@ -73,7 +77,7 @@ def seed_loop(model: nn.Module, loader: DataLoader, steps: int, probe_layers: li
     for batch_idx, (data, target) in enumerate(loader):
         if batch_idx == steps:
             break
-        data = data.view(-1, 784)
+        data, target = data.to(device).view(-1, 784), target.to(device)
         optimizer.zero_grad()
         output = F.log_softmax(model(data.view(-1, 1, 28, 28)), dim=1)
         loss = F.nll_loss(output, target)
@@ -98,22 +102,25 @@ def nnlab_spec(model_spec: dict, n: int, grad_every: int) -> dict:
             "probes": {"grad_every": grad_every, "activation_epochs": []}}
 
 
-def nnlab_rate(data: Path, model_spec: dict, n: int, grad_every: int = 1, repeats: int = 3) -> float:
+def nnlab_rate(data: Path, model_spec: dict, n: int, grad_every: int = 1, repeats: int = 3,
+               device: torch.device = torch.device("cpu"), hand_backward: bool = True) -> float:
     """Best-of-`repeats` training samples/s of nnlab's loop (the epoch loop only, not evaluation)."""
     best = 0.0
     for _ in range(repeats):
-        result = train_run(nnlab_spec(model_spec, n, grad_every), data, torch.device("cpu"), progress=False)
+        result = train_run(nnlab_spec(model_spec, n, grad_every), data, device, progress=False,
+                           hand_backward=hand_backward)
         best = max(best, result.samples / result.train_seconds)
     return best
 
 
-def seed_rate(images, labels, model_spec: dict, steps: int, repeats: int = 3) -> float:
+def seed_rate(images, labels, model_spec: dict, steps: int, repeats: int = 3,
+              device: torch.device = torch.device("cpu")) -> float:
     best = 0.0
     for _ in range(repeats):
         torch.manual_seed(1)
-        model = seed_model(model_spec)
+        model = seed_model(model_spec).to(device)
         loader = DataLoader(SeedStyleDataset(images, labels), batch_size=64, shuffle=True)
-        seconds, _ = seed_loop(model, loader, steps, [m for _, m in weight_layers(model)][:3])
+        seconds, _ = seed_loop(model, loader, steps, [m for _, m in weight_layers(model)][:3], device=device)
         best = max(best, steps * 64 / seconds)
     return best
 
@@ -142,20 +149,31 @@ def equivalence(images, labels, data: Path, model_spec: dict, steps: int = 30) -
     return float(np.max(np.abs(np.array(seed_losses) - our_losses) / np.abs(seed_losses)))
 
 
-def matmul_gflops(size: int = 2048, seconds: float = 2.0) -> float:
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_gflops(size: int = 2048, seconds: float = 2.0, device: torch.device = torch.device("cpu")) -> float:
+    """Best of five timed stretches of fp32 size x size products (TF32 stays off: this is the fp32 peak)."""
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     torch.mm(a, b)
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        torch.mm(a, b)
-        count += 1
-    return 2 * size ** 3 * count / (time.perf_counter() - started) / 1e9
+    best = 0.0
+    for _ in range(5):
+        _sync(device)
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds / 5:
+            torch.mm(a, b)
+            count += 1
+        _sync(device)
+        best = max(best, 2 * size ** 3 * count / (time.perf_counter() - started) / 1e9)
+    return best
 
 
 def _worker(args) -> float:
     data, model_spec, n, threads = args
     torch.set_num_threads(threads)
-    return nnlab_rate(Path(data), model_spec, n, repeats=2)
+    return nnlab_rate(Path(data), model_spec, n, repeats=3)
 
 
 def parallel_rate(data: Path, model_spec: dict, n: int, jobs: int, threads: int) -> float:
@@ -173,40 +191,52 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("results/data/fashion_mnist.pt"))
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--samples", type=int, default=12800, help="training samples per timed nnlab epoch")
     parser.add_argument("--seed-steps", type=int, default=100, help="batches per timed seed-loop run")
     args = parser.parse_args(argv)
     if not args.data.is_file():
         parser.error(f"{args.data} does not exist: build the data first (snakemake {args.data})")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device")
+    device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     raw = torch.load(args.data, weights_only=True)
     images, labels = raw["train_x"], raw["train_y"].long()
-    peak = matmul_gflops()
-    print(f"machine: {torch.get_num_threads()} torch threads, dense fp32 matmul {peak:.1f} GFLOP/s (2048², fp32)")
+    peak = matmul_gflops(device=device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} torch threads"
+    print(f"machine: {where}, dense fp32 matmul {peak:.1f} GFLOP/s (2048², best of 5)")
     summary = []
     for name, model_spec in MODELS.items():
         flops = flops_per_sample(build_model({"activation": "relu", "model": model_spec}))
         diff = equivalence(images, labels, args.data, model_spec)
-        seed = seed_rate(images, labels, model_spec, args.seed_steps)
-        # probe on and off interleaved, best of several each: the machine is shared and noisy
-        ours, bare = 0.0, 0.0
+        seed = seed_rate(images, labels, model_spec, args.seed_steps, device=device)
+        # probe on / off / autograd interleaved, best of several each: the machine is shared and noisy
+        ours, bare, autograd = 0.0, 0.0, 0.0
         for _ in range(3):
-            ours = max(ours, nnlab_rate(args.data, model_spec, args.samples, repeats=2))
-            bare = max(bare, nnlab_rate(args.data, model_spec, args.samples, grad_every=0, repeats=2))
+            ours = max(ours, nnlab_rate(args.data, model_spec, args.samples, repeats=2, device=device))
+            bare = max(bare, nnlab_rate(args.data, model_spec, args.samples, grad_every=0, repeats=2, device=device))
+            autograd = max(autograd, nnlab_rate(args.data, model_spec, args.samples, repeats=2, device=device,
+                                                hand_backward=False))
         achieved = ours * flops / 1e9
         print(f"\n[{name}] {flops / 1e6:.2f} MFLOP per sample (forward + backward)")
         print(f"  same losses for the same seed, weights and batches: max relative difference {diff:.2e} over 30 steps")
         print(f"  (a) seeds' loop  : {seed:9.0f} samples/s")
         print(f"  (b) nnlab's loop : {ours:9.0f} samples/s = {achieved:.1f} GFLOP/s (gradient probe on)")
         print(f"      probe cost   : {100 * (bare / ours - 1):+.1f} % of a step (probe off: {bare:.0f} samples/s)")
+        print(f"      backward     : autograd's {autograd:.0f} samples/s; nnlab's {ours / autograd:.2f}x that "
+              f"({'hand-written for plain MLPs' if model_spec['kind'] == 'mlp' else 'autograd here too'})")
         summary.append((name, ours / seed, 100 * achieved / peak))
-    if args.threads >= 2:
+    if args.threads >= 2 and device.type == "cpu":
         spec = MODELS["mlp-784-512-1024-512-10"]
+        flops = flops_per_sample(build_model({"activation": "relu", "model": spec}))
         one = parallel_rate(args.data, spec, args.samples, jobs=1, threads=2)
         two = parallel_rate(args.data, spec, args.samples, jobs=2, threads=1)
         better = "2 jobs x 1 thread" if two > one else "1 job x 2 threads"
         print(f"\nthreads: 1 job x 2 threads {one:.0f} samples/s; 2 jobs x 1 thread {two:.0f} samples/s "
               f"in all (ratio {two / one:.2f}) -> {better} is faster")
+        print(f"  the machine as the pipeline uses it (2 jobs x 1 thread, MLP): {two * flops / 1e9:.1f} GFLOP/s "
+              f"= {100 * two * flops / 1e9 / peak:.1f} % of the 2-thread matmul peak")
     print()
     for name, speedup, percent in summary:
         print(f"model: {name}")

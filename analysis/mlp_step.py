@@ -24,14 +24,16 @@ from analysis.models import Activation
 
 aten = torch.ops.aten
 
-#: activation name -> (forward, backward(grad_out, pre, post)) with the kernels autograd uses
+#: activation name -> (in-place forward, backward(grad_out, output)): the kernels autograd uses. Each
+#: backward needs only the activation's output (for leaky ReLU, output > 0 exactly where input > 0),
+#: so the forward overwrites its input and no pre-activation is kept.
 _KERNELS: dict[str, tuple[Callable, Callable]] = {
-    "relu": (torch.relu, lambda g, x, y: aten.threshold_backward(g, y, 0)),
-    "sigmoid": (torch.sigmoid, lambda g, x, y: aten.sigmoid_backward(g, y)),
-    "tanh": (torch.tanh, lambda g, x, y: aten.tanh_backward(g, y)),
-    "leaky_relu": (lambda x: F.leaky_relu(x, 0.01), lambda g, x, y: aten.leaky_relu_backward(g, x, 0.01, False)),
-    "leaky_relu_keras": (lambda x: F.leaky_relu(x, 0.3), lambda g, x, y: aten.leaky_relu_backward(g, x, 0.3, False)),
-    "identity": (lambda x: x, lambda g, x, y: g),
+    "relu": (torch.relu_, lambda g, y: aten.threshold_backward(g, y, 0)),
+    "sigmoid": (torch.sigmoid_, lambda g, y: aten.sigmoid_backward(g, y)),
+    "tanh": (torch.tanh_, lambda g, y: aten.tanh_backward(g, y)),
+    "leaky_relu": (lambda x: F.leaky_relu_(x, 0.01), lambda g, y: aten.leaky_relu_backward(g, y, 0.01, True)),
+    "leaky_relu_keras": (lambda x: F.leaky_relu_(x, 0.3), lambda g, y: aten.leaky_relu_backward(g, y, 0.3, True)),
+    "identity": (lambda x: x, lambda g, y: g),
 }
 
 _MEAN = 1  # ATen's reduction code for "mean"
@@ -69,14 +71,13 @@ class HandBackward:
     def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and mean cross-entropy of a batch; the gradients land in `.grad` (replacing them)."""
         h = x.flatten(1)
-        inputs, pre, post = [], [], []
+        inputs, post = [], []
         last = len(self.linears) - 1
         for i, linear in enumerate(self.linears):
             inputs.append(h)
             h = torch.addmm(linear.bias, h, linear.weight.t())
             if i < last:
                 forward, _ = self.kernels[i]
-                pre.append(h)
                 h = forward(h)
                 post.append(h)
         logits = h
@@ -90,5 +91,5 @@ class HandBackward:
             linear.bias.grad = grad.sum(0)
             if i > 0:
                 _, backward = self.kernels[i - 1]
-                grad = backward(grad.mm(linear.weight), pre[i - 1], post[i - 1])
+                grad = backward(grad.mm(linear.weight), post[i - 1])
         return logits, loss

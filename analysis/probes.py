@@ -31,6 +31,8 @@ class GradientProbe:
         self.layers = weight_layers(model)
         self.every = every
         self._numel = np.array([layer.weight.numel() for _, layer in self.layers], dtype=np.float64)
+        # reduce over all dims, in whatever memory format the gradient has (conv: channels-last)
+        self._dims = [tuple(range(layer.weight.dim())) for _, layer in self.layers]
         self._rows: list[torch.Tensor] = []  # one [layers, 2] tensor per recorded batch: Σ|g|, max|g|
         self._steps: list[int] = []
         self._epochs: list[int] = []
@@ -42,10 +44,10 @@ class GradientProbe:
         if self.every <= 0 or step % self.every:
             return
         row = torch.empty((len(self.layers), 2), device=self.layers[0][1].weight.device)
-        for i, (_, layer) in enumerate(self.layers):
-            grad = layer.weight.grad.abs_().view(-1)
-            torch.sum(grad, 0, out=row[i, 0])
-            torch.amax(grad, 0, out=row[i, 1])
+        for i, ((_, layer), dims) in enumerate(zip(self.layers, self._dims)):
+            grad = layer.weight.grad.abs_()
+            torch.sum(grad, dims, out=row[i, 0])
+            torch.amax(grad, dims, out=row[i, 1])
         self._rows.append(row)
         self._steps.append(step)
         self._epochs.append(epoch)

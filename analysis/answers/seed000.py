@@ -76,8 +76,8 @@ def answer_curves(ctx: Context, out: PageOutput, runs: pd.DataFrame, epochs: pd.
         if (dataset, "sigmoid") in est and (dataset, "relu") in est:
             e71.append(f"on {name} the sigmoid CNN ends {compare_word(sig_gap, 'above', 'below', 'level with')} the "
                        f"ReLU-CNN after {horizon} epochs ({est[(dataset, 'sigmoid')]['test_acc'].pct()} vs "
-                       f"{est[(dataset, 'relu')]['test_acc'].pct()}, gap {pp(sig_gap)}) and reaches "
-                       f"{100 * threshold:.0f} % validation accuracy "
+                       f"{est[(dataset, 'relu')]['test_acc'].pct()}, gap {pp(sig_gap)}); "
+                       f"{100 * threshold:.0f} % validation accuracy: the sigmoid CNN "
                        f"{epochs_to_text(to_x.reindex(runs[on & (runs['variant'] == 'sigmoid')]['run_id']), horizon)}, "
                        f"the ReLU-CNN "
                        f"{epochs_to_text(to_x.reindex(runs[on & (runs['variant'] == 'relu')]['run_id']), horizon)}")
