@@ -1,12 +1,13 @@
 """A hand-written forward and backward pass for plain MLPs (Flatten, Linear, activation, ..., Linear).
 
-Why: at batch 64 an MLP training step on CPU spends about a quarter of its time in autograd's
-bookkeeping (graph nodes, saved tensors, layout checks, gradient accumulation) rather than in the
-matrix products. For the common case — a plain MLP under cross-entropy, no normalisation, dropout
-or penalty — this module computes the same gradients with the same ATen kernels autograd would
-call (addmm forward; mm for both gradients; the activations' own *_backward kernels; log-softmax +
-NLL backward) and writes them straight into `.grad`. The optimizer, the probes and the checkpoints
-see ordinary `.grad`s, so nothing else changes. `tests/test_mlp_step.py` checks the gradients are
+Why: a small-batch MLP step on CPU pays for autograd's bookkeeping (graph nodes, saved tensors,
+layout checks, gradient accumulation) on top of the matrix products. Without it the A7.4 step
+(784-512-1024-512, batch 64) is about 6 % faster, and M2's 40-layer, width-128 nets at batch 32
+about 15 %. For the common case (a plain MLP under cross-entropy, no normalisation, dropout or
+penalty) this module computes the same gradients with the same ATen kernels autograd would call
+(addmm forward; mm for both gradients; the activations' own *_backward kernels; log-softmax + NLL
+backward) and writes them straight into `.grad`. The optimizer, the probes and the checkpoints see
+ordinary `.grad`s, so nothing else changes. `tests/test_mlp_step.py` checks the gradients are
 bitwise identical to autograd's; `python -m analysis.bench` measures the gain.
 
 Any other model (conv, batch norm, dropout, penalties, an activation without a kernel here) keeps

@@ -79,11 +79,11 @@ def test_per_layer_l2_and_spec_penalties():
     model = build_model(spec)
     terms = penalty_terms(model, None)
     assert len(terms) == 1
-    assert float(penalty_value(terms)) == pytest.approx(0.5 * float(model.linear1.weight.pow(2).sum()))
+    assert float(penalty_value(terms).detach()) == pytest.approx(0.5 * float(model.linear1.weight.detach().pow(2).sum()))
     torch.nn.init.constant_(model.linear2.weight, -1.0)
     signed = penalty_value(penalty_terms(model, {"l1": 1.0, "l1_form": "signed"}))
     absolute = penalty_value(penalty_terms(model, {"l1": 1.0, "l1_form": "abs"}))
-    assert float(signed) < 0 < float(absolute)  # the seed's δ·Σw rewards negative weights
+    assert float(signed.detach()) < 0 < float(absolute.detach())  # the seed's δ·Σw rewards negative weights
 
 
 def test_keras_leaky_relu_slope():
