@@ -33,7 +33,8 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from analysis.models import build_model, flops_per_sample, weight_layers
-from analysis.training import make_optimizer, train_run
+from analysis.mlp_step import HandBackward
+from analysis.training import make_optimizer, train_run, train_step
 
 MEAN, STD = 0.1307, 0.3081
 MODELS = {
@@ -138,14 +139,12 @@ def equivalence(images, labels, data: Path, model_spec: dict, steps: int = 30) -
     _, seed_losses = seed_loop(theirs, loader, steps, [], every_loss=True)
     splits = load_splits(data, {"normalise": {"mean": MEAN, "std": STD}}, torch.device("cpu"))
     optimizer = make_optimizer({"optimizer": "sgd", "lr": 0.01, "momentum": 0.5}, ours.parameters())
+    hand = HandBackward(ours) if HandBackward.applies(ours) else None
     our_losses = []
     for b in range(steps):
         idx = order[b * 64:(b + 1) * 64]
-        optimizer.zero_grad()
-        loss = F.cross_entropy(ours(splits.train.x[idx]), splits.train.y[idx])
-        loss.backward()
-        optimizer.step()
-        our_losses.append(float(loss.detach()))
+        _, loss, _ = train_step(ours, optimizer, splits.train.x[idx], splits.train.y[idx], hand)
+        our_losses.append(float(loss))
     return float(np.max(np.abs(np.array(seed_losses) - our_losses) / np.abs(seed_losses)))
 
 

@@ -66,6 +66,25 @@ def make_optimizer(spec: dict, params) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {name!r} (sgd, adam)")
 
 
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
+               hand: HandBackward | None = None, penalties: list | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """One optimisation step; returns the logits, the data loss and the penalty (None without one),
+    all detached from the graph. With `hand` (a plain MLP) the hand-written pass replaces autograd.
+    The benchmark calls this too, so its equivalence check covers the step nnlab really takes."""
+    optimizer.zero_grad(set_to_none=True)
+    penalty = None
+    if hand is not None:
+        out, loss = hand.step(xb, yb)
+    else:
+        out = model(xb)
+        loss = F.cross_entropy(out, yb)  # the data term; penalties are added to the objective only
+        penalty = penalty_value(penalties or [])
+        (loss + penalty if penalty is not None else loss).backward()
+    optimizer.step()
+    return out.detach(), loss.detach(), (penalty.detach() if penalty is not None else None)
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, split: Split, batch_size: int) -> tuple[float, float]:
     """Mean NLL and accuracy over a split, in eval mode."""
@@ -230,27 +249,17 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
             else:
                 idx = order[b * bs:(b + 1) * bs]
                 xb, yb = splits.train.x[idx], splits.train.y[idx]
-            optimizer.zero_grad(set_to_none=True)
-            if hand is not None:
-                out, loss = hand.step(xb, yb)
-            else:
-                out = model(xb)
-                loss = F.cross_entropy(out, yb)  # the data term; penalties are added to the objective only
-                penalty = penalty_value(penalties)
-                if penalty is not None:
-                    (loss + penalty).backward()
-                    penalty_sum += penalty.detach() * len(yb)
-                else:
-                    loss.backward()
-            optimizer.step()
+            out, loss, penalty = train_step(model, optimizer, xb, yb, hand, penalties)
+            if penalty is not None:
+                penalty_sum += penalty * len(yb)
             grad_probe.record(step, epoch)  # after the step: it overwrites the spent gradients with |g|
-            batch_loss[b] = loss.detach()
-            loss_sum += loss.detach() * len(yb)
-            correct += (out.detach().argmax(1) == yb).sum()
+            batch_loss[b] = loss
+            loss_sum += loss * len(yb)
+            correct += (out.argmax(1) == yb).sum()
             step += 1
             track(step)
             if (b + 1) % log_every == 0 or b + 1 == steps_per_epoch:
-                current = float(loss.detach())  # one host sync per logging interval
+                current = float(loss)  # one host sync per logging interval
                 bar.set_postfix(loss=f"{current:.4f}", refresh=False)
                 bar.update((b + 1) - bar.n)
                 if not math.isfinite(current) or not torch.isfinite(loss_sum):
