@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from analysis.models import build_model, flops_per_sample, weight_layers
 from analysis.mlp_step import HandBackward
+from analysis.probes import GradientProbe
 from analysis.training import make_optimizer, train_run, train_step
 
 MEAN, STD = 0.1307, 0.3081
@@ -143,7 +144,7 @@ def equivalence(images, labels, data: Path, model_spec: dict, steps: int = 30) -
     our_losses = []
     for b in range(steps):
         idx = order[b * 64:(b + 1) * 64]
-        _, loss, _ = train_step(ours, optimizer, splits.train.x[idx], splits.train.y[idx], hand)
+        _, loss, _ = train_step(ours, optimizer, *splits.train.batch(idx), hand)
         our_losses.append(float(loss))
     return float(np.max(np.abs(np.array(seed_losses) - our_losses) / np.abs(seed_losses)))
 
@@ -167,6 +168,59 @@ def matmul_gflops(size: int = 2048, seconds: float = 2.0, device: torch.device =
         _sync(device)
         best = max(best, 2 * size ** 3 * count / (time.perf_counter() - started) / 1e9)
     return best
+
+
+def _best_seconds(fn, device: torch.device, calls: int = 100, repeats: int = 7) -> float:
+    """Best per-call time of `fn` over `repeats` stretches of `calls` calls."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        _sync(device)
+        started = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        _sync(device)
+        best = min(best, (time.perf_counter() - started) / calls)
+    return best
+
+
+def mlp_step_parts(model_spec: dict, device: torch.device, batch: int = 64) -> dict[str, float]:
+    """Seconds per step of the MLP step's parts, each alone and hot in cache: what bounds (b) from above.
+
+    - products: the step's matrix products (forward addmm, weight- and input-gradient mm) back to
+      back into preallocated outputs, nothing else;
+    - forward_backward: the hand-written pass (products, activations, loss; gradients into `.grad`);
+    - update: the fused SGD step over the same parameters; probe: the gradient probe's reductions.
+    """
+    torch.manual_seed(0)
+    model = build_model({"activation": "relu", "model": model_spec}).to(device)
+    hand = HandBackward(model)
+    optimizer = make_optimizer({"optimizer": "sgd", "lr": 0.01, "momentum": 0.5}, model.parameters())
+    x = torch.randn(batch, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    hand.step(x, y)
+    optimizer.step()
+    linears = hand.linears
+    inputs = [torch.randn(batch, m.in_features, device=device) for m in linears]
+    outputs = [torch.empty(batch, m.out_features, device=device) for m in linears]
+    grads_out = [torch.randn(batch, m.out_features, device=device) for m in linears]
+    grads_in = [torch.empty(batch, m.in_features, device=device) for m in linears]
+    weight_grads = [torch.empty_like(m.weight) for m in linears]
+
+    @torch.no_grad()
+    def products() -> None:
+        for i, m in enumerate(linears):
+            torch.addmm(m.bias, inputs[i], m.weight.t(), out=outputs[i])
+        for i in range(len(linears) - 1, -1, -1):
+            torch.mm(grads_out[i].t(), inputs[i], out=weight_grads[i])
+            if i > 0:
+                torch.mm(grads_out[i], linears[i].weight, out=grads_in[i])
+
+    probe = GradientProbe(model, 1)
+    return {"products": _best_seconds(products, device),
+            "forward_backward": _best_seconds(lambda: hand.step(x, y), device),
+            "update": _best_seconds(optimizer.step, device),
+            "probe": _best_seconds(lambda: probe.record(0, 0), device)}
 
 
 def _worker(args) -> float:
@@ -225,6 +279,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"      probe cost   : {100 * (bare / ours - 1):+.1f} % of a step (probe off: {bare:.0f} samples/s)")
         print(f"      backward     : autograd's {autograd:.0f} samples/s; nnlab's {ours / autograd:.2f}x that "
               f"({'hand-written for plain MLPs' if model_spec['kind'] == 'mlp' else 'autograd here too'})")
+        if model_spec["kind"] == "mlp":
+            parts = mlp_step_parts(model_spec, device)
+            percent = {k: 100 * 64 * flops / v / 1e9 / peak for k, v in parts.items()}
+            floor = parts["forward_backward"] + parts["update"]
+            print(f"  what bounds (b): each part alone, hot in cache, per step of 64 (as % of peak if it were the step)")
+            print(f"      matrix products alone  : {parts['products'] * 1e3:.2f} ms = {percent['products']:.1f} %")
+            print(f"      forward + backward     : {parts['forward_backward'] * 1e3:.2f} ms = "
+                  f"{percent['forward_backward']:.1f} % (hand-written pass: products, activations, loss)")
+            print(f"      SGD update alone       : {parts['update'] * 1e3:.2f} ms (fused kernel; memory-bound)")
+            print(f"      gradient probe alone   : {parts['probe'] * 1e3:.2f} ms")
+            print(f"      forward + backward + update, back to back at best: {floor * 1e3:.2f} ms = "
+                  f"{100 * 64 * flops / floor / 1e9 / peak:.1f} % of peak (the ceiling for this eager step)")
         summary.append((name, ours / seed, 100 * achieved / peak))
     if args.threads >= 2 and device.type == "cpu":
         spec = MODELS["mlp-784-512-1024-512-10"]

@@ -70,7 +70,8 @@ class HandBackward:
 
     @torch.no_grad()
     def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits and mean cross-entropy of a batch; the gradients land in `.grad` (replacing them)."""
+        """Logits and mean cross-entropy of a batch; the gradients land in `.grad`, overwriting the
+        previous step's (no zero_grad needed: nothing accumulates)."""
         h = x.flatten(1)
         inputs, post = [], []
         last = len(self.linears) - 1
@@ -88,9 +89,19 @@ class HandBackward:
         grad = torch._log_softmax_backward_data(grad, logp, 1, logp.dtype)
         for i in range(last, -1, -1):
             linear, a = self.linears[i], inputs[i]
-            linear.weight.grad = grad.t().mm(a)
-            linear.bias.grad = grad.sum(0)
+            _into_grad(linear.weight, torch.mm, grad.t(), a)
+            _into_grad(linear.bias, torch.sum, grad, 0)
             if i > 0:
                 _, backward = self.kernels[i - 1]
                 grad = backward(grad.mm(linear.weight), post[i - 1])
         return logits, loss
+
+
+def _into_grad(param: torch.Tensor, op: Callable, *args) -> None:
+    """`param.grad = op(*args)`, written into the existing `.grad` when there is one: the same kernel,
+    so the same bits, without allocating (and page-faulting) a fresh gradient every step."""
+    grad = param.grad
+    if grad is None or grad.shape != param.shape or not grad.is_contiguous():
+        param.grad = op(*args)
+    else:
+        op(*args, out=grad)

@@ -67,6 +67,35 @@ class Activation(nn.Module):
         return self.name
 
 
+class _GradInChannelsLast(torch.autograd.Function):
+    """Identity forward; the backward returns the gradient in channels-last layout."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad.contiguous(memory_format=torch.channels_last)
+
+
+class Flatten(nn.Flatten):
+    """nn.Flatten that hands a channels-last input its gradient back in channels-last layout.
+
+    Why: flattening copies an NHWC feature map into NCHW order, so the gradient coming back is
+    NCHW while the pooling layer's saved input and indices are NHWC; its backward then converts
+    layouts through two full-size copies (of the 64x32x14x14 map in the 16-32 CNN, about 5 % of a
+    step). Converting the small 7x7 gradient once here keeps the whole backward in one layout;
+    the values are the same bits (tests/test_models.py).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4 and x.requires_grad and not x.is_contiguous() and x.is_contiguous(
+                memory_format=torch.channels_last):
+            x = _GradInChannelsLast.apply(x)
+        return super().forward(x)
+
+
 def _block(layers: "OrderedDict[str, nn.Module]", i: int, layer: nn.Module, width: int, spec: dict,
            conv: bool) -> None:
     """Append layer i, its normalisation (placed as configured), activation and dropout."""
@@ -129,7 +158,7 @@ def _sequence(model_spec: dict, spec: dict, in_shape: tuple[int, int, int], n_cl
         elif key == "dropout":
             add("drop", nn.Dropout(value))
         elif key == "flatten":
-            layers["flatten"] = nn.Flatten()
+            layers["flatten"] = Flatten()
             flat = channels * size * size
         else:
             raise ValueError(f"unknown layer item {item!r} (conv, dense, bn, act, pool, dropout, flatten)")
@@ -165,7 +194,7 @@ def build_model(spec: dict, in_shape: tuple[int, int, int] = (1, 28, 28), n_clas
         widths = model_spec["hidden"] if "hidden" in model_spec else [model_spec["width"]] * model_spec["depth"]
     else:
         raise ValueError(f"unknown model kind {model_spec['kind']!r} (mlp, cnn or layers)")
-    layers["flatten"] = nn.Flatten()
+    layers["flatten"] = Flatten()
     for width in widths:
         i += 1
         _block(layers, i, nn.Linear(features, width), width, spec, conv=False)

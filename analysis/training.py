@@ -72,11 +72,11 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, xb: tor
     """One optimisation step; returns the logits, the data loss and the penalty (None without one),
     all detached from the graph. With `hand` (a plain MLP) the hand-written pass replaces autograd.
     The benchmark calls this too, so its equivalence check covers the step nnlab really takes."""
-    optimizer.zero_grad(set_to_none=True)
     penalty = None
     if hand is not None:
-        out, loss = hand.step(xb, yb)
+        out, loss = hand.step(xb, yb)  # overwrites last step's gradients in place
     else:
+        optimizer.zero_grad(set_to_none=True)
         out = model(xb)
         loss = F.cross_entropy(out, yb)  # the data term; penalties are added to the objective only
         penalty = penalty_value(penalties or [])
@@ -248,7 +248,7 @@ def train_run(spec: dict, data_path: Path | str, device: torch.device, progress:
                 xb, yb = splits.train.x, splits.train.y
             else:
                 idx = order[b * bs:(b + 1) * bs]
-                xb, yb = splits.train.x[idx], splits.train.y[idx]
+                xb, yb = splits.train.batch(idx)
             out, loss, penalty = train_step(model, optimizer, xb, yb, hand, penalties)
             if penalty is not None:
                 penalty_sum += penalty * len(yb)

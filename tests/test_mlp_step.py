@@ -71,3 +71,22 @@ def test_training_with_it_equals_training_with_autograd(data_dir: Path):
                                   check_exact=True)
     pd.testing.assert_frame_equal(runs[True].grads, runs[False].grads, check_exact=True)
     assert torch.equal(torch.cat(runs[True].batch_losses), torch.cat(runs[False].batch_losses))
+
+
+def test_later_steps_write_into_the_same_gradient_tensors():
+    """Step 2 overwrites step 1's gradients in place (no fresh 2 MB tensors each step) and still
+    gives autograd's gradients for the new batch, even after the probe turned the old ones into |g|."""
+    torch.manual_seed(1)
+    model = build_model({"activation": "tanh", "model": {"kind": "mlp", "hidden": [32, 16]}})
+    reference = copy.deepcopy(model)
+    hand = HandBackward(model)
+    hand.step(torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,)))
+    before = {name: p.grad.data_ptr() for name, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad.abs_()
+    x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    hand.step(x, y)
+    F.cross_entropy(reference(x), y).backward()
+    for (name, ours), theirs in zip(model.named_parameters(), reference.parameters()):
+        assert ours.grad.data_ptr() == before[name], f"{name}: a new gradient tensor was allocated"
+        assert torch.equal(ours.grad, theirs.grad), name

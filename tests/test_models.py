@@ -89,3 +89,31 @@ def test_per_layer_l2_and_spec_penalties():
 def test_keras_leaky_relu_slope():
     x = torch.tensor([-1.0, 2.0])
     assert Activation("leaky_relu_keras")(x).tolist() == pytest.approx([-0.3, 2.0])
+
+
+def test_cnn_backward_stays_channels_last_and_flatten_changes_no_bits():
+    """The gradient reaching the last pooling layer has the layout of its saved input and indices
+    (channels-last); plain nn.Flatten hands back NCHW there. Training is bit-for-bit the same either way."""
+    from torch.nn import functional as F
+
+    def trained(flatten: torch.nn.Module | None):
+        torch.manual_seed(2)
+        model = build_model({"activation": "relu", "model": {"kind": "cnn", "conv": [4, 8], "fc": [16]}})
+        if flatten is not None:
+            model.flatten = flatten
+        seen = []
+        model.pool2.register_full_backward_hook(lambda m, gin, gout: seen.append(gout[0]))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+        for step in range(3):
+            x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            optimizer.step()
+        return model, seen[-1]
+
+    ours, grad = trained(None)
+    plain, plain_grad = trained(torch.nn.Flatten())
+    assert grad.is_contiguous(memory_format=torch.channels_last) and not grad.is_contiguous()
+    assert plain_grad.is_contiguous(), "nn.Flatten no longer returns NCHW gradients: the workaround may go"
+    for a, b in zip(ours.parameters(), plain.parameters()):
+        assert torch.equal(a, b)
