@@ -1,4 +1,5 @@
-"""Benchmark: nnlab's training loop against the seeds' loop and the machine's matmul peak.
+"""Benchmark: nnlab's training loop against the seeds' loop and the machine's matmul peak, and packed
+training against the same runs trained one after another.
 
 `python -m analysis.bench` prints figures (it asserts nothing; targets live in the README).
 Measured in one run on one machine, so the ratios are comparable:
@@ -6,23 +7,28 @@ Measured in one run on one machine, so the ratios are comparable:
 (a) the seeds' loop, written from seed 002's code: a per-sample Dataset that turns each
     image into a PIL image, converts it to a tensor and normalises it, a DataLoader with
     default settings (batch 64, shuffle), `.item()` on the gradient means every batch;
-(b) nnlab's loop (`analysis.training.train_run`): device-resident tensors, index slices,
-    the gradient probe on, host syncs once per logging interval, and for plain MLPs the
-    hand-written backward pass (`analysis.mlp_step`);
-(c) dense float32 matmul throughput with the same threads (on the same device).
+(b) nnlab's loop (`analysis.training.train_run`, a run alone = a pack of one): device-resident
+    tensors, index slices, the gradient probe on, host syncs once per logging interval, and for
+    plain MLPs the hand-written backward pass (`analysis.mlp_step`);
+(c) dense float32 matmul throughput with the same threads (on the same device);
+(d) packed training (`analysis.training.train_pack`): K = 5 runs differing only in their seed
+    trained as one packed network, against the same 5 runs trained alone one after another, with
+    the same threads, for M2's 40-layer MLP, E7's CNN and A7.4's MLP (whose packed FLOP rate is
+    also given as a share of (c)). Only the training steps are timed (`RunResult.train_seconds`).
 
 Also: (b)'s probe overhead (grad_every=1 vs 0), (b) with autograd's backward instead of the
 hand-written one, and one job × 2 threads vs two jobs × 1 thread, which decides
 `threads_per_job` (and is how the pipeline uses the machine). Before timing, (a) and (b) are
 checked to give the same losses for the same seed, initial weights and batch order.
-`--device cuda` runs (a), (b) and (c) on the GPU (the seeds' loop then moves each batch to it,
-as seed 002's code does).
+`--device cuda` runs everything on the GPU (the seeds' loop then moves each batch to it,
+as seed 002's code does). `--pack-only` runs just (c) and (d), in about 1-2 minutes on 2 threads.
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +40,12 @@ from torch.utils.data import DataLoader, Dataset
 
 from analysis.models import build_model, flops_per_sample, weight_layers
 from analysis.mlp_step import HandBackward
+from analysis.packed import PackedNet
 from analysis.probes import GradientProbe
-from analysis.training import make_optimizer, train_run, train_step
+from analysis.training import make_optimizer, train_pack, train_run, train_step
 
 MEAN, STD = 0.1307, 0.3081
+DATA = Path("results/data/fashion_mnist.pt")
 MODELS = {
     "mlp-784-512-1024-512-10": {"kind": "mlp", "hidden": [512, 1024, 512]},
     "cnn-16-32-fc128": {"kind": "cnn", "conv": [16, 32], "fc": [128]},
@@ -96,7 +104,14 @@ def seed_model(model_spec: dict) -> nn.Module:
     return build_model({"activation": "relu", "model": model_spec}).to(memory_format=torch.contiguous_format)
 
 
+def pack_of_one(model: nn.Sequential) -> PackedNet:
+    """A run trained alone, in the form nnlab's step takes: a pack of one member (no dropout here, so the
+    member's generator is never drawn from)."""
+    return PackedNet([model], [torch.Generator()])
+
+
 def nnlab_spec(model_spec: dict, n: int, grad_every: int) -> dict:
+    """A7.4's protocol (seed 002) on `n` training images: the spec (b) times, and the packed benchmarks' base."""
     return {"dataset": "fashion_mnist", "train_subset": n, "test_subset": 1000, "validation_split": 0.0,
             "split_seed": 0, "normalise": {"mean": MEAN, "std": STD}, "activation": "relu", "norm": "none",
             "model": model_spec, "optimizer": "sgd", "lr": 0.01, "momentum": 0.5, "batch_size": 64,
@@ -113,6 +128,84 @@ def nnlab_rate(data: Path, model_spec: dict, n: int, grad_every: int = 1, repeat
                            hand_backward=hand_backward)
         best = max(best, result.samples / result.train_seconds)
     return best
+
+
+def pack_speedup(spec: dict, k: int, n: int, repeats: int = 3, data: Path = DATA,
+                 device: torch.device = torch.device("cpu")) -> tuple[float, float]:
+    """Best-of-`repeats` training seconds of seeds 1..k of `spec` (one epoch of `n` training images each)
+    trained as one pack, and of the same k runs trained alone one after another (summed): what packing buys.
+
+    Both go through the pipeline's own path (`train_pack`; a run alone is a pack of one) with whatever
+    torch threads are set; only the training steps are timed (`RunResult.train_seconds`: no evaluation,
+    no snapshots). Packed and single runs alternate, so a noisy neighbour hits both alike."""
+    spec = {**spec, "train_subset": n, "epochs": 1}
+    specs = [{**spec, "seed": seed} for seed in range(1, k + 1)]
+    packed = singles = float("inf")
+    for _ in range(repeats):
+        packed = min(packed, train_pack(specs, data, device, progress=False)[0].train_seconds)
+        singles = min(singles, sum(train_run(s, data, device, progress=False).train_seconds for s in specs))
+    return packed, singles
+
+
+@dataclass(frozen=True)
+class PackBench:
+    """A packed-training benchmark: an experiment's base spec in config/config.yaml, so what is timed is a step
+    the pipeline takes. ReLU and no batch norm where the experiment's grid varies them; the probes that run
+    inside the training loop, not the activation snapshots (outside it); the data file, no validation split
+    (neither changes a step's work)."""
+
+    title: str
+    model: dict
+    settings: dict  # the experiment's base settings where they differ from `nnlab_spec`'s
+
+    def spec(self, n: int) -> dict:
+        """The run spec on `n` training images (seed left to `pack_speedup`)."""
+        return {**nnlab_spec(self.model, n, grad_every=0), **self.settings}
+
+
+#: K: the pipeline's pack_size (config/config.yaml)
+PACK_MEMBERS = 5
+#: training images per run (100-200 steps): `--pack-only` then takes about 1-2 minutes on 2 threads (or 1) of a
+#: 200-300 GFLOP/s machine, of which about 20 % builds, loads and evaluates the runs outside the timed steps
+PACK_SAMPLES = 6400
+PACK_BENCHES = {
+    "m2_depth40": PackBench("m2_depth at depth 40: MLP 784-128x40-10, batch 32, SGD, Glorot init, grad probe every 10",
+                            {"kind": "mlp", "hidden": [128] * 40},
+                            {"normalise": "unit", "init": "glorot_uniform", "momentum": 0.0, "batch_size": 32,
+                             "log_every": 100, "probes": {"grad_every": 10, "activation_epochs": []}}),
+    "e7_cnn": PackBench("e7_cnn: CNN 16-32-fc128 (3x3), batch 64, SGD momentum 0.9, norm none, probes off",
+                        {"kind": "cnn", "conv": [16, 32], "fc": [128], "kernel": 3},
+                        {"momentum": 0.9, "norm_placement": "before_activation"}),
+    "a7_4": PackBench("a7_4: MLP 784-512-1024-512-10, batch 64, SGD momentum 0.5, grad probe every step",
+                      MODELS["mlp-784-512-1024-512-10"], {"probes": {"grad_every": 1, "activation_epochs": []}}),
+}
+#: the benchmark whose packed FLOP rate is set against the matmul peak (the existing percent_of_matmul_peak's model)
+PEAK_BENCH = "a7_4"
+
+
+def pack_benchmarks(data: Path, peak: float, device: torch.device, n: int = PACK_SAMPLES, repeats: int = 3,
+                    k: int = PACK_MEMBERS) -> list[str]:
+    """Time every PACK_BENCHES entry with `pack_speedup`, print where each ratio comes from, and return
+    the summary lines (`pack_speedup_<name>`, and the packed and unpacked shares of the matmul peak)."""
+    print(f"\npacked training: {k} seeds as one pack vs the same {k} runs alone one after another, "
+          f"{torch.get_num_threads()} torch threads for both, on {data.name}, training steps only, best of {repeats}")
+    summary = []
+    for name, bench in PACK_BENCHES.items():
+        spec = bench.spec(n)
+        packed, singles = pack_speedup(spec, k, n, repeats, data, device)
+        flops = flops_per_sample(build_model(spec))
+        rates = {"alone": k * n / singles, "packed": k * n / packed}
+        share = {key: 100 * rate * flops / 1e9 / peak for key, rate in rates.items()}
+        print(f"  [{name}] {bench.title}; {n} training images per run")
+        print(f"      {k} runs alone : {rates['alone']:9.0f} samples/s in all = {rates['alone'] * flops / 1e9:6.1f} "
+              f"GFLOP/s = {share['alone']:.1f} % of peak")
+        print(f"      pack of {k}    : {rates['packed']:9.0f} samples/s in all = {rates['packed'] * flops / 1e9:6.1f} "
+              f"GFLOP/s = {share['packed']:.1f} % of peak -> {singles / packed:.2f}x")
+        summary.append(f"pack_speedup_{name}: {singles / packed:.2f}")
+        if name == PEAK_BENCH:
+            summary += [f"percent_of_matmul_peak_packed: {share['packed']:.1f}",
+                        f"percent_of_matmul_peak_unpacked: {share['alone']:.1f}"]
+    return summary
 
 
 def seed_rate(images, labels, model_spec: dict, steps: int, repeats: int = 3,
@@ -133,8 +226,9 @@ def equivalence(images, labels, data: Path, model_spec: dict, steps: int = 30) -
 
     torch.manual_seed(1)
     theirs = seed_model(model_spec)
-    ours = build_model({"activation": "relu", "model": model_spec})
-    ours.load_state_dict(theirs.state_dict())
+    member = build_model({"activation": "relu", "model": model_spec})
+    member.load_state_dict(theirs.state_dict())
+    ours = pack_of_one(member)
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[: steps * 64]
     loader = DataLoader(SeedStyleDataset(images, labels), batch_size=64, sampler=order.tolist())
     _, seed_losses = seed_loop(theirs, loader, steps, [], every_loss=True)
@@ -143,9 +237,9 @@ def equivalence(images, labels, data: Path, model_spec: dict, steps: int = 30) -
     hand = HandBackward(ours) if HandBackward.applies(ours) else None
     our_losses = []
     for b in range(steps):
-        idx = order[b * 64:(b + 1) * 64]
-        _, loss, _ = train_step(ours, optimizer, *splits.train.batch(idx), hand)
-        our_losses.append(float(loss))
+        x, y = splits.train.batch(order[b * 64:(b + 1) * 64])
+        _, losses, _ = train_step(ours, optimizer, ours.pack_inputs(x.unsqueeze(0)), y.unsqueeze(0), hand)
+        our_losses.append(float(losses[0]))
     return float(np.max(np.abs(np.array(seed_losses) - our_losses) / np.abs(seed_losses)))
 
 
@@ -187,36 +281,38 @@ def _best_seconds(fn, device: torch.device, calls: int = 100, repeats: int = 7) 
 def mlp_step_parts(model_spec: dict, device: torch.device, batch: int = 64) -> dict[str, float]:
     """Seconds per step of the MLP step's parts, each alone and hot in cache: what bounds (b) from above.
 
-    - products: the step's matrix products (forward addmm, weight- and input-gradient mm) back to
-      back into preallocated outputs, nothing else;
+    - products: the step's matrix products (forward baddbmm, weight- and input-gradient bmm, as the
+      packed step takes them; a run alone is a pack of one) back to back into preallocated outputs;
     - forward_backward: the hand-written pass (products, activations, loss; gradients into `.grad`);
     - update: the fused SGD step over the same parameters; probe: the gradient probe's reductions;
     - momentum_traffic: one copy of a parameter-sized buffer, the memory traffic of reading and
       writing the momentum buffer once, which even an update fused into the products must pay.
     """
     torch.manual_seed(0)
-    model = build_model({"activation": "relu", "model": model_spec}).to(device)
+    model = pack_of_one(build_model({"activation": "relu", "model": model_spec})).to(device)
     hand = HandBackward(model)
     optimizer = make_optimizer({"optimizer": "sgd", "lr": 0.01, "momentum": 0.5}, model.parameters())
-    x = torch.randn(batch, 1, 28, 28, device=device)
-    y = torch.randint(0, 10, (batch,), device=device)
+    x = torch.randn(1, batch, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (1, batch), device=device)
     hand.step(x, y)
     optimizer.step()
     linears = hand.linears
-    inputs = [torch.randn(batch, m.in_features, device=device) for m in linears]
-    outputs = [torch.empty(batch, m.out_features, device=device) for m in linears]
-    grads_out = [torch.randn(batch, m.out_features, device=device) for m in linears]
-    grads_in = [torch.empty(batch, m.in_features, device=device) for m in linears]
+
+    def tensors(features: str, fill) -> list[torch.Tensor]:
+        return [fill(1, batch, getattr(m, features), device=device) for m in linears]
+
+    inputs, outputs = tensors("in_features", torch.randn), tensors("out_features", torch.empty)
+    grads_out, grads_in = tensors("out_features", torch.randn), tensors("in_features", torch.empty)
     weight_grads = [torch.empty_like(m.weight) for m in linears]
 
     @torch.no_grad()
     def products() -> None:
         for i, m in enumerate(linears):
-            torch.addmm(m.bias, inputs[i], m.weight.t(), out=outputs[i])
+            torch.baddbmm(m.bias.unsqueeze(1), inputs[i], m.weight.transpose(1, 2), out=outputs[i])
         for i in range(len(linears) - 1, -1, -1):
-            torch.mm(grads_out[i].t(), inputs[i], out=weight_grads[i])
+            torch.bmm(grads_out[i].transpose(1, 2), inputs[i], out=weight_grads[i])
             if i > 0:
-                torch.mm(grads_out[i], linears[i].weight, out=grads_in[i])
+                torch.bmm(grads_out[i], linears[i].weight, out=grads_in[i])
 
     probe = GradientProbe(model, 1)
     n_params = sum(p.numel() for p in model.parameters())
@@ -245,36 +341,22 @@ def parallel_rate(data: Path, model_spec: dict, n: int, jobs: int, threads: int)
     return float(sum(rates))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("results/data/fashion_mnist.pt"))
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--samples", type=int, default=12800, help="training samples per timed nnlab epoch")
-    parser.add_argument("--seed-steps", type=int, default=100, help="batches per timed seed-loop run")
-    args = parser.parse_args(argv)
-    if not args.data.is_file():
-        parser.error(f"{args.data} does not exist: build the data first (snakemake {args.data})")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: torch sees no CUDA device")
-    device = torch.device(args.device)
-    torch.set_num_threads(args.threads)
-    raw = torch.load(args.data, weights_only=True)
+def loop_benchmarks(data: Path, peak: float, device: torch.device, samples: int, seed_steps: int) -> list[str]:
+    """(a) against (b) for every MODELS entry, (b)'s probe and backward, the MLP step's parts and the
+    threads question; prints the details and returns the summary lines."""
+    raw = torch.load(data, weights_only=True)
     images, labels = raw["train_x"], raw["train_y"].long()
-    peak = matmul_gflops(device=device)
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} torch threads"
-    print(f"machine: {where}, dense fp32 matmul {peak:.1f} GFLOP/s (2048², best of 5)")
     summary = []
     for name, model_spec in MODELS.items():
         flops = flops_per_sample(build_model({"activation": "relu", "model": model_spec}))
-        diff = equivalence(images, labels, args.data, model_spec)
-        seed = seed_rate(images, labels, model_spec, args.seed_steps, device=device)
+        diff = equivalence(images, labels, data, model_spec)
+        seed = seed_rate(images, labels, model_spec, seed_steps, device=device)
         # probe on / off / autograd interleaved, best of several each: the machine is shared and noisy
         ours, bare, autograd = 0.0, 0.0, 0.0
         for _ in range(3):
-            ours = max(ours, nnlab_rate(args.data, model_spec, args.samples, repeats=2, device=device))
-            bare = max(bare, nnlab_rate(args.data, model_spec, args.samples, grad_every=0, repeats=2, device=device))
-            autograd = max(autograd, nnlab_rate(args.data, model_spec, args.samples, repeats=2, device=device,
+            ours = max(ours, nnlab_rate(data, model_spec, samples, repeats=2, device=device))
+            bare = max(bare, nnlab_rate(data, model_spec, samples, grad_every=0, repeats=2, device=device))
+            autograd = max(autograd, nnlab_rate(data, model_spec, samples, repeats=2, device=device,
                                                 hand_backward=False))
         achieved = ours * flops / 1e9
         print(f"\n[{name}] {flops / 1e6:.2f} MFLOP per sample (forward + backward)")
@@ -288,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             parts = mlp_step_parts(model_spec, device)
             percent = {k: 100 * 64 * flops / v / 1e9 / peak for k, v in parts.items()}
             floor = parts["forward_backward"] + parts["update"]
-            print(f"  what bounds (b): each part alone, hot in cache, per step of 64 (as % of peak if it were the step)")
+            print("  what bounds (b): each part alone, hot in cache, per step of 64 (as % of peak if it were the step)")
             print(f"      matrix products alone  : {parts['products'] * 1e3:.2f} ms = {percent['products']:.1f} %")
             print(f"      forward + backward     : {parts['forward_backward'] * 1e3:.2f} ms = "
                   f"{percent['forward_backward']:.1f} % (hand-written pass: products, activations, loss)")
@@ -301,22 +383,46 @@ def main(argv: list[str] | None = None) -> int:
                   f"{parts['momentum_traffic'] * 1e3:.2f} ms, so even an update fused into the products")
             print(f"      leaves forward + backward + that = {fused * 1e3:.2f} ms = "
                   f"{100 * 64 * flops / fused / 1e9 / peak:.1f} % of peak")
-        summary.append((name, ours / seed, 100 * achieved / peak))
-    if args.threads >= 2 and device.type == "cpu":
+        summary += [f"model: {name}", f"speedup_vs_seed_loop: {ours / seed:.2f}",
+                    f"percent_of_matmul_peak: {100 * achieved / peak:.1f}"]
+    if torch.get_num_threads() >= 2 and device.type == "cpu":
         spec = MODELS["mlp-784-512-1024-512-10"]
         flops = flops_per_sample(build_model({"activation": "relu", "model": spec}))
-        one = parallel_rate(args.data, spec, args.samples, jobs=1, threads=2)
-        two = parallel_rate(args.data, spec, args.samples, jobs=2, threads=1)
+        one = parallel_rate(data, spec, samples, jobs=1, threads=2)
+        two = parallel_rate(data, spec, samples, jobs=2, threads=1)
         better = "2 jobs x 1 thread" if two > one else "1 job x 2 threads"
         print(f"\nthreads: 1 job x 2 threads {one:.0f} samples/s; 2 jobs x 1 thread {two:.0f} samples/s "
               f"in all (ratio {two / one:.2f}) -> {better} is faster")
         print(f"  the machine as the pipeline uses it (2 jobs x 1 thread, MLP): {two * flops / 1e9:.1f} GFLOP/s "
               f"= {100 * two * flops / 1e9 / peak:.1f} % of the 2-thread matmul peak")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--samples", type=int, default=12800, help="training samples per timed nnlab epoch")
+    parser.add_argument("--seed-steps", type=int, default=100, help="batches per timed seed-loop run")
+    parser.add_argument("--pack-only", action="store_true", help="only the matmul peak and the packed benchmarks")
+    parser.add_argument("--pack-samples", type=int, default=PACK_SAMPLES,
+                        help="training images per run in the packed benchmarks")
+    parser.add_argument("--pack-repeats", type=int, default=3, help="timed repeats per packed benchmark (best kept)")
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        parser.error(f"{args.data} does not exist: build the data first (snakemake {args.data})")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device")
+    device = torch.device(args.device)
+    torch.set_num_threads(args.threads)  # for every figure below, peak included (the worker processes set their own)
+    peak = matmul_gflops(device=device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} torch threads"
+    print(f"machine: {where}, dense fp32 matmul {peak:.1f} GFLOP/s (2048², best of 5)")
+    summary = [] if args.pack_only else loop_benchmarks(args.data, peak, device, args.samples, args.seed_steps)
+    summary += pack_benchmarks(args.data, peak, device, args.pack_samples, args.pack_repeats)
     print()
-    for name, speedup, percent in summary:
-        print(f"model: {name}")
-        print(f"speedup_vs_seed_loop: {speedup:.2f}")
-        print(f"percent_of_matmul_peak: {percent:.1f}")
+    print("\n".join(summary))
     return 0
 
 

@@ -27,6 +27,8 @@ PROFILES = ("quick", "default", "full")
 #: Bump when the meaning of a spec key or the training arithmetic changes, so old cached runs
 #: are not reused. 2: fused SGD/Adam kernels. 3: gradient probe reduces a preallocated |g|.
 #: 4: train_penalty, track and dead_fraction outputs; full-batch steps skip the shuffle.
+#: Packed training (analysis/packed.py) kept 4: a run trained alone is a pack of one and gives the
+#: same bits as before (tests/test_packed.py), so cached runs stay valid.
 SPEC_VERSION = 4
 #: Keys of a resolved spec that must be present for a run to be trainable.
 REQUIRED_SPEC_KEYS = ("dataset", "model", "activation", "optimizer", "lr", "batch_size", "epochs", "seed")

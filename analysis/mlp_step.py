@@ -1,17 +1,17 @@
-"""A hand-written forward and backward pass for plain MLPs (Flatten, Linear, activation, ..., Linear).
+"""A hand-written forward and backward pass for packed plain MLPs (Flatten, Linear, activation, ..., Linear).
 
 Why: a small-batch MLP step on CPU pays for autograd's bookkeeping (graph nodes, saved tensors,
-layout checks, gradient accumulation) on top of the matrix products. Without it the A7.4 step
-(784-512-1024-512, batch 64) is about 6 % faster, and M2's 40-layer, width-128 nets at batch 32
-about 15 %. For the common case (a plain MLP under cross-entropy, no normalisation, dropout or
-penalty) this module computes the same gradients with the same ATen kernels autograd would call
-(addmm forward; mm for both gradients; the activations' own *_backward kernels; log-softmax + NLL
-backward) and writes them straight into `.grad`. The optimizer, the probes and the checkpoints see
-ordinary `.grad`s, so nothing else changes. `tests/test_mlp_step.py` checks the gradients are
+layout checks, gradient accumulation) on top of the matrix products. For the common case (a plain MLP
+under cross-entropy, no normalisation, dropout or penalty) this module computes the same gradients
+with the same ATen kernels autograd would call (baddbmm forward; bmm for both gradients; the
+activations' own *_backward kernels; log-softmax + NLL backward, member by member) and writes them
+straight into `.grad`. It works on a `PackedNet` of K members (K = 1 for a run trained alone): `bmm`
+gives each member exactly `mm`'s bits, so a packed member equals its single run. The optimizer, the
+probes and the checkpoints see ordinary `.grad`s. `tests/test_mlp_step.py` checks the gradients are
 bitwise identical to autograd's; `python -m analysis.bench` measures the gain.
 
 Any other model (conv, batch norm, dropout, penalties, an activation without a kernel here) keeps
-autograd: `HandBackward.applies` says which.
+autograd: `HandBackward.applies` says which, and the run record names the path that trained the run.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from analysis.models import Activation
+from analysis.packed import PackedFlatten, PackedLinear
 
 aten = torch.ops.aten
 
@@ -42,12 +43,12 @@ _IGNORE = -100  # F.cross_entropy's default ignore_index
 
 
 class HandBackward:
-    """Forward + backward of one plain MLP, filling `.grad` of its Linear layers."""
+    """Forward + backward of one packed plain MLP, filling `.grad` of its PackedLinear layers."""
 
     def __init__(self, model: nn.Sequential):
         if not self.applies(model):
-            raise ValueError("HandBackward needs a plain MLP: Flatten, then Linear/activation layers only")
-        self.linears = [m for m in model if isinstance(m, nn.Linear)]
+            raise ValueError("HandBackward needs a plain MLP (packed): Flatten, then Linear/activation layers only")
+        self.linears = [m for m in model if isinstance(m, PackedLinear)]
         self.kernels = [_KERNELS[m.name] for m in model if isinstance(m, Activation)]
 
     @staticmethod
@@ -56,13 +57,13 @@ class HandBackward:
         if penalty and any(penalty.get(k) for k in ("l1", "l2")):
             return False
         children = list(model.children()) if isinstance(model, nn.Sequential) else []
-        if len(children) < 2 or not isinstance(children[0], nn.Flatten):
+        if len(children) < 2 or not isinstance(children[0], PackedFlatten):
             return False
         body = children[1:]
         if len(body) % 2 != 1 or any(getattr(m, "l2", 0) for m in body):
             return False
         for i, module in enumerate(body):
-            if i % 2 == 0 and not (isinstance(module, nn.Linear) and module.bias is not None):
+            if i % 2 == 0 and not isinstance(module, PackedLinear):
                 return False
             if i % 2 == 1 and not (isinstance(module, Activation) and module.name in _KERNELS):
                 return False
@@ -70,31 +71,35 @@ class HandBackward:
 
     @torch.no_grad()
     def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits and mean cross-entropy of a batch; the gradients land in `.grad`, overwriting the
-        previous step's (no zero_grad needed: nothing accumulates)."""
-        h = x.flatten(1)
+        """Logits [K, B, n] and each member's mean cross-entropy [K] for batches x [K, B, ...], y [K, B]
+        (or one shared y [B]); the gradients land in `.grad`, overwriting the previous step's."""
+        h = x.flatten(2)
         inputs, post = [], []
         last = len(self.linears) - 1
         for i, linear in enumerate(self.linears):
             inputs.append(h)
-            h = torch.addmm(linear.bias, h, linear.weight.t())
+            h = torch.baddbmm(linear.bias.unsqueeze(1), h, linear.weight.transpose(1, 2))
             if i < last:
                 forward, _ = self.kernels[i]
                 h = forward(h)
                 post.append(h)
         logits = h
-        logp = torch._log_softmax(logits, 1, False)
-        loss, total = aten.nll_loss_forward(logp, y, None, _MEAN, _IGNORE)
-        grad = aten.nll_loss_backward(torch.ones_like(loss), logp, y, None, _MEAN, _IGNORE, total)
-        grad = torch._log_softmax_backward_data(grad, logp, 1, logp.dtype)
+        logp = torch._log_softmax(logits, 2, False)
+        losses, grads = [], []
+        for k in range(logits.shape[0]):
+            target = y if y.dim() == 1 else y[k]
+            loss, total = aten.nll_loss_forward(logp[k], target, None, _MEAN, _IGNORE)
+            grads.append(aten.nll_loss_backward(torch.ones_like(loss), logp[k], target, None, _MEAN, _IGNORE, total))
+            losses.append(loss)
+        grad = torch._log_softmax_backward_data(torch.stack(grads), logp, 2, logp.dtype)
         for i in range(last, -1, -1):
             linear, a = self.linears[i], inputs[i]
-            _into_grad(linear.weight, torch.mm, grad.t(), a)
-            _into_grad(linear.bias, torch.sum, grad, 0)
+            _into_grad(linear.weight, torch.bmm, grad.transpose(1, 2), a)
+            _into_grad(linear.bias, torch.sum, grad, 1)
             if i > 0:
                 _, backward = self.kernels[i - 1]
-                grad = backward(grad.mm(linear.weight), post[i - 1])
-        return logits, loss
+                grad = backward(grad.bmm(linear.weight), post[i - 1])
+        return logits, torch.stack(losses)
 
 
 def _into_grad(param: torch.Tensor, op: Callable, *args) -> None:

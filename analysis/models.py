@@ -119,7 +119,8 @@ def _sequence(model_spec: dict, spec: dict, in_shape: tuple[int, int, int], n_cl
 
     Items: {conv: filters, kernel, padding: valid|same}, {dense: units} (on a 4-D tensor it acts per
     position, like Keras' Dense on the last axis: a 1x1 convolution), bn, {act: name} (or `act` for the
-    spec's activation), {pool: size}, {dropout: p}, flatten. A conv/dense item may carry `l2: strength`
+    spec's activation), {pool: size} (max pooling, Keras' MaxPooling2D), {avgpool: size} (average pooling,
+    AveragePooling2D), {dropout: p}, flatten. A conv/dense item may carry `l2: strength`
     (Keras kernel_regularizer: strength·Σw² added to the loss). The last item should be {dense: n_classes}.
     """
     channels, size, flat = in_shape[0], in_shape[1], None
@@ -155,13 +156,16 @@ def _sequence(model_spec: dict, spec: dict, in_shape: tuple[int, int, int], n_cl
         elif key == "pool":
             add("pool", nn.MaxPool2d(value))
             size //= value
+        elif key == "avgpool":
+            add("avgpool", nn.AvgPool2d(value))
+            size //= value
         elif key == "dropout":
             add("drop", nn.Dropout(value))
         elif key == "flatten":
             layers["flatten"] = Flatten()
             flat = channels * size * size
         else:
-            raise ValueError(f"unknown layer item {item!r} (conv, dense, bn, act, pool, dropout, flatten)")
+            raise ValueError(f"unknown layer item {item!r} (conv, dense, bn, act, pool, avgpool, dropout, flatten)")
         if isinstance(item, dict) and item.get("l2"):
             next(reversed(layers.values())).l2 = float(item["l2"])
     if flat != n_classes:

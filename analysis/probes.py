@@ -17,7 +17,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from analysis.models import ACTIVATION_RANGE, activation_layers, weight_layers
+from analysis.models import ACTIVATION_RANGE, activation_layers
+from analysis.packed import PackedNet, packed_weight_layers
 
 SATURATION = {"sigmoid": (0.05, 0.95), "tanh": (-0.95, 0.95)}
 PERCENTILES = (0.15, 0.50, 0.85)
@@ -25,15 +26,17 @@ QUANTILE_SAMPLE = 200_000
 
 
 class GradientProbe:
-    """Collects per-batch mean and max |∂L/∂W| of every weight layer."""
+    """Collects per-batch mean and max |∂L/∂W| of every weight layer, for each member of a packed net."""
 
-    def __init__(self, model: nn.Sequential, every: int):
-        self.layers = weight_layers(model)
+    def __init__(self, model: PackedNet, every: int):
+        self.layers = packed_weight_layers(model)
         self.every = every
-        self._numel = np.array([layer.weight.numel() for _, layer in self.layers], dtype=np.float64)
-        # reduce over all dims, in whatever memory format the gradient has (conv: channels-last)
-        self._dims = [tuple(range(layer.weight.dim())) for _, layer in self.layers]
-        self._rows: list[torch.Tensor] = []  # one [layers, 2] tensor per recorded batch: Σ|g|, max|g|
+        self.members = model.members
+        weights = [layer.member_weights() for _, layer in self.layers]
+        self._numel = np.array([w[0].numel() for w in weights], dtype=np.float64)
+        # reduce over every dim but the member's, in whatever memory format the gradient has (conv: channels-last)
+        self._dims = [tuple(range(1, w.dim())) for w in weights]
+        self._rows: list[torch.Tensor] = []  # one [members, layers, 2] tensor per recorded batch: Σ|g|, max|g|
         self._steps: list[int] = []
         self._epochs: list[int] = []
 
@@ -43,11 +46,11 @@ class GradientProbe:
         reduced straight into this batch's row. Device tensors only: no host sync."""
         if self.every <= 0 or step % self.every:
             return
-        row = torch.empty((len(self.layers), 2), device=self.layers[0][1].weight.device)
+        row = torch.empty((self.members, len(self.layers), 2), device=self.layers[0][1].weight.device)
         for i, ((_, layer), dims) in enumerate(zip(self.layers, self._dims)):
-            grad = layer.weight.grad.abs_()
-            torch.sum(grad, dims, out=row[i, 0])
-            torch.amax(grad, dims, out=row[i, 1])
+            grad = layer.member_weights(layer.weight.grad).abs_()
+            torch.sum(grad, dims, out=row[:, i, 0])
+            torch.amax(grad, dims, out=row[:, i, 1])
         self._rows.append(row)
         self._steps.append(step)
         self._epochs.append(epoch)
@@ -61,17 +64,19 @@ class GradientProbe:
         self._rows = list(state["rows"].to(device).unbind(0)) if state["rows"] is not None else []
         self._steps, self._epochs = list(state["steps"]), list(state["epochs"])
 
-    def frame(self) -> pd.DataFrame:
-        """All recorded batches as a tidy table (one transfer to the host)."""
-        if not self._rows:
+    def frame(self, member: int, until_step: int | None = None) -> pd.DataFrame:
+        """Member's recorded batches as a tidy table (one transfer to the host); `until_step` cuts a
+        member that diverged at that step (its steps from there on are not its own)."""
+        keep = [i for i, s in enumerate(self._steps) if until_step is None or s < until_step]
+        if not keep:
             return pd.DataFrame(columns=["step", "epoch", "layer", "layer_index", "mean_abs_grad", "max_abs_grad"])
-        values = torch.stack(self._rows).cpu().numpy().astype(np.float64)  # [batches, layers, 2]
+        values = torch.stack([self._rows[i][member] for i in keep]).cpu().numpy().astype(np.float64)
         values[:, :, 0] /= self._numel  # Σ|g| -> mean |g|
         n_batches, n_layers, _ = values.shape
         names = [name for name, _ in self.layers]
         return pd.DataFrame({
-            "step": np.repeat(self._steps, n_layers),
-            "epoch": np.repeat(self._epochs, n_layers),
+            "step": np.repeat([self._steps[i] for i in keep], n_layers),
+            "epoch": np.repeat([self._epochs[i] for i in keep], n_layers),
             "layer": np.tile(names, n_batches),
             "layer_index": np.tile(np.arange(1, n_layers + 1), n_batches),
             "mean_abs_grad": values[:, :, 0].ravel(),
@@ -85,6 +90,16 @@ def _thin(flat: torch.Tensor, limit: int = QUANTILE_SAMPLE) -> torch.Tensor:
     percentile to about ±0.1 percentage points of rank."""
     step = max(1, flat.numel() // limit)
     return flat[::step]
+
+
+def _finite(flat: torch.Tensor) -> torch.Tensor:
+    """The finite values (all of them, without a copy, in the usual case): a run on its way to NaN still
+    gets its histogram instead of crashing the probe."""
+    return flat if bool(torch.isfinite(flat).all()) else flat[torch.isfinite(flat)]
+
+
+def _range(flat: torch.Tensor) -> tuple[float, float]:
+    return (float(flat.min()), float(flat.max())) if flat.numel() else (0.0, 1.0)
 
 
 @torch.no_grad()
@@ -105,12 +120,19 @@ def capture_activations(model: nn.Sequential, batch: torch.Tensor) -> dict[str, 
     return captured
 
 
+def member_activations(model: PackedNet, batch: torch.Tensor) -> list[dict[str, tuple[torch.Tensor, torch.Tensor]]]:
+    """Each member's (input, output) of every activation module, `batch` shown to all members."""
+    captured = capture_activations(model, model.replicate(batch))
+    return [{name: (model.member(pre, k), model.member(post, k)) for name, (pre, post) in captured.items()}
+            for k in range(model.members)]
+
+
 @torch.no_grad()
-def track_snapshot(model: nn.Sequential, batch: torch.Tensor, step: int, test_acc: float) -> pd.DataFrame:
+def track_snapshot(captured: dict[str, tuple[torch.Tensor, torch.Tensor]], step: int, test_acc: float) -> pd.DataFrame:
     """The BN paper's Figure 1 probe: 15th/50th/85th percentiles, over the fixed batch, of the input
     to unit 0 of every activation layer (one sigmoid per layer), with the test accuracy at this step."""
     rows = []
-    for index, (name, (pre, _)) in enumerate(capture_activations(model, batch).items(), start=1):
+    for index, (name, (pre, _)) in enumerate(captured.items(), start=1):
         unit = pre.reshape(pre.shape[0], -1)[:, 0].float()
         q = torch.quantile(unit, torch.tensor(PERCENTILES, device=unit.device)).cpu().numpy()
         rows.append({"step": step, "layer": name, "layer_index": index, "unit": 0,
@@ -119,24 +141,26 @@ def track_snapshot(model: nn.Sequential, batch: torch.Tensor, step: int, test_ac
 
 
 @torch.no_grad()
-def activation_snapshot(model: nn.Sequential, batch: torch.Tensor, epoch: int, bins: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Histogram pre/post activations of every activation module on a fixed batch.
+def activation_snapshot(captured: dict[str, tuple[torch.Tensor, torch.Tensor]], functions: dict[str, str],
+                        epoch: int, bins: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Histogram pre/post activations of every activation module (`functions`: module name ->
+    activation name) captured on the fixed batch.
 
     Returns (histogram bins, per-layer summary). Post-activation bins of bounded
     activations use the function's range, so runs share bin edges; the others use the
     observed range.
     """
-    captured = capture_activations(model, batch)
     hist_rows, summary_rows = [], []
-    for index, (name, module) in enumerate(activation_layers(model), start=1):
+    for index, (name, function) in enumerate(functions.items(), start=1):
         pre, post = captured[name]
         for kind, values in (("pre", pre), ("post", post)):
             flat = values.flatten().float()
-            fixed = ACTIVATION_RANGE.get(module.name) if kind == "post" else None
-            lo, hi = fixed if fixed else (float(flat.min()), float(flat.max()))
+            fixed = ACTIVATION_RANGE.get(function) if kind == "post" else None
+            counted = _finite(flat)
+            lo, hi = fixed if fixed else _range(counted)
             if hi <= lo:
                 hi = lo + 1e-6
-            counts = torch.histc(flat, bins=bins, min=lo, max=hi).cpu().numpy()
+            counts = torch.histc(counted, bins=bins, min=lo, max=hi).cpu().numpy()
             edges = np.linspace(lo, hi, bins + 1)
             hist_rows.append(pd.DataFrame({
                 "epoch": epoch, "layer": name, "layer_index": index, "kind": kind,
@@ -146,10 +170,10 @@ def activation_snapshot(model: nn.Sequential, batch: torch.Tensor, epoch: int, b
                    "mean": float(flat.mean()), "std": float(flat.std()),
                    "p15": q[0], "p50": q[1], "p85": q[2], "saturated_fraction": np.nan,
                    "dead_fraction": np.nan}
-            band = SATURATION.get(module.name)
+            band = SATURATION.get(function)
             if kind == "post" and band:
                 row["saturated_fraction"] = float(((flat < band[0]) | (flat > band[1])).float().mean())
-            if kind == "post" and module.name == "relu":
+            if kind == "post" and function == "relu":
                 # a dead unit (neuron, or channel at one position) is never active on the whole batch
                 row["dead_fraction"] = float((values.reshape(values.shape[0], -1) <= 0).all(0).float().mean())
             summary_rows.append(row)

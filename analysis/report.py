@@ -16,12 +16,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import yaml
 
-from analysis.answers import PAGES
-#: pages of the site: one per seed document, then the scorecard that joins them (analysis.scorecard)
+from analysis.answers import DOCUMENT_PAGES, PAGES, page_label
+#: pages of the site: one per seed document, the experiments page, then the scorecard that joins them
 SITE_PAGES: tuple[str, ...] = (*PAGES, "scorecard")
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "report"
@@ -33,8 +34,11 @@ class ReportError(RuntimeError):
 
 
 # ------------------------------------------------------------------ build folder ---
-def prepare_build(source: Path, answers_dir: Path, build: Path, profile: str) -> dict:
-    """Copy the sources and write the computed inputs; return every page's answers."""
+def prepare_build(source: Path, answers_dir: Path, build: Path, profile: str,
+                  scorecard_table: Path | None = None) -> dict:
+    """Copy the sources and write the computed inputs; return every page's answers. `scorecard_table`: the
+    scorecard job's Parquet (default: tables/scorecard.parquet beside the answers folder), for the landing
+    table's verdicts."""
     if build.exists():
         shutil.rmtree(build)
     shutil.copytree(source, build)
@@ -45,54 +49,156 @@ def prepare_build(source: Path, answers_dir: Path, build: Path, profile: str) ->
     generated = build / "generated"
     for page in SITE_PAGES:
         shutil.copytree(answers_dir / page, generated / page)
-    write_site_fragments(generated, answers, profile, build)
+    table = scorecard_table or answers_dir.parent / "tables" / "scorecard.parquet"
+    write_site_fragments(generated, answers, profile, build, scorecard_verdicts(table))
     return answers
 
 
-def write_site_fragments(generated: Path, answers: dict, profile: str, build: Path) -> None:
-    """Fragments that span pages: the profile notice and the landing page's summaries."""
-    notice = {
-        "quick": "::: {.callout-warning}\n## Quick profile\nThis site was built with the `quick` profile: every "
-                 "experiment on a small subset for one epoch or so. It proves the pipeline works; **its numbers "
-                 "are not meaningful.** Build the `default` profile for results.\n:::\n",
-        "default": "::: {.callout-note}\n## Default profile\nThe protocols of the seed documents, scaled only where "
-                   "a 2-core CPU could not run them in the time budget; each page prints its scaling beside the "
-                   "results it affects.\n:::\n",
-        "full": "::: {.callout-note}\n## Full profile\nThe seed documents' protocols, unscaled.\n:::\n",
-    }[profile]
-    (generated / "profile_notice.md").write_text(notice)
+PROFILE_NOTICE = {
+    "quick": "::: {.callout-warning}\n## Quick profile\nThis site was built with the `quick` profile: every "
+             "experiment on a small subset for one epoch or so. It proves the pipeline works; **its numbers "
+             "are not meaningful.** Build the `default` profile for results.\n:::\n",
+    "default": "::: {.callout-note}\n## Default profile\nThe protocols of the seed documents, scaled only where "
+               "a 2-core CPU could not run them in the time budget; each page prints its scaling beside the "
+               "results it affects.\n:::\n",
+    "full": "::: {.callout-note}\n## Full profile\nThe seed documents' protocols, unscaled.\n:::\n",
+}
+#: a confidence interval or a seed count in parentheses: the landing table's one-line answers leave them to the page
+INTERVAL = re.compile(r"\s*\((?:95 % CI|n = )[^()]*\)")
+NBSP = "\u00a0"  # keeps a link like 'Seed 003 →' on one line in a narrow table column
+#: 'E7.1', 'H4.1–H4.6', 'D1.5-D1.6' in a headline id: the scorecard questions it covers
+QUESTION_RANGE = re.compile(r"([A-Z]+\d+)\.(\d+)(?:\s*[–-]\s*(?:[A-Z]+\d+\.)?(\d+))?")
+
+
+def write_site_fragments(generated: Path, answers: dict, profile: str, build: Path,
+                         verdicts: dict[str, Counter] | None = None) -> None:
+    """Fragments that span pages: the profile notice and the landing page's parts. `verdicts`: question id ->
+    its scorecard rows' verdicts (scorecard_verdicts)."""
+    (generated / "profile_notice.md").write_text(PROFILE_NOTICE[profile])
     index = generated / "index"
     index.mkdir(parents=True, exist_ok=True)
-    headlines, pages, wall, runs = [], [], 0.0, 0
-    for page, data in answers.items():
-        meta, page_vars = data["meta"], data["vars"]
-        wall += meta.get("wall_seconds", 0.0)
-        runs += meta.get("runs", 0)
-        status = page_vars.get("status", "answered")
-        job_min = f", {meta['wall_seconds'] / 60:.1f} min of job time" if meta.get("wall_seconds") else ""
-        pages.append(f"- [{page_title(build / f'{page}.qmd')}]({page}.html): {status}, {meta.get('runs', 0)} runs{job_min}")
-        declared = page_vars.get("headlines")
-        if declared:  # the page chose its findings
-            headlines += [f"- **[{h['id']}]({page}.html#{h['anchor']})**: {h['text']}" for h in declared]
+    found = [item for page, data in answers.items() for item in findings(page, data["vars"])]
+    questions = [item for item in found if item["page"] in DOCUMENT_PAGES]
+    (index / "headlines.md").write_text("\n".join(
+        f"- **[{h['id']}]({h['page']}.html#{h['anchor']})**: {h['text']}" for h in found) + "\n"
+        if found else "- No exercise has results yet.\n")
+    (index / "summary.md").write_text(summary_table(questions, verdicts or {}, build))
+    (index / "thumbnails.md").write_text(thumbnails(questions, generated, build))
+    (index / "pages.md").write_text(pages_list(answers, build))
+    (index / "run.md").write_text(run_summary(answers, profile))
+
+
+def findings(page: str, page_vars: dict) -> list[dict]:
+    """A page's findings for the landing page: the headlines it declared, else each `<group>.answer` sentence."""
+    declared = page_vars.get("headlines")
+    if declared:
+        return [{**h, "page": page} for h in declared]
+    return [{"id": question_id(group), "anchor": question_anchor(group), "text": values["answer"], "page": page}
+            for group, values in sorted(page_vars.items()) if isinstance(values, dict) and "answer" in values]
+
+
+def one_line(text: str, limit: int = 170) -> str:
+    """A finding's first clause without its intervals: the landing table's answer when the page gave no short
+    form (the full sentence, intervals and all, stays on the page, one click away)."""
+    short = re.split(r";\s|\.\s+(?=[A-Z])", INTERVAL.sub("", text).strip(), maxsplit=1)[0].rstrip(". ")
+    if len(short) > limit:
+        return short[:1].upper() + short[1:limit].rsplit(" ", 1)[0] + " …"
+    return short[:1].upper() + short[1:] + "."
+
+
+def questions_of(headline_id: str) -> set[str]:
+    """'H4.1–H4.6' -> {'H4.1', …, 'H4.6'}; 'BN paper, Fig. 1' -> set() (no scorecard question)."""
+    ids: set[str] = set()
+    for match in QUESTION_RANGE.finditer(headline_id):
+        first, last = int(match.group(2)), int(match.group(3) or match.group(2))
+        ids |= {f"{match.group(1)}.{n}" for n in range(first, last + 1)}
+    return ids
+
+
+def scorecard_verdicts(table: Path | None) -> dict[str, Counter]:
+    """Question id -> how many of its scorecard rows got each verdict. The strings are taken as the scorecard
+    wrote them (its counted class when it has one): the scorecard owns that vocabulary, the landing page only
+    counts it."""
+    if table is None or not table.is_file():
+        return {}
+    import pandas as pd
+
+    card = pd.read_parquet(table)
+    column = "verdict_class" if "verdict_class" in card else "verdict"
+    if not {"question", column} <= set(card.columns):
+        return {}
+    return {str(q): Counter(group[column].astype(str)) for q, group in card.groupby("question")}
+
+
+def verdict_cell(headline_id: str, verdicts: dict[str, Counter]) -> str:
+    counts = sum((verdicts.get(q, Counter()) for q in sorted(questions_of(headline_id))), Counter())
+    if not counts:
+        return "—"
+    return "[" + ", ".join(f"{n} {verdict}" for verdict, n in counts.most_common()) + "](scorecard.html#scorecard)"
+
+
+def section_title(source: Path, anchor: str) -> str:
+    """The heading of the section `anchor` on a page's source, without its question id: 'Depth × activation'."""
+    text = source.read_text() if source.is_file() else ""
+    match = re.search(rf"^#+\s+(.+?)\s*\{{#{re.escape(anchor)}\}}", text, re.M)
+    title = match.group(1) if match else ""
+    return title.split(" · ", 1)[1] if " · " in title else title
+
+
+def summary_table(items: list[dict], verdicts: dict[str, Counter], build: Path) -> str:
+    """The landing page's first screen: question -> one-line answer -> scorecard verdicts -> its section."""
+    from analysis.answers.common import markdown_table
+    import pandas as pd
+
+    rows = [{"question": f"**{h['id']}** {section_title(build / (h['page'] + '.qmd'), h['anchor'])}".strip(),
+             "answer (this run)": h.get("short") or one_line(h["text"]),
+             "seed's numbers (scorecard)": verdict_cell(h["id"], verdicts),
+             "details": f"[{page_label(h['page']).replace(' ', NBSP)}{NBSP}→]({h['page']}.html#{h['anchor']})"}
+            for h in items]
+    return markdown_table(pd.DataFrame(rows)) if rows else "_No exercise has results yet._\n"
+
+
+def thumbnails(items: list[dict], generated: Path, build: Path) -> str:
+    """The figures the pages chose for the landing page (`out.headline(..., figure=)`), each linking to its
+    section; figures this profile did not draw are left out."""
+    cards = []
+    for h in items:
+        name = h.get("figure")
+        if not name or not (generated / h["page"] / f"{name}.png").is_file():
             continue
-        for group, values in sorted(page_vars.items()):
-            if isinstance(values, dict) and "answer" in values:
-                headlines.append(f"- **[{question_id(group)}]({page}.html#{question_anchor(group)})**: "
-                                 f"{values['answer']}")
-    (index / "headlines.md").write_text("\n".join(headlines or ["- No exercise has results yet."]) + "\n")
-    (index / "pages.md").write_text("\n".join(pages) + "\n")
-    first = next(iter(answers.values()))["meta"]
-    devices = sorted({d.strip() for data in answers.values() for d in str(data["meta"].get("devices", "")).split(",")
-                      if d.strip()})
-    hardware = sorted({h for data in answers.values() for h in data["meta"].get("hardware", [])})
+        label = html.escape(f"{h['id']} · {section_title(build / (h['page'] + '.qmd'), h['anchor'])}")
+        cards.append(f'<a class="nnlab-thumb" href="{h["page"]}.html#{h["anchor"]}">'
+                     f'<img src="generated/{h["page"]}/{name}.png" alt="{label}"><span>{label}</span></a>')
+    if not cards:
+        return "_No figures in this profile yet._\n"
+    return '<div class="nnlab-thumbs">\n' + "\n".join(cards) + "\n</div>\n"
+
+
+def pages_list(answers: dict, build: Path) -> str:
+    lines = []
+    for page, data in answers.items():
+        meta = data["meta"]
+        status = data["vars"].get("status", "answered")
+        job_min = f", {meta['wall_seconds'] / 60:.1f} min of job time" if meta.get("wall_seconds") else ""
+        lines.append(f"- [{page_title(build / f'{page}.qmd')}]({page}.html): {status}, {meta.get('runs', 0)} runs"
+                     f"{job_min}")
+    return "\n".join(lines) + "\n"
+
+
+def run_summary(answers: dict, profile: str) -> str:
+    """Profile, runs, job time, hardware and data provenance of the whole site."""
+    metas = [data["meta"] for data in answers.values()]
+    wall, runs = sum(m.get("wall_seconds", 0.0) for m in metas), sum(m.get("runs", 0) for m in metas)
+    devices = sorted({d.strip() for m in metas for d in str(m.get("devices", "")).split(",") if d.strip()})
+    hardware = sorted({h for m in metas for h in m.get("hardware", [])})
     lines = [f"- **Profile:** `{profile}`",
              f"- **Training runs:** {runs}; job time {wall / 60:.1f} min in all (jobs run in parallel: the wall time "
              "is shorter).",
              f"- **Hardware:** {', '.join(hardware) or 'not recorded'} ({', '.join(devices) or 'no runs'})."]
-    for name, info in first.get("datasets", {}).items():
+    for name, info in metas[0].get("datasets", {}).items():
         digests = ", ".join(f"{k} `{v[:12]}…`" for k, v in (info.get("sha256") or {}).items())
         lines.append(f"- **{name}:** from {info['source']}; SHA-256 verified: {digests}")
-    (index / "run.md").write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def question_id(group: str) -> str:
@@ -253,8 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", required=True, type=Path)
     parser.add_argument("--source", default=SOURCE_DIR, type=Path)
     parser.add_argument("--engine", default="auto", choices=["auto", "quarto", "pandoc"])
+    parser.add_argument("--scorecard-table", type=Path, default=None,
+                        help="the scorecard's Parquet (default: <answers>/../tables/scorecard.parquet)")
     args = parser.parse_args(argv)
-    prepare_build(args.source, args.answers, args.build, args.profile)
+    prepare_build(args.source, args.answers, args.build, args.profile, args.scorecard_table)
     engine = args.engine
     if engine == "auto":
         engine = "quarto" if shutil.which("quarto") else "pandoc"

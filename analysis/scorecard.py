@@ -1,38 +1,98 @@
 """The reproduction scorecard: every number and claim the seed documents report (config/scorecard.csv,
-kept as data) joined with what this run measured, each row with a verdict.
+kept as data) joined with what this run measured, each row with a verdict, the cause behind it, the runs it
+rests on and the page section that answers it.
 
-Verdicts: *reproduced* (our mean within the row's declared tolerance of the seed value, or the seed value inside
-our 95 % CI widened by the tolerance; for a claim, our check supports it), *differs* (outside; a claim our
-check contradicts), *seed is wrong* (the registry names the seed's error, e.g. an arithmetic slip), *not
-comparable* (not measured in this profile, or our check of a claim is inconclusive). Tolerances are declared
-per row with a reason in the registry, before and independent of our results.
+Almost every seed number is *one* training run, so it is compared with where one run of ours falls, not with
+the confidence interval of our mean (which shrinks as seeds are added and would call an ordinary run a
+difference). The rule (`analysis.stats.one_run_interval`), per numeric row with n runs of ours:
+
+- n ≥ 4: the prediction interval mean ± t(n−1)·s·√(1 + 1/n) (95 %);
+- n = 2 or 3: the range [min, max] of our runs (a further run lands in it with probability 1/3 or 1/2: the
+  row's tolerance carries the rest);
+- n = 1: no interval. The verdict is "not comparable: one run, no interval"; nothing is judged.
+
+That interval, widened by the row's declared tolerance, either holds the seed value (*reproduced*) or not
+(*differs*). A value computed without training (exact arithmetic, a parameter count: published without
+experiments) is judged by the tolerance alone.
+
+Verdicts, in the order they are decided:
+
+1. *seed is wrong*: the registry names the seed's error (`seed_error`), e.g. an arithmetic slip;
+2. *not comparable*: not measured in this profile;
+3. *not comparable: scaled protocol (4 of 10 epochs)*: an experiment behind the measurement runs under profile
+   overrides that change its runs (epochs, subsets, batch, model, grid values the document does not have, any
+   key but the ones in `UNSCALED_KEYS`); the parenthesis is read from the config, override beside base value.
+   Fewer seeds alone do not scale a protocol: n ≥ 2 runs still predict one run (the reason text says "3 of 5
+   seeds"). A grid that only leaves points out changes none of the runs that remain;
+4. claims: *reproduced* when our check (defined on the exercise's page) supports the claim, *differs* when it
+   contradicts it, *not comparable* when it is inconclusive; true/false verdicts: same word or not;
+5. numbers: *not comparable: one run, no interval*, *reproduced* or *differs* as above.
+
+The `cause` column says why, from the data: the seed's slip; "within tolerance" or "within one run's spread"
+for a reproduced row; for a difference under the document's own protocol, the registry's declared explanation
+(`cause`, optional) tested against the measurement it names (`cause_measure`, optional: e.g. runs whose weights
+cannot move, for a seed network that never trained), or "unexplained". Every number in a cause comes from
+the measurements. Tolerances are declared per row with a reason in the registry, before and independent of
+our results.
 
     python -m analysis.scorecard --registry config/scorecard.csv --answers results/default/answers \
-        --out results/default/answers --table results/default/tables/scorecard.parquet
+        --out results/default/answers --table results/default/tables/scorecard.parquet \
+        --runs results/default/tables/runs.parquet --manifest results/default/tables/manifest.json
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterable, NamedTuple
 
 import pandas as pd
 
 from analysis.answers import PAGES
 from analysis.answers.common import PageOutput, markdown_table
+from analysis.config import scaling
 from analysis.data import atomic_write
+from analysis.stats import Interval, one_run_interval
 
-VERDICTS = ("reproduced", "differs", "seed is wrong", "not comparable")
+SCALED = "not comparable: scaled protocol"
+ONE_RUN = "not comparable: one run, no interval"
+#: verdict classes, counted on the page; a verdict is one of them or starts with one and a parenthesis
+VERDICTS = ("reproduced", "differs", "seed is wrong", SCALED, "not comparable")
 REGISTRY_COLUMNS = ("id", "seed_file", "question", "quantity", "seed_value", "units", "measure", "tolerance",
                     "tolerance_reason", "seed_error", "notes")
-#: which page answers which question prefix (for links)
+#: optional: a declared explanation of a difference, and the measurement that tests it
+OPTIONAL_COLUMNS = ("cause", "cause_measure")
+#: profile overrides that change no run's result: bookkeeping, seeds (counted apart), measurement-only probes
+UNSCALED_KEYS = frozenset({"note", "seeds", "grid", "probes", "log_every", "eval_batch_size"})
+RUNS_DIR = "results/runs"
+#: which page answers which question prefix (when a measurement does not say)
 PAGE_OF = {"E7": "seed000", "H4": "seed001", "A7": "seed002", "M2": "seed003", "D1": "seed004"}
+NON_NUMERIC = ("claim", "verdict")
 
 
 class RegistryError(ValueError):
     pass
+
+
+class Judgement(NamedTuple):
+    """A row's verdict, the reason for it and (where the data give one) its cause."""
+
+    verdict: str
+    reason: str
+    cause: str = ""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How this profile's runs differ from the document's protocol: `scaled` changes make a row not
+    comparable; `notes` (fewer seeds, fewer grid points) do not and are only mentioned."""
+
+    scaled: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def load_registry(path: Path) -> pd.DataFrame:
@@ -40,10 +100,13 @@ def load_registry(path: Path) -> pd.DataFrame:
     missing = [c for c in REGISTRY_COLUMNS if c not in frame.columns]
     if missing:
         raise RegistryError(f"{path}: missing column(s) {', '.join(missing)}")
+    for column in OPTIONAL_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = ""
     duplicated = frame["id"][frame["id"].duplicated()].tolist()
     if duplicated:
         raise RegistryError(f"{path}: duplicate id(s) {', '.join(duplicated)}")
-    numeric = frame["units"].isin(["claim", "verdict"]) | frame["seed_error"].ne("")
+    numeric = frame["units"].isin(NON_NUMERIC) | frame["seed_error"].ne("")
     untolerated = frame[~numeric & frame["tolerance"].eq("")]["id"].tolist()
     if untolerated:
         raise RegistryError(f"{path}: numeric rows without a tolerance: {', '.join(untolerated)}")
@@ -51,56 +114,273 @@ def load_registry(path: Path) -> pd.DataFrame:
 
 
 def measured_values(answers_dir: Path) -> dict[str, dict]:
+    """Every page's published measurements by key, each marked with the page that published it."""
     values: dict[str, dict] = {}
     for page in PAGES:
         path = answers_dir / f"{page}.json"
         if path.is_file():
-            values.update(json.loads(path.read_text())["vars"].get("measured", {}))
+            measured = json.loads(path.read_text())["vars"].get("measured", {})
+            values.update({key: {**entry, "page": page} for key, entry in measured.items()})
     return values
 
 
-def judge(row: pd.Series, ours: dict | None) -> tuple[str, str]:
-    """(verdict, reason) for one registry row."""
-    if row["seed_error"]:
-        return "seed is wrong", row["seed_error"]
-    if ours is None:
-        return "not comparable", "not measured in this profile"
-    if "text" in ours:
-        text = ours["text"]
-        if row["units"] == "claim":
-            return {"supported": ("reproduced", "our check supports the claim"),
-                    "contradicted": ("differs", "our check contradicts the claim")}.get(
-                text, ("not comparable", f"our check is {text}"))
-        return ("reproduced", "same verdict") if text == row["seed_value"] else ("differs", f"ours: {text}")
+# ------------------------------------------------------------------ protocol scaling ---
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else json.dumps(value)
+
+
+def describe_change(key: str, new: Any, old: Any) -> str:
+    """One override beside the document's value: '4 of 10 epochs', '4,000 training images instead of all'."""
+    if key == "epochs" and old is not None:
+        return f"{new} of {old} epochs"
+    if key in ("train_subset", "test_subset"):
+        what = "training" if key == "train_subset" else "test"
+        return f"{_count(new)} {what} images instead of {'all' if old is None else _count(old)}"
+    if key == "train_per_class" and old is not None:
+        return f"{_count(new)} of {_count(old)} training images per class"
+    if key == "batch_size" and old is not None:
+        return f"batch {_count(new)} instead of {_count(old)}"
+    return f"{key} {json.dumps(new)} instead of {json.dumps(old)}"
+
+
+def _grid_changes(base_grid: dict, over_grid: dict) -> tuple[list[str], list[str]]:
+    """(scaled, notes): grid values the document lacks scale the runs; leaving values out does not."""
+    scaled, notes = [], []
+    for key, values in over_grid.items():
+        base_values = base_grid.get(key)
+        if base_values is not None and all(v in base_values for v in values):
+            if len(values) < len(base_values):
+                notes.append(f"{len(values)} of {len(base_values)} {key} values")
+        else:
+            scaled.append(f"{key} {json.dumps(values)} instead of {json.dumps(base_values)}")
+    return scaled, notes
+
+
+def experiment_protocol(config: dict, experiment: str, profile: str) -> Protocol:
+    """What `profile` changes in one experiment, read from its `profiles.<profile>` overrides and base."""
+    exp = config.get("experiments", {}).get(experiment)
+    if exp is None:
+        return Protocol()
+    info = scaling(config, experiment, profile)
+    base = {**config.get("defaults", {}), **exp.get("base", {})}
+    scaled = [describe_change(k, v, base.get(k)) for k, v in info["changes"].items() if k not in UNSCALED_KEYS]
+    grid_scaled, notes = _grid_changes(exp.get("grid", {}), info["changes"].get("grid", {}))
+    seeds = info["changes"].get("seeds")
+    if seeds is not None and len(seeds) != len(info["protocol_seeds"]):
+        notes.insert(0, f"{len(seeds)} of {len(info['protocol_seeds'])} seeds")
+    return Protocol(tuple(scaled + grid_scaled), tuple(notes))
+
+
+def protocol_of(config: dict | None, profile: str, experiments: Iterable[str]) -> Protocol:
+    """The changes of every experiment behind a measurement, each said once (no config: nothing known)."""
+    if not config:
+        return Protocol()
+    parts = [experiment_protocol(config, name, profile) for name in experiments]
+    return Protocol(tuple(dict.fromkeys(t for p in parts for t in p.scaled)),
+                    tuple(dict.fromkeys(t for p in parts for t in p.notes)))
+
+
+# ------------------------------------------------------------------------- verdicts ---
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _notes(protocol: Protocol) -> str:
+    return f" ({'; '.join(protocol.notes)})" if protocol.notes else ""
+
+
+def where_one_run_falls(ours: dict) -> Interval | None:
+    return one_run_interval(int(ours.get("n") or 0), ours.get("mean"), ours.get("std"), ours.get("values") or ())
+
+
+def _interval_text(interval: Interval, n: int) -> str:
+    what = f"range of our {n} runs" if interval.method == "range" else f"95 % prediction interval of one run, n = {n}"
+    return f"{interval.low:.4g}–{interval.high:.4g} ({what})"
+
+
+def fits(seed: float, tol: float, entry: dict) -> tuple[bool | None, str]:
+    """Does one run of `entry` land within the tolerance of the seed value? (None: no interval to say so.)"""
+    mean = entry.get("mean")
+    if not _finite(mean):
+        return None, "no finite measurement"
+    if not entry.get("experiments"):  # a computation: no spread
+        return abs(mean - seed) <= tol, f"{mean:.6g} (computed)"
+    interval = where_one_run_falls(entry)
+    if interval is None:
+        return None, f"{mean:.4g} from one run"
+    return interval.low - tol <= seed <= interval.high + tol, _interval_text(interval, int(entry["n"]))
+
+
+def explain(row: pd.Series, gap: str, alternative: tuple[dict, Protocol] | None) -> str:
+    """The cause of a difference: a declared explanation, tested against its measurement where the registry
+    names one, or 'unexplained'; `gap` (how far off, from our data) is kept in every case."""
+    declared, key = row.get("cause", ""), row.get("cause_measure", "")
+    if not declared:
+        return f"unexplained: {gap}"
+    if not key or row["units"] in NON_NUMERIC:
+        return f"{declared} (declared in the registry, not tested by a measurement); {gap}"
+    if alternative is None:
+        return f"unexplained: the declared cause ({declared}) is untested here, `{key}` not measured; {gap}"
+    entry, protocol = alternative
+    if protocol.scaled:
+        return (f"unexplained: the declared cause ({declared}) is untested here, `{key}` runs a scaled protocol "
+                f"({'; '.join(protocol.scaled)}); {gap}")
+    seed, tol = float(row["seed_value"]), float(row["tolerance"])
+    ok, where = fits(seed, tol, entry)
+    if ok:
+        return f"{declared}: `{key}` gives {where}, which ± {tol:g} holds the seed's {seed:.4g}; ours: {gap}"
+    if ok is None:
+        return f"unexplained: the declared cause ({declared}) is untested here, `{key}`: {where}; {gap}"
+    return f"unexplained: the declared cause ({declared}) is not borne out, `{key}` gives {where}; {gap}"
+
+
+def judge_claim(row: pd.Series, ours: dict, protocol: Protocol) -> Judgement:
+    """A claim (our check's verdict word) or a true/false answer (the same word or not)."""
+    text, notes = ours["text"], _notes(protocol)
+    if row["units"] == "claim":
+        if text == "supported":
+            return Judgement("reproduced", "our check supports the claim" + notes, "our check supports it")
+        if text == "contradicted":
+            return Judgement("differs", "our check contradicts the claim" + notes,
+                             explain(row, "our check contradicts the claim", None))
+        return Judgement("not comparable", f"our check is {text}" + notes)
+    if text == row["seed_value"]:
+        return Judgement("reproduced", "same verdict" + notes, f"ours is also {text}")
+    return Judgement("differs", f"ours: {text}" + notes, explain(row, f"ours is {text}, the seed's {row['seed_value']}",
+                                                                 None))
+
+
+def judge_computed(row: pd.Series, mean: float) -> Judgement:
+    """A value computed without training: the tolerance alone decides."""
+    seed, tol = float(row["seed_value"]), float(row["tolerance"])
+    diff = abs(mean - seed)
+    if diff <= tol:
+        return Judgement("reproduced", f"|difference| {diff:.4g} ≤ tolerance {tol:g}",
+                         f"computed exactly: ours {mean:.6g}, the seed's {seed:.6g}")
+    return Judgement("differs", f"|difference| {diff:.4g} > tolerance {tol:g}",
+                     explain(row, f"ours {mean:.6g} computed, the seed's {seed:.6g}", None))
+
+
+def judge_number(row: pd.Series, ours: dict, protocol: Protocol,
+                 alternative: tuple[dict, Protocol] | None = None) -> Judgement:
+    """A seed number (one run) against where one run of ours falls, widened by the row's tolerance."""
     seed, tol, mean = float(row["seed_value"]), float(row["tolerance"]), ours.get("mean")
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "not comparable", "no finite measurement (all runs diverged?)"
-    if abs(mean - seed) <= tol:
-        return "reproduced", f"|difference| {abs(mean - seed):.4g} ≤ tolerance {tol:g}"
-    low, high = ours.get("low"), ours.get("high")
-    if low is not None and high is not None and not (math.isnan(low) or math.isnan(high)) \
-            and low - tol <= seed <= high + tol:
-        return "reproduced", f"seed value inside our 95 % CI ± tolerance {tol:g}"
-    return "differs", f"|difference| {abs(mean - seed):.4g} > tolerance {tol:g}"
+    if not _finite(mean):
+        return Judgement("not comparable", "no finite measurement (all runs diverged?)")
+    if not ours.get("experiments"):
+        return judge_computed(row, mean)
+    n, notes, diff = int(ours.get("n") or 0), _notes(protocol), abs(mean - seed)
+    interval = where_one_run_falls(ours)
+    if interval is None:
+        return Judgement(ONE_RUN, f"ours {mean:.4g} from one run, the seed's {seed:.4g} (|difference| {diff:.4g}, "
+                                  f"tolerance {tol:g}){notes}")
+    where = _interval_text(interval, n)
+    low, high = interval.low - tol, interval.high + tol
+    if low <= seed <= high:
+        cause = (f"within tolerance: |ours − seed| = {diff:.4g} ≤ {tol:g}" if diff <= tol else
+                 f"within one run's spread: {where} ± {tol:g} holds the seed's {seed:.4g}")
+        return Judgement("reproduced", f"the seed's {seed:.4g} inside {where} ± tolerance {tol:g}{notes}", cause)
+    side, miss = ("above", seed - high) if seed > high else ("below", low - seed)
+    gap = f"the seed's {seed:.4g} lies {miss:.4g} {side} {where} ± tolerance {tol:g}"
+    return Judgement("differs", gap + notes, explain(row, gap, alternative))
 
 
-def build_scorecard(registry: pd.DataFrame, measured: dict[str, dict]) -> pd.DataFrame:
-    rows = []
-    for _, row in registry.iterrows():
-        ours = measured.get(row["measure"]) if row["measure"] else None
-        verdict, reason = judge(row, ours)
-        mean = ours.get("mean") if ours and "text" not in ours else None
-        rows.append({**row.to_dict(), "ours": (ours or {}).get("text") if ours and "text" in ours else mean,
-                     "ours_low": ours.get("low") if ours and "text" not in ours else None,
-                     "ours_high": ours.get("high") if ours and "text" not in ours else None,
-                     "ours_n": ours.get("n") if ours and "text" not in ours else None,
-                     "difference": (mean - float(row["seed_value"])) if mean is not None and row["units"] not in
-                     ("claim", "verdict") else None,
-                     "verdict": verdict, "reason": reason,
-                     "page": PAGE_OF.get(row["question"][:2], "")})
-    return pd.DataFrame(rows)
+def _at_scale(row: pd.Series, ours: dict) -> str:
+    """What our scaled measurement shows, for the reader: never a verdict."""
+    if "text" in ours:
+        return f"at this scale our check says: {ours['text']}"
+    mean = ours.get("mean")
+    shown = f"{mean:.4g} (n = {ours.get('n')})" if _finite(mean) else "no finite value"
+    return f"at this scale ours is {shown}, the seed's {row['seed_value']}"
 
 
+def judge(row: pd.Series, ours: dict | None, protocol: Protocol = Protocol(),
+          alternative: tuple[dict, Protocol] | None = None) -> Judgement:
+    """(verdict, reason, cause) for one registry row; `protocol`: the profile's changes to the experiments
+    behind `ours`; `alternative`: the measurement the row's `cause_measure` names, with its protocol."""
+    if row["seed_error"]:
+        mean = (ours or {}).get("mean")
+        ours_text = f"; ours {mean:.6g}" if _finite(mean) else ""
+        return Judgement("seed is wrong", row["seed_error"], f"the seed's slip: {row['seed_error']}{ours_text}")
+    if ours is None:
+        return Judgement("not comparable", "not measured in this profile")
+    if protocol.scaled:
+        return Judgement(f"{SCALED} ({'; '.join(protocol.scaled)})", _at_scale(row, ours) + _notes(protocol))
+    if "text" in ours:
+        return judge_claim(row, ours, protocol)
+    return judge_number(row, ours, protocol, alternative)
+
+
+def verdict_class(verdict: str) -> str:
+    """The counted class of a verdict: 'not comparable: scaled protocol (…)' → 'not comparable: scaled protocol'."""
+    if verdict.startswith(SCALED):
+        return SCALED
+    return "not comparable" if verdict.startswith("not comparable") else verdict
+
+
+# ------------------------------------------------------------------------ the table ---
+def runs_behind(ours: dict | None, runs: pd.DataFrame | None) -> list[str]:
+    """The run ids a measurement rests on: as the page published them, else every run of its experiments."""
+    if not ours:
+        return []
+    if ours.get("run_ids"):
+        return list(ours["run_ids"])
+    experiments = set(ours.get("experiments") or ())
+    if not experiments or runs is None or runs.empty:
+        return []
+    mask = runs["experiments"].astype(str).str.split(",").apply(lambda names: bool(experiments & set(names)))
+    return runs.loc[mask, "run_id"].astype(str).tolist()
+
+
+def anchor_of(question: str) -> str:
+    """'H4.6' → 'h4-6', the section id the pages give their questions."""
+    return question.lower().replace(".", "-")
+
+
+def _numbers(ours: dict | None) -> dict:
+    """The numeric columns of a measured value (None for claims and unmeasured rows)."""
+    if not ours or "text" in ours:
+        return {"ours_low": None, "ours_high": None, "ours_n": None, "ours_sd": None, "ours_values": [],
+                "interval_low": None, "interval_high": None, "interval": ""}
+    interval = where_one_run_falls(ours) if ours.get("experiments") else None
+    return {"ours_low": ours.get("low"), "ours_high": ours.get("high"), "ours_n": ours.get("n"),
+            "ours_sd": ours.get("std"), "ours_values": [float(v) for v in ours.get("values") or () if v is not None],
+            "interval_low": interval.low if interval else None, "interval_high": interval.high if interval else None,
+            "interval": interval.method if interval else ""}
+
+
+def scorecard_row(row: pd.Series, measured: dict[str, dict], config: dict | None, profile: str,
+                  runs: pd.DataFrame | None) -> dict:
+    ours = measured.get(row["measure"]) if row["measure"] else None
+    protocol = protocol_of(config, profile, (ours or {}).get("experiments") or ())
+    alt = measured.get(row["cause_measure"]) if row.get("cause_measure") else None
+    alternative = (alt, protocol_of(config, profile, alt.get("experiments") or ())) if alt else None
+    verdict, reason, cause = judge(row, ours, protocol, alternative)
+    mean = ours.get("mean") if ours and "text" not in ours else None
+    run_ids = runs_behind(ours, runs)
+    page = (ours or {}).get("page") or PAGE_OF.get(row["question"][:2], "")
+    anchor = (ours or {}).get("anchor") or anchor_of(row["question"])
+    numeric = row["units"] not in NON_NUMERIC and row["seed_error"] == ""
+    return {**row.to_dict(), "ours": ours.get("text") if ours and "text" in ours else mean, **_numbers(ours),
+            "difference": (mean - float(row["seed_value"])) if _finite(mean) and numeric else None,
+            "verdict": verdict, "verdict_class": verdict_class(verdict), "reason": reason, "cause": cause,
+            "experiments": ",".join((ours or {}).get("experiments") or ()), "run_ids": ",".join(run_ids),
+            "run_dirs": ",".join(f"{RUNS_DIR}/{r}/" for r in run_ids),
+            "page": page, "anchor": anchor, "link": f"{page}.html#{anchor}" if page else ""}
+
+
+def build_scorecard(registry: pd.DataFrame, measured: dict[str, dict], config: dict | None = None,
+                    profile: str = "", runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per registry row; `config` + `profile` (the manifest's) decide which protocols are scaled,
+    `runs` (tables/runs.parquet) lists the runs of measurements that name experiments but no runs."""
+    registry = registry.copy()
+    for column in OPTIONAL_COLUMNS:
+        if column not in registry.columns:
+            registry[column] = ""
+    return pd.DataFrame([scorecard_row(row, measured, config, profile, runs) for _, row in registry.iterrows()])
+
+
+# ------------------------------------------------------------------------- the page ---
 def _fmt(value, units: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
@@ -113,29 +393,83 @@ def _fmt(value, units: str) -> str:
     return f"{value:.4g}"
 
 
-def page_fragments(card: pd.DataFrame, out: PageOutput) -> None:
-    counts = card["verdict"].value_counts().reindex(VERDICTS, fill_value=0)
-    summary = (f"{len(card)} seed numbers and claims: {counts['reproduced']} reproduced, {counts['differs']} differ, "
-               f"{counts['seed is wrong']} where the seed is wrong, {counts['not comparable']} not comparable in this profile.")
-    out.set("summary", summary)
-    for verdict in VERDICTS:
-        out.set(f"count.{verdict.replace(' ', '_')}", int(counts[verdict]))
-    out.headline("Scorecard", "scorecard", summary)
-    by_seed = card.pivot_table(index="seed_file", columns="verdict", values="id", aggfunc="count", fill_value=0)
-    by_seed = by_seed.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
-    out.fragment("by_seed", markdown_table(by_seed.astype(str)))
+def _slug(row_id: str) -> str:
+    return "runs-" + re.sub(r"[^a-z0-9]+", "-", row_id.lower()).strip("-")
+
+
+def summary_text(card: pd.DataFrame) -> str:
+    """The verdict counts in one sentence (the landing page shows it too)."""
+    counts = card["verdict_class"].value_counts().reindex(VERDICTS, fill_value=0)
+    unexplained = int((card["verdict_class"].eq("differs") & card["cause"].str.startswith("unexplained")).sum())
+    one_run = int(card["verdict"].eq(ONE_RUN).sum())
+    differ = f"{counts['differs']} differ" + (f" ({unexplained} of them unexplained)" if counts["differs"] else "")
+    return (f"{len(card)} seed numbers and claims: {counts['reproduced']} reproduced, {differ}, "
+            f"{counts['seed is wrong']} where the seed is wrong, "
+            f"{counts[SCALED]} not comparable because this profile scales the protocol, "
+            f"{counts['not comparable']} not comparable for other reasons ({one_run} of them a single run, "
+            "which has no interval; the rest not measured or inconclusive).")
+
+
+def _ours_cell(row: pd.Series) -> str:
+    units, ours = row["units"], row["ours"]
+    if isinstance(ours, str) or not _finite(ours):
+        return _fmt(ours, units)
+    if _finite(row["interval_low"]):
+        return f"{_fmt(ours, units)} [{_fmt(row['interval_low'], units)}, {_fmt(row['interval_high'], units)}]"
+    return _fmt(ours, units) + (" (one run)" if row["experiments"] and row["ours_n"] == 1 else "")
+
+
+def _seed_cell(row: pd.Series) -> str:
+    numeric = row["units"] not in NON_NUMERIC and row["seed_error"] == ""
+    return _fmt(float(row["seed_value"]) if numeric else row["seed_value"], row["units"])
+
+
+def rows_table(card: pd.DataFrame) -> str:
+    runs = card["run_ids"].str.split(",").apply(lambda ids: [i for i in ids if i])
     table = pd.DataFrame({
-        "id": [f"[{i}]({p}.html)" if p else i for i, p in zip(card["id"], card["page"])],
+        "id": [f"[{i}]({link})" if link else i for i, link in zip(card["id"], card["link"])],
         "quantity": card["quantity"],
-        "seed": [_fmt(float(v) if u not in ("claim", "verdict") and e == "" else v, u)
-                 for v, u, e in zip(card["seed_value"], card["units"], card["seed_error"])],
-        "ours (95 % CI)": [_fmt(o, u) + (f" [{_fmt(lo, u)}, {_fmt(hi, u)}]" if lo is not None and not
-                                         (isinstance(lo, float) and math.isnan(lo)) else "")
-                           for o, lo, hi, u in zip(card["ours"], card["ours_low"], card["ours_high"], card["units"])],
+        "seed": card.apply(_seed_cell, axis=1),
+        "ours: mean [where one run falls]": card.apply(_ours_cell, axis=1),
         "verdict": [f"**{v}**" for v in card["verdict"]],
         "why": card["reason"],
+        "cause": [c or "—" for c in card["cause"]],
+        "runs": [f"[{len(r)}](#{_slug(i)})" if r else "—" for i, r in zip(card["id"], runs)],
     })
-    out.fragment("table", markdown_table(table))
+    return markdown_table(table)
+
+
+def runs_list(card: pd.DataFrame) -> str:
+    """Each row's runs by id, with the folder that holds their files; the table's run counts link here."""
+    lines = []
+    for _, row in card[card["run_ids"].ne("")].iterrows():
+        ids = row["run_ids"].split(",")
+        section = f"[{row['question']} on {row['page']}]({row['link']})"
+        lines.append(f"- [**{row['id']}**]{{#{_slug(row['id'])}}} ({section}): experiment "
+                     f"{row['experiments'].replace(',', ', ')}, {len(ids)} run{'s' * (len(ids) != 1)} in "
+                     f"`{RUNS_DIR}/<run-id>/`: " + ", ".join(f"`{i}`" for i in ids))
+    return "\n".join(lines or ["_No row of this profile rests on training runs._"]) + "\n"
+
+
+def page_fragments(card: pd.DataFrame, out: PageOutput) -> None:
+    summary = summary_text(card)
+    out.set("summary", summary)
+    counts = card["verdict_class"].value_counts().reindex(VERDICTS, fill_value=0)
+    for verdict in VERDICTS:
+        out.set(f"count.{re.sub(r'[^a-z]+', '_', verdict)}", int(counts[verdict]))
+    out.set("count.not_comparable_one_run", int(card["verdict"].eq(ONE_RUN).sum()))
+    out.headline("Scorecard", "scorecard", summary)
+    by_seed = card.pivot_table(index="seed_file", columns="verdict_class", values="id", aggfunc="count", fill_value=0)
+    by_seed = by_seed.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
+    out.fragment("by_seed", markdown_table(by_seed.astype(str)))
+    out.fragment("table", rows_table(card))
+    out.fragment("runs", runs_list(card))
+
+
+def _read_inputs(args: argparse.Namespace) -> tuple[dict | None, str, pd.DataFrame | None]:
+    manifest = json.loads(args.manifest.read_text()) if args.manifest else {}
+    runs = pd.read_parquet(args.runs) if args.runs else None
+    return manifest.get("config"), manifest.get("profile", ""), runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,17 +478,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answers", required=True, type=Path, help="folder with the pages' answer JSON")
     parser.add_argument("--out", required=True, type=Path, help="answers folder: scorecard.json and scorecard/")
     parser.add_argument("--table", required=True, type=Path, help="the scorecard as Parquet")
+    parser.add_argument("--runs", type=Path, help="tables/runs.parquet: the runs behind each row")
+    parser.add_argument("--manifest", type=Path, help="tables/manifest.json: the config and profile (scaling)")
     args = parser.parse_args(argv)
     try:
         registry = load_registry(args.registry)
     except RegistryError as exc:
         print(f"nnlab scorecard: {exc}", file=sys.stderr)
         return 1
-    card = build_scorecard(registry, measured_values(args.answers))
+    config, profile, runs = _read_inputs(args)
+    card = build_scorecard(registry, measured_values(args.answers), config, profile, runs)
     atomic_write(args.table, lambda p: card.astype({"ours": str}).to_parquet(p, index=False))
     out = PageOutput(page="scorecard", out_dir=args.out)
     page_fragments(card, out)
-    out.write({"profile": "", "runs": 0, "datasets": {}})
+    out.write({"profile": profile, "runs": 0, "datasets": {}})
     print(f"scorecard: {len(card)} rows; " + ", ".join(f"{k}: {v}" for k, v in card["verdict"].value_counts().items()),
           file=sys.stderr)
     return 0

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from analysis.data import load_tensor_file
+
 
 @dataclass
 class Split:
@@ -59,7 +61,7 @@ def _restrict(raw: dict, classes: list[int]) -> dict:
 
 def load_splits(path: Path | str, spec: dict, device: torch.device) -> Splits:
     """Apply the spec's subset, validation split and normalisation; move to `device`."""
-    raw = torch.load(path, weights_only=True)
+    raw = load_tensor_file(path)  # checked against its provenance: a damaged file is named, with the cure
     classes = spec.get("classes")
     if classes:
         raw = _restrict(raw, classes)

@@ -1,8 +1,9 @@
-"""Summary statistics over seeds: means with Student-t confidence intervals."""
+"""Summary statistics over seeds: means with Student-t confidence intervals, and where one more run would fall."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -10,16 +11,19 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class Estimate:
-    """Mean over n seeds with a two-sided confidence interval (nan bounds when n < 2)."""
+    """Mean over n seeds with a two-sided confidence interval (nan bounds when n < 2); `values` keeps the
+    per-run values it came from (empty for a difference), so a reader can ask where one run falls."""
 
     mean: float
     low: float
     high: float
     n: int
     std: float
+    values: tuple[float, ...] = ()
 
     def as_dict(self) -> dict:
-        return {"mean": self.mean, "low": self.low, "high": self.high, "n": self.n, "std": self.std}
+        return {"mean": self.mean, "low": self.low, "high": self.high, "n": self.n, "std": self.std,
+                "values": list(self.values)}
 
     def pct(self, digits: int = 2) -> str:
         """'79.39 % [78.1, 80.6]' style text for percentages stored as fractions."""
@@ -42,11 +46,43 @@ def mean_ci(values, confidence: float = 0.95) -> Estimate:
     if n == 0:
         return Estimate(math.nan, math.nan, math.nan, 0, math.nan)
     mean = float(x.mean())
+    kept = tuple(float(v) for v in x)
     if n < 2:
-        return Estimate(mean, math.nan, math.nan, 1, math.nan)
+        return Estimate(mean, math.nan, math.nan, 1, math.nan, kept)
     std = float(x.std(ddof=1))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
-    return Estimate(mean, mean - half, mean + half, n, std)
+    return Estimate(mean, mean - half, mean + half, n, std, kept)
+
+
+class Interval(NamedTuple):
+    """Where one more run is expected to fall, and how that was decided ('range' or 'prediction')."""
+
+    low: float
+    high: float
+    method: str
+
+
+#: up to this many runs, `one_run_interval` uses the range of the runs instead of the t-interval
+RANGE_MAX_N = 3
+
+
+def one_run_interval(n: int, mean: float, std: float, values=(), confidence: float = 0.95) -> Interval | None:
+    """Where a single further run would fall, for comparing one reported run with our n runs (a CI of the
+    mean would shrink with n and call every ordinary run a difference).
+
+    n > RANGE_MAX_N: the Student-t prediction interval mean ± t(n−1)·s·√(1 + 1/n).
+    2 ≤ n ≤ RANGE_MAX_N: the range [min, max] of the runs (s from 2 or 3 runs is too rough to scale a t-quantile
+    of 12.7 or 4.3); a new run lands inside it with probability (n−1)/(n+1), i.e. 1/3 or 1/2.
+    n < 2, or no finite mean: None (one run says nothing about the spread)."""
+    if n < 2 or mean is None or not math.isfinite(mean):
+        return None
+    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if n <= RANGE_MAX_N and len(finite) == n:
+        return Interval(min(finite), max(finite), "range")
+    if std is None or not math.isfinite(std):
+        return None
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std * math.sqrt(1 + 1 / n)
+    return Interval(mean - half, mean + half, "prediction")
 
 
 def diff_ci(a, b, confidence: float = 0.95) -> Estimate:

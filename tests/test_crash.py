@@ -43,7 +43,7 @@ def test_killed_workflow_keeps_finished_runs_and_resumes(tmp_path, data_dir):
     def fast_runs_finished() -> bool:
         # finished in Snakemake's books, not only on disk: a job killed between writing its last
         # file and Snakemake recording it is incomplete, and Snakemake rightly runs it again
-        return len(re.findall(r"Finished jobid: \d+ \(Rule: train\)", log.read_text())) >= 2
+        return len(re.findall(r"Finished jobid: \d+ \(Rule: train_\w+\)", log.read_text())) >= 2
 
     while not (fast_runs_finished() and checkpoint.exists()):
         assert proc.poll() is None and time.time() < deadline, "workflow ended before the crash point"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from analysis.data import FILES, DataSourceError, prepare
+from analysis.data import FILES, DataSourceError, file_sha256, prepare, tensor_file_problem
 
 
 def test_real_datasets_have_the_canonical_facts(data_dir, provenance):
@@ -51,6 +51,10 @@ def test_local_folder_source_is_verified_and_used(idx_folder, tmp_path):
                      sources=("local",))
     assert record["source"].startswith("local folder")
     assert (tmp_path / "f.pt").is_file()
+    # the written tensor file's size and hash, which every later load checks
+    written = tmp_path / "f.pt"
+    assert record["tensor_file"] == {"bytes": written.stat().st_size, "sha256": file_sha256(written)}
+    assert tensor_file_problem(written) is None  # what load_splits checks: the record fits the file
 
 
 def test_checksum_mismatch_fails_and_leaves_nothing(idx_folder, tmp_path):

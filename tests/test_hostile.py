@@ -1,10 +1,12 @@
 """Hostile input the README's table lists and other test files do not already cover: a full disk
 at write time (simulated), a missing registry client for each dataset, a run that diverges inside
-the workflow."""
+the workflow, a prepared data file damaged after it was written."""
 from __future__ import annotations
 
 import errno
 import json
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ import torch
 from analysis import data as data_module
 from analysis import training
 from analysis.config import run_id
+from analysis.splits import load_splits
 
 
 def no_space(*_args, **_kwargs):
@@ -67,3 +70,57 @@ def test_cuda_requested_without_a_gpu_is_a_clear_error(tmp_path, data_dir, capsy
                           str(data_dir / "fashion_mnist.pt"), "--outdir", str(tmp_path / "r"), "--device", "cuda"])
     assert code == 2 and "cuda was requested but torch sees no CUDA device" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture
+def data_copy(tmp_path, data_dir, provenance) -> Path:
+    """A copy of the prepared Fashion-MNIST file beside a provenance record holding its size and SHA-256,
+    as analysis.data writes them (the shared results/data is never touched)."""
+    target = tmp_path / "data" / "fashion_mnist.pt"
+    target.parent.mkdir()
+    shutil.copyfile(data_dir / "fashion_mnist.pt", target)
+    record = {**provenance["fashion_mnist"],
+              "tensor_file": {"bytes": target.stat().st_size, "sha256": data_module.file_sha256(target)}}
+    target.with_suffix(".json").write_text(json.dumps(record))
+    return target
+
+
+def damage(path: Path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "truncated":
+        del data[len(data) // 2:]
+    else:  # one byte of the image data changed: torch.load would read it without complaint
+        data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def old_record(path: Path) -> None:
+    """A provenance record written before the tensor file's hash was kept."""
+    record = json.loads(path.with_suffix(".json").read_text())
+    del record["tensor_file"]
+    path.with_suffix(".json").write_text(json.dumps(record))
+
+
+@pytest.mark.parametrize("how, cause", [("truncated", "bytes, not the"), ("one byte changed", "SHA-256")])
+def test_damaged_data_file_is_named_with_the_cure(data_copy, how, cause):
+    damage(data_copy, how)
+    with pytest.raises(data_module.DamagedDataError) as info:
+        load_splits(data_copy, {"train_subset": 64}, torch.device("cpu"))
+    message = str(info.value)
+    assert f"{data_copy} is damaged" in message and cause in message
+    assert f"Delete {data_copy} and {data_copy.with_suffix('.json')} and rerun" in message
+    assert "data step rebuilds it" in message
+
+
+def test_old_provenance_without_the_hash_still_loads(data_copy):
+    old_record(data_copy)
+    splits = load_splits(data_copy, {"train_subset": 64}, torch.device("cpu"))
+    assert len(splits.train) == 64 and len(splits.test) == 10000
+
+
+def test_unreadable_data_file_without_a_recorded_hash_is_named(data_copy):
+    old_record(data_copy)
+    damage(data_copy, "truncated")
+    with pytest.raises(data_module.DamagedDataError, match="torch.load cannot read it") as info:
+        load_splits(data_copy, {}, torch.device("cpu"))
+    assert f"{data_copy} is damaged" in str(info.value) and "rerun" in str(info.value)

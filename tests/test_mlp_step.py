@@ -1,4 +1,6 @@
-"""The hand-written MLP backward pass: the same numbers as autograd, bit for bit, and only where it applies."""
+"""The hand-written MLP backward pass: the same numbers as autograd, bit for bit, and only where it applies.
+
+It runs on packed networks (analysis.packed); a pack of one is a single run."""
 import copy
 from pathlib import Path
 
@@ -9,9 +11,15 @@ from torch.nn import functional as F
 
 from analysis.mlp_step import HandBackward
 from analysis.models import build_model
+from analysis.packed import PackedNet
 from analysis.training import train_run
 
 ACTIVATIONS = ["relu", "sigmoid", "tanh", "leaky_relu", "leaky_relu_keras", "identity"]
+
+
+def alone(model: torch.nn.Sequential) -> PackedNet:
+    """A single model as a pack of one (what training runs)."""
+    return PackedNet([model], [torch.Generator()])
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -20,16 +28,16 @@ def test_gradients_logits_and_loss_are_autograds_bit_for_bit(activation, hidden)
     torch.manual_seed(0)
     reference = build_model({"activation": activation, "init": "normal", "init_std": 0.3,
                              "model": {"kind": "mlp", "hidden": hidden}})
-    model = copy.deepcopy(reference)
+    model = alone(copy.deepcopy(reference))
     x, y = torch.randn(40, 1, 28, 28), torch.randint(0, 10, (40,))
     logits = reference(x)
     loss = F.cross_entropy(logits, y)
     loss.backward()
-    hand_logits, hand_loss = HandBackward(model).step(x, y)
-    assert torch.equal(hand_logits, logits.detach()) and torch.equal(hand_loss, loss.detach())
+    hand_logits, hand_loss = HandBackward(model).step(x.unsqueeze(0), y.unsqueeze(0))
+    assert torch.equal(hand_logits[0], logits.detach()) and torch.equal(hand_loss[0], loss.detach())
     for (name, ours), theirs in zip(model.named_parameters(), reference.parameters()):
-        assert ours.grad is not None and ours.grad.shape == theirs.grad.shape, name
-        assert torch.equal(ours.grad, theirs.grad), f"{activation} {hidden}: {name} differs from autograd"
+        assert ours.grad is not None and ours.grad[0].shape == theirs.grad.shape, name
+        assert torch.equal(ours.grad[0], theirs.grad), f"{activation} {hidden}: {name} differs from autograd"
 
 
 @pytest.mark.parametrize("spec, penalty", [
@@ -42,7 +50,7 @@ def test_gradients_logits_and_loss_are_autograds_bit_for_bit(activation, hidden)
                                                                    {"dense": 10}]}}, None),
 ])
 def test_other_models_keep_autograd(spec, penalty):
-    model = build_model(spec)
+    model = alone(build_model(spec))
     assert not HandBackward.applies(model, penalty)
     if penalty is None:
         with pytest.raises(ValueError, match="plain MLP"):
@@ -53,7 +61,7 @@ def test_plain_mlps_use_it():
     for spec in ({"activation": "sigmoid", "model": {"kind": "mlp", "depth": 5, "width": 16}},
                  {"activation": "relu", "model": {"kind": "mlp", "hidden": []}},
                  {"activation": "tanh", "model": {"kind": "mlp", "hidden": [8]}}):
-        assert HandBackward.applies(build_model(spec), {"l1": 0.0})
+        assert HandBackward.applies(alone(build_model(spec)), {"l1": 0.0})
 
 
 def test_training_with_it_equals_training_with_autograd(data_dir: Path):
@@ -77,16 +85,16 @@ def test_later_steps_write_into_the_same_gradient_tensors():
     """Step 2 overwrites step 1's gradients in place (no fresh 2 MB tensors each step) and still
     gives autograd's gradients for the new batch, even after the probe turned the old ones into |g|."""
     torch.manual_seed(1)
-    model = build_model({"activation": "tanh", "model": {"kind": "mlp", "hidden": [32, 16]}})
-    reference = copy.deepcopy(model)
+    single = build_model({"activation": "tanh", "model": {"kind": "mlp", "hidden": [32, 16]}})
+    reference, model = copy.deepcopy(single), alone(single)
     hand = HandBackward(model)
-    hand.step(torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,)))
+    hand.step(torch.randn(1, 8, 1, 28, 28), torch.randint(0, 10, (1, 8)))
     before = {name: p.grad.data_ptr() for name, p in model.named_parameters()}
     for p in model.parameters():
         p.grad.abs_()
     x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
-    hand.step(x, y)
+    hand.step(x.unsqueeze(0), y.unsqueeze(0))
     F.cross_entropy(reference(x), y).backward()
     for (name, ours), theirs in zip(model.named_parameters(), reference.parameters()):
         assert ours.grad.data_ptr() == before[name], f"{name}: a new gradient tensor was allocated"
-        assert torch.equal(ours.grad, theirs.grad), name
+        assert torch.equal(ours.grad[0], theirs.grad), name

@@ -117,3 +117,49 @@ def test_cnn_backward_stays_channels_last_and_flatten_changes_no_bits():
     assert plain_grad.is_contiguous(), "nn.Flatten no longer returns NCHW gradients: the workaround may go"
     for a, b in zip(ours.parameters(), plain.parameters()):
         assert torch.equal(a, b)
+
+
+def test_layers_kind_average_pooling_builds_and_trains():
+    """{avgpool: k} is nn.AvgPool2d(k) (Keras' AveragePooling2D); {pool: k} stays max pooling."""
+    from torch.nn import functional as F
+
+    spec = {"activation": "relu", "model": {"kind": "layers", "layers": [
+        {"conv": 4, "padding": "same"}, "act", {"avgpool": 2}, {"conv": 8}, "act", {"pool": 2}, "flatten",
+        {"dense": 10}]}}
+    torch.manual_seed(0)
+    model = build_model(spec)
+    assert isinstance(model.avgpool1, torch.nn.AvgPool2d) and isinstance(model.pool2, torch.nn.MaxPool2d)
+    rows = {r["layer"]: r["output shape"] for r in model_summary(model)}
+    assert rows["avgpool1"] == "(None, 14, 14, 4)" and rows["pool2"] == "(None, 6, 6, 8)"  # 28 → 14 → 12 → 6
+    x, y = torch.rand(16, 1, 28, 28), torch.randint(0, 10, (16,))
+    assert model(x).shape == (16, 10)
+    with torch.no_grad():  # each output is the mean of its 2x2 block, not the max
+        h = model.act1(model.conv1(x)).contiguous()
+        assert torch.allclose(model.avgpool1(h), h.reshape(16, 4, 14, 2, 14, 2).mean((3, 5)), atol=1e-6)
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    losses = []
+    for _ in range(5):  # a few steps on one batch: gradients flow through the average pooling
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < losses[0]
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_schema_accepts_avgpool_and_rejects_a_zero_size():
+    import copy
+
+    from analysis.config import ConfigError, load_config, validate
+
+    config = load_config()
+    layers = config["experiments"]["m2_cnn"]["base"]["model"]["layers"]
+    at = layers.index({"pool": 2})
+    layers[at] = {"avgpool": 2}
+    validate(config)
+    bad = copy.deepcopy(config)
+    bad["experiments"]["m2_cnn"]["base"]["model"]["layers"][at] = {"avgpool": 0}
+    with pytest.raises(ConfigError, match="m2_cnn"):
+        validate(bad)

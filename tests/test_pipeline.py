@@ -1,8 +1,10 @@
 """End to end: the quick profile through real Snakemake on the real data, to a site.
 
 The workflow is copied to a temporary folder (so the test never touches results/), with
-one small extra experiment whose learning rate the test then edits: exactly one training
-job, plus what depends on it, must be scheduled.
+small extra experiments that no page claims: one whose learning rate the test then edits
+(exactly one training job, plus what depends on it, must be scheduled), one that diverges,
+and a LeNet-like `kind: layers` grid with its probes on, which the experiments page must show
+from its YAML block alone.
 """
 from __future__ import annotations
 
@@ -27,6 +29,14 @@ LR_CHECK = {"exercise": "test", "base": {"dataset": "fashion_mnist", "model": {"
 #: a run that must diverge (NaN loss): recorded as such while the rest of the DAG completes
 DIVERGE = {"exercise": "test", "base": {**LR_CHECK["base"], "lr": 1.0e6, "momentum": 0.9, "log_every": 1},
            "seeds": [1]}
+#: added in YAML and nothing else: a tiny LeNet-like grid, 2 activations x 2 seeds, gradient and activation probes on
+LENET = {"exercise": "config only", "title": "A LeNet-like CNN added in YAML alone",
+         "base": {"dataset": "mnist", "train_subset": 500, "test_subset": 200, "epochs": 1,
+                  "model": {"kind": "layers", "layers": [
+                      {"conv": 6, "kernel": 5, "padding": "same"}, "act", {"pool": 2}, {"conv": 16, "kernel": 5}, "act",
+                      {"pool": 2}, "flatten", {"dense": 32}, "act", {"dense": 10}]},
+                  "probes": {"grad_every": 2, "activation_epochs": [0, 1]}},
+         "grid": {"activation": ["relu", "tanh"]}, "seeds": [1, 2]}
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -38,7 +48,7 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 def workflow(tmp_path_factory) -> Path:
     # no data_dir: the data rule itself runs here, the real fallback chain into this copy's own folder
     work = copy_workflow(tmp_path_factory.mktemp("workflow"), extra_experiments={"lr_check": LR_CHECK,
-                                                                               "diverge": DIVERGE})
+                                                                               "diverge": DIVERGE, "lenet": LENET})
     proc = snakemake(work)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return work
@@ -48,7 +58,7 @@ def test_site_holds_the_computed_answers(workflow):
     site = workflow / "results/quick/site"
     pages = {p.name for p in site.glob("*.html")}
     assert pages == {"index.html", "seed000.html", "seed001.html", "seed002.html", "seed003.html", "seed004.html",
-                     "scorecard.html"}
+                     "scorecard.html", "experiments.html"}
     answers = json.loads((workflow / "results/quick/answers/seed002.json").read_text())["vars"]
     html = " ".join((site / "seed002.html").read_text().split())  # pandoc wraps long lines…
     html = html.replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')  # …and curls quotes
@@ -57,6 +67,35 @@ def test_site_holds_the_computed_answers(workflow):
         assert " ".join(str(value).replace("&", "&amp;").split()) in html, value
     assert "{{<" not in html  # every shortcode was expanded
     assert "quick" in html and "not meaningful" in html  # the quick profile says so
+
+
+def test_experiments_page_shows_what_no_page_claims(workflow):
+    """The three test experiments exist only in YAML: each gets its section; the LeNet grid its figures."""
+    site = workflow / "results/quick/site"
+    html = (site / "experiments.html").read_text()
+    for name in ("lr_check", "diverge", "lenet"):
+        assert f'id="exp-{name.replace("_", "-")}"' in html and f'href="#exp-{name.replace("_", "-")}"' in html, name
+    for figure in ("lenet_curves", "lenet_batch_loss", "lenet_gradients", "lenet_activations", "lr_check_curves"):
+        assert f'src="generated/experiments/{figure}.png"' in html, figure
+        assert (site / f"generated/experiments/{figure}.png").is_file(), figure
+    assert "lr_check_gradients" not in html and "probes.grad_every" in html  # its probes are off: said, not drawn
+    runs = pd.read_parquet(workflow / "results/quick/tables/runs.parquet")
+    lenet = runs[runs["experiments"] == "lenet"]
+    assert len(lenet) == 4 and all(f"results/runs/{rid}/" in html for rid in lenet["run_id"])
+    assert "activation = relu" in html and "activation = tanh" in html and "95 % CI" in html
+    assert 'href="seed002.html"' in html  # the index names the page that shows each claimed experiment
+    assert 'href="experiments.html"' in (site / "index.html").read_text()  # in the sidebar
+
+
+def test_landing_page_opens_on_a_table_of_answers(workflow):
+    site = workflow / "results/quick/site"
+    html = (site / "index.html").read_text()
+    table = html.index("<table")
+    assert table < html.index('class="nnlab-thumbs"') < html.index("<details>")
+    for anchor in ("seed000.html#e7-1", "seed002.html#a7-4", "seed003.html#m2-1", "seed004.html#d1-7"):
+        assert f'href="{anchor}"' in html[table:html.index("</table>")], anchor
+    assert "scorecard.html#scorecard" in html
+    assert 'href="seed003.html#m2-1"><img src="generated/seed003/m21_heatmap.png"' in " ".join(html.split())
 
 
 def test_every_image_and_link_resolves(workflow):
@@ -131,7 +170,8 @@ def test_nothing_to_do_after_a_run_then_one_lr_edit_is_one_job(workflow):
     proc = snakemake(workflow, "-n")
     counts = job_counts(proc.stdout + proc.stderr)
     assert counts.get("train") == 1, counts
-    assert set(counts) <= {"train", "manifest", "aggregate", "answers", "scorecard", "site", "all"}
+    rules = {rule for rule in counts if not rule.startswith("train_")}  # one rule per pack: train_<pack-id>
+    assert rules <= {"train", "manifest", "aggregate", "answers", "scorecard", "site", "all"}
     assert counts.get("aggregate") == 1 and counts.get("site") == 1
     assert "dataset" not in counts
 

@@ -1,7 +1,15 @@
-"""The pandoc path's Quarto features: var, include, callout titles; a missing value is an error."""
-import pytest
+"""The pandoc path's Quarto features: var, include, callout titles; a missing value is an error. The landing
+page: a table of questions, one-line answers, scorecard verdicts and links, and thumbnails."""
+import json
+from collections import Counter
+from pathlib import Path
 
-from analysis.report import ReportError, callout_titles, expand_shortcodes, front_matter
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.report import (SITE_PAGES, SOURCE_DIR, ReportError, callout_titles, expand_shortcodes, front_matter,
+                             one_line, prepare_build, questions_of, render_pandoc, scorecard_verdicts, verdict_cell)
 
 
 def test_var_and_nested_include(tmp_path):
@@ -38,3 +46,95 @@ def test_question_ids_and_anchors():
     assert question_id("a74") == "A7.4" and question_id("e71") == "E7.1" and question_id("m21") == "M2.1"
     assert question_anchor("a74") == "a7-4"
     assert question_id("status") == "status"
+
+
+# ------------------------------------------------------------------ the landing page ---
+LONG = ("On Fashion-MNIST the sigmoid CNN ends below the ReLU-CNN after 4 epochs (85.10 % (95 % CI 84.0–86.2, "
+        "n = 3) vs 90.20 % (95 % CI 89.9–90.5, n = 3), gap -5.10 pp (95 % CI -6.0 to -4.2)); 85 % validation "
+        "accuracy: the sigmoid CNN never within 4 epochs.")
+
+
+def test_one_line_keeps_the_first_clause_without_intervals():
+    assert one_line(LONG) == "On Fashion-MNIST the sigmoid CNN ends below the ReLU-CNN after 4 epochs (85.10 % vs " \
+                             "90.20 %, gap -5.10 pp)."
+    assert one_line("Outputs are 0, 1, 1, 0: exactly XOR, split by W²·h = ½. The seed's lines slip.") == \
+        "Outputs are 0, 1, 1, 0: exactly XOR, split by W²·h = ½."
+    assert one_line("word " * 60).endswith(" …") and len(one_line("word " * 60)) <= 172
+
+
+def test_headline_ids_cover_their_scorecard_questions():
+    assert questions_of("H4.1–H4.6") == {f"H4.{i}" for i in range(1, 7)}
+    assert questions_of("E7.1") == {"E7.1"} and questions_of("D1.5-D1.6") == {"D1.5", "D1.6"}
+    assert questions_of("BN paper, Fig. 1") == set()
+
+
+def test_verdicts_are_counted_as_the_scorecard_wrote_them(tmp_path):
+    table = tmp_path / "scorecard.parquet"
+    pd.DataFrame({"question": ["M2.1", "M2.1", "M2.1", "H4.6"],
+                  "verdict": ["reproduced", "a verdict word nobody declared (x)", "reproduced", "differs"]}
+                 ).to_parquet(table)
+    verdicts = scorecard_verdicts(table)
+    assert verdicts["M2.1"] == Counter({"reproduced": 2, "a verdict word nobody declared (x)": 1})
+    assert verdict_cell("M2.1", verdicts) == ("[2 reproduced, 1 a verdict word nobody declared (x)]"
+                                              "(scorecard.html#scorecard)")
+    assert verdict_cell("H4.1–H4.6", verdicts).startswith("[1 differs]")
+    assert verdict_cell("BN paper, Fig. 1", verdicts) == "—" and scorecard_verdicts(tmp_path / "none") == {}
+
+
+def synthetic_answers(answers: Path) -> None:
+    """Answer JSON for every site page: headlines (one with a short form and a figure), the scorecard's summary."""
+    answers.mkdir(parents=True)
+    for page in SITE_PAGES:
+        (answers / page).mkdir()
+        meta = {"profile": "quick", "runs": 2, "wall_seconds": 60.0, "datasets": {}}
+        page_vars: dict = {"summary": f"{page} summary."}
+        if page == "seed003":
+            page_vars["headlines"] = [{"id": "M2.1", "anchor": "m2-1", "text": LONG, "figure": "m21_heatmap",
+                                       "short": "Best activation by depth: 5 layers relu (90.1 %)."}]
+            (answers / page / "m21_heatmap.png").write_bytes(b"png")
+        elif page == "seed000":
+            page_vars["headlines"] = [{"id": "E7.3", "anchor": "e7-3", "text": LONG, "figure": "e7_hist_mnist"}]
+        elif page == "seed002":
+            page_vars["a74"] = {"answer": "After one epoch the sigmoid net is at chance; the ReLU net is not."}
+        elif page == "scorecard":
+            page_vars["headlines"] = [{"id": "Scorecard", "anchor": "scorecard", "text": "3 rows."}]
+        (answers / page / "meta.md").write_text("- meta\n")
+        (answers / page / "index.md").write_text("| a |\n|---|\n| b |\n")
+        (answers / page / "sections.md").write_text("## `toy` · Toy {#exp-toy}\n\nBody.\n")
+        (answers / f"{page}.json").write_text(json.dumps({"page": page, "vars": page_vars, "meta": meta}))
+
+
+def test_landing_page_is_a_table_of_questions_with_thumbnails(tmp_path):
+    synthetic_answers(tmp_path / "answers")
+    table = tmp_path / "scorecard.parquet"
+    pd.DataFrame({"question": ["M2.1", "M2.1"], "verdict": ["reproduced", "differs"]}).to_parquet(table)
+    prepare_build(SOURCE_DIR, tmp_path / "answers", tmp_path / "build", "quick", table)
+    index = tmp_path / "build/generated/index"
+    summary = (index / "summary.md").read_text()
+    assert "| **M2.1** Depth × activation | Best activation by depth: 5 layers relu (90.1 %). |" in summary
+    assert "[1 reproduced, 1 differs](scorecard.html#scorecard) | [Seed\u00a0003\u00a0→](seed003.html#m2-1) |" \
+        in summary
+    assert "| **A7.4** Sigmoid vs ReLU: gradients per layer and accuracy after one epoch | After one epoch the " \
+           "sigmoid net is at chance. | — |" in summary  # no short form, no scorecard row: shortened, a dash
+    assert "Scorecard" not in summary and "95 % CI" not in summary
+    thumbs = (index / "thumbnails.md").read_text()
+    assert '<a class="nnlab-thumb" href="seed003.html#m2-1"><img src="generated/seed003/m21_heatmap.png"' in thumbs
+    assert "e7_hist_mnist" not in thumbs  # a figure this profile did not draw is left out
+    assert "95 % CI 84.0–86.2" in (index / "headlines.md").read_text()  # the full sentences stay one click away
+
+
+def test_landing_and_experiments_pages_render_with_pandoc(tmp_path):
+    synthetic_answers(tmp_path / "answers")
+    build = tmp_path / "build"
+    prepare_build(SOURCE_DIR, tmp_path / "answers", build, "quick")
+    project = yaml.safe_load((build / "_quarto.yml").read_text())
+    sidebar = project["website"]["sidebar"]["contents"]
+    assert {"href": "experiments.qmd", "text": "Experiments: every configured run"} in sidebar
+    project["website"]["sidebar"]["contents"] = [e for e in sidebar if e["href"] in ("index.qmd", "experiments.qmd")]
+    (build / "_quarto.yml").write_text(yaml.safe_dump(project))
+    render_pandoc(build, tmp_path / "site")
+    index = (tmp_path / "site/index.html").read_text()
+    assert "<table" in index and 'class="nnlab-thumbs"' in index and "<details>" in index
+    assert 'href="experiments.html"' in index and "experiments summary." in index
+    experiments = (tmp_path / "site/experiments.html").read_text()
+    assert 'id="exp-toy"' in experiments and "experiments summary." in experiments

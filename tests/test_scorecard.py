@@ -1,40 +1,159 @@
-"""The scorecard registry covers the seeds' numbers, and its verdicts follow the measurements."""
+"""The scorecard registry covers the seeds' numbers, and its verdicts and causes follow the measurements:
+one seed run is judged against where one run of ours falls, a scaled protocol is never judged, one run of ours
+gives no interval, and every cause is computed from the data."""
 from __future__ import annotations
 
+import html.parser
+import json
 import math
+import statistics
+import subprocess
 
 import pandas as pd
+import pypandoc
 import pytest
+from scipy import stats
 
 from analysis import scorecard
 from analysis.answers import seed001, seed002, seed003, seed004
-from analysis.config import ROOT
+from analysis.answers.common import PageOutput
+from analysis.config import ROOT, load_config
+from analysis.stats import mean_ci
 
 REGISTRY = ROOT / "config/scorecard.csv"
+#: ten runs: mean 0.70, sd ≈ 0.032 → 95 % CI of the mean ± 0.023, one run's prediction interval ± 0.076
+TEN = [0.66, 0.74, 0.67, 0.73, 0.68, 0.72, 0.69, 0.71, 0.65, 0.75]
 
 
 def row(**over) -> pd.Series:
-    base = {"id": "x", "seed_value": "0.80", "units": "fraction", "tolerance": "0.02", "seed_error": "", "measure": "m"}
+    base = {"id": "x", "question": "A7.4", "seed_value": "0.80", "units": "fraction", "tolerance": "0.02",
+            "seed_error": "", "measure": "m", "cause": "", "cause_measure": ""}
     return pd.Series({**base, **over})
 
 
-@pytest.mark.parametrize("ours, verdict", [
-    ({"mean": 0.81, "low": math.nan, "high": math.nan}, "reproduced"),
-    ({"mean": 0.70, "low": 0.60, "high": 0.79}, "reproduced"),   # seed inside CI widened by the tolerance
-    ({"mean": 0.70, "low": 0.69, "high": 0.71}, "differs"),
-    (None, "not comparable")])
-def test_numeric_verdicts(ours, verdict):
-    assert scorecard.judge(row(), ours)[0] == verdict
+def trained(values, experiments=("exp",)) -> dict:
+    """A measurement as a page publishes it: the Estimate's fields, its runs' values and its experiments."""
+    return {**mean_ci(values).as_dict(), "experiments": list(experiments)}
 
 
-def test_claims_and_seed_errors():
+# ------------------------------------------------------------------ where one run falls ---
+def test_seed_outside_the_ci_of_our_mean_but_inside_one_runs_interval_is_reproduced():
+    ours, tol = trained(TEN), 0.01
+    seed = 0.77
+    assert seed > ours["high"] + tol  # the old rule (CI of the mean ± tolerance) would call this a difference
+    verdict, reason, cause = scorecard.judge(row(seed_value=str(seed), tolerance=str(tol)), ours)
+    assert verdict == "reproduced"
+    assert cause.startswith("within one run's spread") and "n = 10" in reason
+
+
+def test_seed_outside_one_runs_interval_differs_and_is_unexplained_without_a_declared_cause():
+    verdict, _, cause = scorecard.judge(row(seed_value="0.85", tolerance="0.01"), trained(TEN))
+    assert verdict == "differs" and cause.startswith("unexplained: the seed's 0.85 lies")
+
+
+@pytest.mark.parametrize("seed, verdict", [("0.745", "reproduced"), ("0.695", "reproduced"), ("0.76", "differs"),
+                                           ("0.68", "differs")])
+def test_two_or_three_runs_use_their_range(seed, verdict):
+    ours = trained([0.70, 0.72, 0.74])
+    assert scorecard.where_one_run_falls(ours).method == "range"
+    assert scorecard.judge(row(seed_value=seed, tolerance="0.01"), ours).verdict == verdict
+
+
+@pytest.mark.parametrize("seed", ["0.70", "0.95"])
+def test_one_run_gives_no_interval_and_no_judgement(seed):
+    verdict, reason, cause = scorecard.judge(row(seed_value=seed), trained([0.70]))
+    assert verdict == "not comparable: one run, no interval" and cause == ""
+    assert "from one run" in reason
+
+
+def test_a_computed_value_is_judged_by_the_tolerance_alone():
+    assert scorecard.judge(row(seed_value="0.9", tolerance="1e-9"), {"mean": 0.9, "n": 1}).verdict == "reproduced"
+    assert scorecard.judge(row(seed_value="0.9", tolerance="1e-9"), {"mean": 0.0, "n": 1}).verdict == "differs"
+
+
+def one_run_high(values) -> float:
+    """The upper end of the 95 % prediction interval for one more run, written out."""
+    n, mean, sd = len(values), statistics.mean(values), statistics.stdev(values)
+    return mean + stats.t.ppf(0.975, n - 1) * sd * math.sqrt(1 + 1 / n)
+
+
+def test_the_cause_follows_the_data():
+    lower = [v - 0.1 for v in TEN]
+    near = scorecard.judge(row(seed_value="0.85", tolerance="0.01"), trained(TEN)).cause
+    far = scorecard.judge(row(seed_value="0.85", tolerance="0.01"), trained(lower)).cause
+    assert near != far  # how far the seed lies beyond one run's interval + tolerance, from the runs
+    assert f"lies {0.85 - one_run_high(TEN) - 0.01:.4g} above" in near
+    assert f"lies {0.85 - one_run_high(lower) - 0.01:.4g} above" in far
+    within = scorecard.judge(row(seed_value="0.705", tolerance="0.01"), trained(TEN)).cause
+    assert within == "within tolerance: |ours − seed| = 0.005 ≤ 0.01"
+
+
+def test_a_declared_cause_is_tested_against_the_measurement_it_names():
+    declared = row(seed_value="0.28", tolerance="0.05", cause="the seed's net never trained",
+                   cause_measure="h46.diagnosis")
+    ours = trained([0.90, 0.92, 0.91, 0.93, 0.89])
+    stuck = (trained([0.25, 0.26]), scorecard.Protocol())
+    learning = (trained([0.60, 0.62]), scorecard.Protocol())
+    verdict, _, cause = scorecard.judge(declared, ours, alternative=stuck)
+    assert verdict == "differs" and cause.startswith("the seed's net never trained: `h46.diagnosis` gives 0.25–0.26")
+    cause = scorecard.judge(declared, ours, alternative=learning).cause
+    assert cause.startswith("unexplained: the declared cause (the seed's net never trained) is not borne out")
+    assert "untested" in scorecard.judge(declared, ours, alternative=None).cause
+
+
+def test_claims_seed_errors_and_true_false_answers():
     claim = row(units="claim", seed_value="supported", tolerance="")
-    assert scorecard.judge(claim, {"text": "supported"})[0] == "reproduced"
-    assert scorecard.judge(claim, {"text": "contradicted"})[0] == "differs"
-    assert scorecard.judge(claim, {"text": "inconclusive"})[0] == "not comparable"
-    assert scorecard.judge(row(seed_error="a5 = max(0, −4) = 0"), {"mean": 0.8})[0] == "seed is wrong"
+    assert scorecard.judge(claim, {"text": "supported"}).verdict == "reproduced"
+    assert scorecard.judge(claim, {"text": "contradicted"}).verdict == "differs"
+    assert scorecard.judge(claim, {"text": "inconclusive"}).verdict == "not comparable"
+    wrong = scorecard.judge(row(seed_error="a5 = max(0, −4) = 0, not −4"), {"mean": 0.0, "n": 1})
+    assert wrong.verdict == "seed is wrong"
+    assert wrong.cause == "the seed's slip: a5 = max(0, −4) = 0, not −4; ours 0"
+    answer = row(units="verdict", seed_value="True", tolerance="")
+    assert [scorecard.judge(answer, {"text": t}).verdict for t in ("True", "False")] == ["reproduced", "differs"]
+    assert scorecard.judge(row(), None).verdict == "not comparable"
 
 
+# ------------------------------------------------------------------ scaled protocols ---
+def config(default: dict, grid: dict | None = None) -> dict:
+    base = {"epochs": 10, "batch_size": 64}
+    return {"defaults": {"train_subset": None, "epochs": 1},
+            "experiments": {"exp": {"base": base, "grid": grid or {"activation": ["relu", "sigmoid"]},
+                                    "seeds": [1, 2, 3, 4, 5], "profiles": {"default": default}}}}
+
+
+@pytest.mark.parametrize("epochs", [4, 2])
+def test_a_scaled_protocol_is_never_judged_and_names_its_scaling_from_the_config(epochs):
+    protocol = scorecard.protocol_of(config({"epochs": epochs, "seeds": [1, 2, 3], "note": "x"}), "default", ["exp"])
+    far = scorecard.judge(row(seed_value="0.99", tolerance="0.01"), trained(TEN), protocol)
+    assert far.verdict == f"not comparable: scaled protocol ({epochs} of 10 epochs)"
+    assert "3 of 5 seeds" in far.reason
+    claim = scorecard.judge(row(units="claim", seed_value="supported"), {"text": "contradicted"}, protocol)
+    assert claim.verdict.startswith("not comparable: scaled protocol")
+
+
+def test_fewer_seeds_or_fewer_grid_points_do_not_scale_a_protocol():
+    fewer = config({"seeds": [1, 2, 3], "grid": {"activation": ["relu"]}})
+    seeds_only = scorecard.protocol_of(fewer, "default", ["exp"])
+    assert seeds_only.scaled == () and seeds_only.notes == ("3 of 5 seeds", "1 of 2 activation values")
+    verdict, reason, _ = scorecard.judge(row(seed_value="0.70"), trained(TEN), seeds_only)
+    assert verdict == "reproduced" and "3 of 5 seeds" in reason
+    new_value = scorecard.protocol_of(config({"grid": {"activation": ["tanh"]}}), "default", ["exp"])
+    assert new_value.scaled == ('activation ["tanh"] instead of ["relu", "sigmoid"]',)
+    subset = scorecard.protocol_of(config({"train_subset": 4000}), "default", ["exp"])
+    assert subset.scaled == ("4,000 training images instead of all",)
+
+
+def test_the_study_config_scaling_is_read_from_its_overrides():
+    cfg = load_config()
+    exp = cfg["experiments"]["m2_depth"]
+    expected = f"{exp['profiles']['default']['epochs']} of {exp['base']['epochs']} epochs"
+    assert expected in scorecard.protocol_of(cfg, "default", ["m2_depth"]).scaled
+    assert scorecard.protocol_of(cfg, "full", ["m2_depth", "a7_4"]) == scorecard.Protocol()
+    assert scorecard.protocol_of(cfg, "default", ["a7_4"]).scaled == ()  # 5 of 10 seeds only
+
+
+# ------------------------------------------------------------------ registry ---
 def test_registry_rejects_a_numeric_row_without_tolerance(tmp_path):
     bad = tmp_path / "bad.csv"
     text = REGISTRY.read_text().splitlines()
@@ -62,10 +181,97 @@ def test_every_seed_constant_of_the_answer_modules_is_in_the_registry():
     assert set(registry["id"].str[:2]) == {"E7", "H4", "A7", "M2", "D1"}
 
 
-def test_scorecard_table_from_measurements():
+def test_every_declared_cause_names_a_measurement_of_a_numeric_row():
     registry = scorecard.load_registry(REGISTRY)
-    card = scorecard.build_scorecard(registry, {"a74.relu.test_acc": {"mean": 0.80, "low": 0.79, "high": 0.81, "n": 5}})
-    relu = card.set_index("id").loc["A7.4d"]
-    assert relu["verdict"] == "reproduced" and relu["page"] == "seed002"
-    assert (card.set_index("id").loc["A7.3f", "verdict"]) == "seed is wrong"
-    assert set(card["verdict"]) <= set(scorecard.VERDICTS)
+    tested = registry[registry["cause_measure"].ne("")]
+    assert len(tested) and tested["cause"].ne("").all()
+    assert not tested["units"].isin(scorecard.NON_NUMERIC).any()
+
+
+# ------------------------------------------------------------------ the table and page ---
+def measured() -> dict[str, dict]:
+    out = PageOutput(page="seed002", out_dir=ROOT)
+    out.measure("a74.relu.test_acc", mean_ci(TEN), experiments=["a7_4"], run_ids=[f"r{i}" for i in range(10)])
+    out.measure("a74.sigmoid.test_acc", mean_ci([0.10]), experiments=["a7_4"], run_ids=["s0"])
+    out.measure("m2.d5.relu.test_acc", mean_ci([0.5, 0.6, 0.7]), experiments=["m2_depth"])
+    out.measure("e7.claim.sigmoid_train_similar", "supported", experiments=["e7_cnn"], anchor="e7-2")
+    out.measure("a73.a3", 0.9)
+    entries = out.vars["measured"]
+    assert entries["a74.relu.test_acc"]["values"] == TEN and entries["a74.relu.test_acc"]["n"] == 10
+    return entries
+
+
+def card(profile: str = "default") -> pd.DataFrame:
+    runs = pd.DataFrame({"run_id": ["e1", "e2", "m1"], "experiments": ["e7_cnn", "e7_cnn,other", "m2_depth"]})
+    registry = scorecard.load_registry(REGISTRY)
+    return scorecard.build_scorecard(registry, measured(), load_config(), profile, runs).set_index("id", drop=False)
+
+
+def test_scorecard_rows_carry_verdict_cause_runs_and_section():
+    c = card()
+    relu, sigmoid = c.loc["A7.4d"], c.loc["A7.4a"]
+    assert relu["verdict"] == "reproduced" and relu["cause"].startswith("within")
+    assert relu["run_ids"].split(",") == [f"r{i}" for i in range(10)]
+    assert relu["run_dirs"].startswith("results/runs/r0/,results/runs/r1/")
+    assert relu["link"] == "seed002.html#a7-4" and relu["ours_n"] == 10 and relu["ours_values"] == TEN
+    assert sigmoid["verdict"] == "not comparable: one run, no interval"
+    assert c.loc["M2.1-5-relu-acc", "verdict"].startswith("not comparable: scaled protocol (")
+    claim = c.loc["E7.obs1"]  # the claim published no run ids: its experiment's runs from tables/runs.parquet
+    assert claim["run_ids"] == "e1,e2" and claim["link"] == "seed000.html#e7-2"
+    assert claim["verdict"].startswith("not comparable: scaled protocol")
+    assert c.loc["A7.3b", "verdict"] == "reproduced" and c.loc["A7.3f", "verdict"] == "seed is wrong"
+    assert set(c["verdict_class"]) <= set(scorecard.VERDICTS)
+    assert card("full").loc["E7.obs1", "verdict"] == "reproduced"
+
+
+def test_the_summary_counts_scaled_rows_apart():
+    c = card()
+    counts = c["verdict_class"].value_counts()
+    summary = scorecard.summary_text(c)
+    assert f"{counts[scorecard.SCALED]} not comparable because this profile scales the protocol" in summary
+    assert f"{counts['not comparable']} not comparable for other reasons (1 of them a single run" in summary
+    assert f"{counts['reproduced']} reproduced" in summary
+
+
+class _Ids(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.hrefs = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.ids.update([attrs["id"]] if "id" in attrs else [])
+        self.hrefs += [attrs["href"]] if tag == "a" and "href" in attrs else []
+
+
+def test_the_page_links_each_row_to_its_runs_and_every_anchor_exists(tmp_path):
+    out = PageOutput(page="scorecard", out_dir=tmp_path)
+    scorecard.page_fragments(card(), out)
+    markdown = out.fragments["table"] + "\n" + out.fragments["runs"]
+    assert "[10](#runs-a7-4d)" in out.fragments["table"] and "`r9`" in out.fragments["runs"]
+    page = subprocess.run([pypandoc.get_pandoc_path(), "--from=markdown", "--to=html5"], input=markdown,
+                          text=True, capture_output=True, check=True).stdout
+    parsed = _Ids()
+    parsed.feed(page)
+    local = [h[1:] for h in parsed.hrefs if h.startswith("#")]
+    assert len(local) == 4 and set(local) <= parsed.ids  # A7.4a, A7.4d, M2.1-5-relu-acc, E7.obs1; each link lands
+    assert out.vars["count"]["not_comparable_scaled_protocol"] >= 1 and "seed_is_wrong" in out.vars["count"]
+
+
+def test_cli_writes_the_table_with_causes(tmp_path):
+    answers = tmp_path / "answers"
+    answers.mkdir()
+    entries = measured()
+    (answers / "seed002.json").write_text(json.dumps({"vars": {"measured": entries}}, default=str))
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"profile": "full", "runs": {}, "config": load_config()}))
+    runs = tmp_path / "runs.parquet"
+    pd.DataFrame({"run_id": ["e1"], "experiments": ["e7_cnn"]}).to_parquet(runs)
+    table = tmp_path / "scorecard.parquet"
+    assert scorecard.main(["--registry", str(REGISTRY), "--answers", str(answers), "--out", str(answers),
+                           "--table", str(table), "--runs", str(runs), "--manifest", str(manifest)]) == 0
+    written = pd.read_parquet(table).set_index("id")
+    assert {"cause", "verdict_class", "run_ids", "run_dirs", "link"} <= set(written.columns)
+    assert written.loc["A7.4d", "verdict"] == "reproduced"  # full profile: the document's protocol
+    assert json.loads((answers / "scorecard.json").read_text())["vars"]["summary"].startswith(f"{len(written)} seed")
+    assert float(written.loc["A7.4d", "ours"]) == pytest.approx(0.70)

@@ -36,6 +36,16 @@ def copy_workflow(target: Path, data_dir: Path | None = None, experiments: dict 
 
 
 def job_counts(output: str) -> dict[str, int]:
-    """Parse Snakemake's 'Job stats' table (rule -> number of jobs) from its output."""
+    """Parse Snakemake's 'Job stats' table (rule -> number of jobs) from its output; the training jobs
+    (one rule per pack, `train_<pack-id>`) are also counted together under "train"."""
     block = output.split("Job stats:")[1].split("total")[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.M)}
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.M)}
+    trained = sum(n for rule, n in counts.items() if rule.startswith("train_"))
+    return {**counts, "train": trained} if trained else counts
+
+
+def trained_runs(output: str) -> set[str]:
+    """The run ids whose files a (dry) run would write: the outputs of the training jobs Snakemake lists
+    (other rules name record.json files too, as their inputs)."""
+    jobs = re.findall(r"^rule train_\w+:\n(?:\s+\w+: .*\n)*?\s+output: (.*)$", output, re.M)
+    return {rid for outputs in jobs for rid in re.findall(r"results/runs/([0-9a-f]{12})/record\.json", outputs)}

@@ -1,23 +1,44 @@
 """Per-page answers: `python -m analysis.answers --page seed002 ...`.
 
-PAGES maps each report page to the function that computes its answers. Pages whose
-exercise has not been built yet use `pending`, which says so on the page.
+PAGES maps each report page to the function that computes its answers. Each source-document
+page module declares the experiments it shows in a `CLAIMS` tuple; the `experiments` page shows
+every experiment no document page claims, so an experiment added in YAML alone is still shown.
+Kept free of heavy imports: the Snakefile reads PAGES.
 """
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import Callable
 
+#: the pages that answer one source document each (their modules declare CLAIMS)
+DOCUMENT_PAGES: tuple[str, ...] = ("seed000", "seed001", "seed002", "seed003", "seed004")
 #: report page -> "module:function" computing its answers (module under analysis.answers)
-PAGES: dict[str, str] = {
-    "seed000": "seed000:build",
-    "seed001": "seed001:build",
-    "seed002": "seed002:build",
-    "seed003": "seed003:build",
-    "seed004": "seed004:build",
-}
+PAGES: dict[str, str] = {**{page: f"{page}:build" for page in DOCUMENT_PAGES}, "experiments": "experiments:build"}
+
+
+def page_label(page: str) -> str:
+    """Link text for a page: 'seed003' -> 'Seed 003', 'experiments' -> 'Experiments'."""
+    return f"Seed {page[4:]}" if page.startswith("seed") and page[4:].isdigit() else page.capitalize()
+
+
+def module(page: str) -> ModuleType:
+    return importlib.import_module(f"analysis.answers.{PAGES[page].split(':')[0]}")
 
 
 def builder(page: str) -> Callable:
-    module_name, func = PAGES[page].split(":")
-    return getattr(importlib.import_module(f"analysis.answers.{module_name}"), func)
+    return getattr(module(page), PAGES[page].split(":")[1])
+
+
+def claims(page: str) -> tuple[str, ...] | None:
+    """The experiments a page declares it shows (None: the page declares none and is not checked)."""
+    return getattr(module(page), "CLAIMS", None)
+
+
+def claimed_experiments() -> dict[str, list[str]]:
+    """experiment -> the document pages that show it, from the pages' CLAIMS declarations."""
+    owners: dict[str, list[str]] = {}
+    for page in DOCUMENT_PAGES:
+        for experiment in claims(page) or ():
+            owners.setdefault(experiment, []).append(page)
+    return owners

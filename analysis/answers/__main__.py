@@ -6,9 +6,16 @@ import json
 import sys
 from pathlib import Path
 
-from analysis.answers import PAGES, builder
+from analysis.answers import PAGES, builder, claims
 from analysis.answers.common import Context, PageOutput, meta_fragment, page_meta
 from analysis.figures import setup_style
+
+
+def undeclared_reads(page: str, read: set[str]) -> list[str]:
+    """Experiments a page read without claiming them: the CLAIMS declarations must stay true, since the
+    experiments page is derived from them."""
+    declared = claims(page)
+    return [] if declared is None else sorted(read - set(declared))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     out = PageOutput(page=args.page, out_dir=args.out)
     setup_style()
     page_runs = builder(args.page)(ctx, out)
+    undeclared = undeclared_reads(args.page, ctx.read)
+    if undeclared:
+        print(f"nnlab answers: page {args.page} reads experiment(s) {', '.join(undeclared)} that its module does not "
+              f"list in CLAIMS (analysis/answers/{args.page}.py); declare them there, or the experiments page "
+              "shows them as unanswered too", file=sys.stderr)
+        return 1
     meta = page_meta(ctx, page_runs)
     out.fragment("meta", meta_fragment(meta))
     out.write(meta)

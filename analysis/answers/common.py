@@ -12,7 +12,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -31,6 +31,8 @@ class Context:
     config: dict
     provenance: dict[str, dict]
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: every experiment the page read through `of` (checked against the page's CLAIMS)
+    read: set[str] = field(default_factory=set)
 
     def table(self, name: str) -> pd.DataFrame:
         if name not in self._tables:
@@ -39,6 +41,7 @@ class Context:
 
     def of(self, name: str, experiment: str) -> pd.DataFrame:
         """Rows of a table that belong to runs of one experiment."""
+        self.read.add(experiment)
         frame = self.table(name)
         if frame.empty or "experiments" not in frame:
             return frame.iloc[0:0]
@@ -125,20 +128,34 @@ class PageOutput:
         self.fragments[name] = block
         return block
 
-    def measure(self, key: str, value: Any) -> None:
+    def measure(self, key: str, value: Any, *, experiments: Iterable[str] = (), run_ids: Iterable[str] = (),
+                anchor: str = "") -> None:
         """A measured value the scorecard can join with a seed value (config/scorecard.csv `measure` column):
-        an Estimate (mean, CI, n), a plain number, or a verdict word for a claim."""
+        an Estimate (mean, CI, n, per-run values), a plain number, or a verdict word for a claim.
+
+        `experiments` names the config experiments the value was trained in (the scorecard reads their profile
+        scaling from it) and `run_ids` the runs behind it; a value without experiments is a computation (an exact
+        count, closed-form arithmetic) that no training protocol can scale. `anchor`: the page section that
+        answers it, when that is not the question id's (`h4-6` for H4.6)."""
         if hasattr(value, "as_dict"):
             entry = value.as_dict()
         elif isinstance(value, str):
             entry = {"text": value}
         else:
-            entry = {"mean": float(value), "low": math.nan, "high": math.nan, "n": 1, "std": math.nan}
+            entry = {"mean": float(value), "low": math.nan, "high": math.nan, "n": 1, "std": math.nan,
+                     "values": [float(value)]}
+        entry.update({k: v for k, v in (("experiments", list(experiments)), ("run_ids", [str(r) for r in run_ids]),
+                                        ("anchor", anchor)) if v})
         self.vars.setdefault("measured", {})[key] = entry
 
-    def headline(self, question: str, anchor: str, text: str) -> None:
-        """A finding for the landing page: question id, the anchor on this page, the computed sentence."""
-        self.vars.setdefault("headlines", []).append({"id": question, "anchor": anchor, "text": text})
+    def headline(self, question: str, anchor: str, text: str, short: str | None = None,
+                 figure: str | None = None) -> None:
+        """A finding for the landing page: question id, the anchor on this page, the computed sentence; `short`
+        a computed one-line form for the landing table (else the report shortens `text`), `figure` the name of
+        one of this page's figures to show as a thumbnail there."""
+        entry = {"id": question, "anchor": anchor, "text": text}
+        entry.update({k: v for k, v in (("short", short), ("figure", figure)) if v})
+        self.vars.setdefault("headlines", []).append(entry)
 
     def fragment(self, name: str, text: str) -> None:
         self.fragments[name] = text.rstrip() + "\n"

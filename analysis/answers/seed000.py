@@ -14,6 +14,8 @@ from analysis.answers.tools import (DATASET_LABEL, compare_word, curves_figure, 
 from analysis.figures import LAYER_PALETTE
 
 CNN, BN_PAPER = "e7_cnn", "bn_paper_fig1"
+#: the experiments this page shows (analysis.answers: the experiments page shows every other one)
+CLAIMS = (CNN, BN_PAPER)
 VARIANTS = ["relu", "sigmoid", "sigmoid+BN", "relu+BN"]
 #: validation accuracy that counts as "trained" for epochs-to-X, per data set (declared, not fitted)
 EPOCHS_TO = {"fashion_mnist": 0.85, "mnist": 0.97}
@@ -136,7 +138,8 @@ def seed_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame)
          _verdict(bool(all(abs(best[v] - 20) <= 5 for v in ("relu", "sigmoid+BN") if v in best)))},
     ]
     for key, row in zip(SEED_OBSERVATIONS, rows):
-        out.measure(f"e7.claim.{key}", row["verdict"].split(":")[0])
+        out.measure(f"e7.claim.{key}", row["verdict"].split(":")[0], experiments=[CNN],
+                    run_ids=runs[on]["run_id"].astype(str), anchor="e7-2")
     out.fragment("e7_seed", markdown_table(pd.DataFrame(rows)))
 
 
@@ -336,7 +339,7 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     if "e7_seed" not in out.fragments:
         out.fragment("e7_seed", "_No Fashion-MNIST E7 runs in this profile: the seed's observations are not checked._\n")
     for qid, anchor, key in (("E7.1", "e7-1", "e71"), ("E7.2", "e7-2", "e72"), ("E7.3", "e7-3", "e73")):
-        out.headline(qid, anchor, out.vars["e7"][key])
+        out.headline(qid, anchor, out.vars["e7"][key], figure="e7_hist_fashion_mnist" if key == "e73" else None)
     bn_runs = answer_bn_paper(ctx, out)
-    out.headline("BN paper, Fig. 1", "bn-figure-1", out.vars["bn"]["answer"])
+    out.headline("BN paper, Fig. 1", "bn-figure-1", out.vars["bn"]["answer"], figure="bn_figure")
     return pd.concat([runs, bn_runs], ignore_index=True)

@@ -21,6 +21,8 @@ from analysis.splits import n_classes
 from analysis.stats import mean_ci, welch_test
 
 MLP, BN, BATCH, CNN, DIAG = "h4_mlp", "h4_bn", "h4_batch", "h4_cnn", "h4_diagnosis"
+#: the experiments this page shows (analysis.answers: the experiments page shows every other one)
+CLAIMS = (MLP, BN, BATCH, CNN, DIAG)
 #: the validation rule: stop when validation loss has not improved for this many epochs, keep the best
 PATIENCE = 5
 SEED_H46 = {"original": {"acc": [0.33, 0.24, 0.34, 0.24, 0.27], "loss": [8.28, 8.64, 7.87, 8.62, 8.36]},
@@ -101,10 +103,11 @@ def answer_epochs(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataF
         parts.append(f"for {act} the rule keeps epoch {r['chosen'].mean():.1f} on average"
                      + (f", and test accuracy changes by {pp(diff)} from 25 to {horizon} epochs" if diff.n else ""))
         if act == "sigmoid":
-            claims.append({"claim": "sigmoid: better at 40 than at 25 epochs", "measure": pp(diff) if diff.n else "n/a",
+            claims.append({"claim": "sigmoid: better at 40 than at 25 epochs", "experiments": [MLP],
+                           "measure": pp(diff) if diff.n else "n/a",
                            "verdict": verdict(ci_flag(diff)) if diff.n else verdict(None)})
         if act == "relu":
-            claims.append({"claim": "more epochs help until the net overfits",
+            claims.append({"claim": "more epochs help until the net overfits", "experiments": [MLP],
                            "measure": f"ReLU: validation loss bottoms out before epoch {horizon} in {overfit} of {len(r)} runs "
                                       f"(rule keeps epoch {r['chosen'].mean():.1f})",
                            # no minimum before the last epoch = no overfitting seen yet: the claim is untested, not false
@@ -150,10 +153,10 @@ def answer_batch(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFr
                "batch size (same number of epochs for all).")
     if 1 in per_epoch.index and 32 in per_epoch.index:
         slower = per_epoch[1] / ref
-        claims.append({"claim": "mini-batches are cheaper per epoch than SGD (batch 1)",
+        claims.append({"claim": "mini-batches are cheaper per epoch than SGD (batch 1)", "experiments": [BATCH],
                        "measure": f"an epoch at batch 1 takes {slower:.1f}× as long as at batch 32",
                        "verdict": verdict(bool(slower > 1.0))})
-        claims.append({"claim": "SGD (batch 1) is noisier than mini-batches",
+        claims.append({"claim": "SGD (batch 1) is noisier than mini-batches", "experiments": [BATCH],
                        "measure": f"std of step-to-step loss change {noise.get(1, math.nan):.3f} at batch 1 vs "
                                   f"{noise.get(32, math.nan):.3f} at batch 32",
                        "verdict": verdict(bool(noise.get(1, 0) > noise.get(32, math.inf)))})
@@ -178,7 +181,8 @@ def answer_bn(ctx: Context, out: PageOutput, mlp_runs: pd.DataFrame, claims: lis
     e = estimates(both, ["norm"], ["test_acc"])
     out.set("h4.h44", f"With BN the ReLU MLP reaches {e[('batchnorm',)]['test_acc'].pct()} test accuracy against "
             f"{e[('none',)]['test_acc'].pct()} without: {pp(diff)}.")
-    claims.append({"claim": "batch normalisation slightly increased performance", "measure": f"test accuracy, BN − none: {pp(diff)}",
+    claims.append({"claim": "batch normalisation slightly increased performance", "experiments": [MLP, BN],
+                   "measure": f"test accuracy, BN − none: {pp(diff)}",
                    "verdict": verdict(ci_flag(diff))})
     epochs = pd.concat([ctx.of("epochs", MLP), ctx.of("epochs", BN)])
     epochs = epochs[epochs["activation"] == "relu"].assign(
@@ -250,7 +254,7 @@ def answer_anatomy(ctx: Context, out: PageOutput, claims: list[dict]) -> dict[st
             f"{l2} conv layers, {bns} batch-norm layers, {drops} dropout layers (our placement: after {', '.join(after)}).")
     more = fc_parameters(same_units) > cnn_params
     fewer = fc_parameters(same_width) < cnn_params
-    claims.append({"claim": "an 8-layer fully connected net has more parameters",
+    claims.append({"claim": "an 8-layer fully connected net has more parameters", "experiments": [],
                    "measure": f"{fc_parameters(same_units) / cnn_params:,.0f}× as many with matched layer outputs, "
                               f"{fc_parameters(same_width) / cnn_params:.2f}× with one unit per filter",
                    "verdict": verdict(True if more and not fewer else (None if more else False))
@@ -297,8 +301,9 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
     for name in ("original", "filter-reduced"):
         ours = runs[(runs["network"] == name) & (runs["status"] == "ok")]
         seed = SEED_H46[name]
-        out.measure(f"h46.{name}.test_acc", mean_ci(ours["final_test_acc"]))
-        out.measure(f"h46.{name}.loss", mean_ci(ours["keras_loss"]))
+        behind = {"experiments": [CNN], "run_ids": ours["run_id"].astype(str), "anchor": "h4-6"}
+        out.measure(f"h46.{name}.test_acc", mean_ci(ours["final_test_acc"]), **behind)
+        out.measure(f"h46.{name}.loss", mean_ci(ours["keras_loss"]), **behind)
         rows.append({"network": name, "runs": len(ours),
                      "test acc. mean ± std (ours)": f"{ours['final_test_acc'].mean():.3f} ± {ours['final_test_acc'].std():.3f}",
                      "test acc. (seed)": f"{np.mean(seed['acc']):.2f} ± {np.std(seed['acc'], ddof=1):.2f}",
@@ -314,7 +319,7 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
             f"{orig.mean():.3f} ± {orig.std():.3f} test accuracy and the filter-reduced one {red.mean():.3f} ± {red.std():.3f} "
             f"({'both at chance, as in the seed' if at_chance else 'far above the chance level ' + f'{chance:.2f}' + ' the seed reports'}); "
             f"Welch's t-test: t = {t:.2f}, p = {p:.3f} (the seed's own five runs: t = {t_seed:.2f}, p = {p_seed:.2f}).")
-    claims.append({"claim": "both networks stay at chance (0.28 / 0.29 accuracy)",
+    claims.append({"claim": "both networks stay at chance (0.28 / 0.29 accuracy)", "experiments": [CNN],
                    "measure": f"ours: {orig.mean():.3f} / {red.mean():.3f} with Keras-default training",
                    "verdict": verdict(bool(at_chance))})
     # diagnosis: the seed's losses are the L2 term of an untrained net plus ln k
@@ -324,6 +329,11 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
     diag_rows = []
     for name in ("original", "filter-reduced"):
         d = diag[(diag["network"] == name)] if len(diag) else diag
+        if len(d):  # the untrained-network explanation the scorecard tests against the seed's numbers
+            stuck_runs = d[d["status"] == "ok"]
+            behind = {"experiments": [DIAG], "run_ids": stuck_runs["run_id"].astype(str), "anchor": "h4-6"}
+            out.measure(f"h46.diagnosis.{name}.test_acc", mean_ci(stuck_runs["final_test_acc"]), **behind)
+            out.measure(f"h46.diagnosis.{name}.loss", mean_ci(stuck_runs["keras_loss"]), **behind)
         diag_rows.append({"network": name, "L2 term at initialisation": f"{init[name]:.2f}",
                           f"+ ln {k} (chance cross-entropy)": f"{predicted[name]:.2f}",
                           "seed's reported loss": f"{np.mean(SEED_H46[name]['loss']):.2f}",
@@ -342,7 +352,7 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
                "(" + "; ".join(f"{name}: accuracy {g['final_test_acc'].mean():.3f}, loss {g['keras_loss'].mean():.2f}"
                                for name, g in diag.groupby("network")) + "), while the same nets "
                f"at 10⁻³ {'learn' if learns else 'also fail'}." if len(diag) else "The diagnosis runs are not part of this profile."))
-    claims.append({"claim": "the cause is the architecture or the image quality",
+    claims.append({"claim": "the cause is the architecture or the image quality", "experiments": [CNN, DIAG],
                    "measure": "the same architectures on Fashion-MNIST learn at lr 10⁻³ and reproduce the seed's numbers only "
                               "when the weights cannot move" if (learns and stuck) else "see the diagnosis",
                    "verdict": verdict(False if (learns and stuck and close) else None)})
@@ -361,8 +371,10 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     cnn = answer_five_runs(ctx, out, specs, claims)
     for claim in claims:
         slug = re.sub(r"[^a-z0-9]+", "_", claim["claim"].lower()).strip("_")
-        out.measure("h4.claim." + slug, claim["verdict"].strip("*").split("*")[0])
-    out.fragment("h4_claims", markdown_table(pd.DataFrame(claims)) if claims else "_No claims could be checked in this profile._\n")
+        out.measure("h4.claim." + slug, claim["verdict"].strip("*").split("*")[0],
+                    experiments=claim.get("experiments", ()), anchor="h4-claims")
+    table = pd.DataFrame(claims).drop(columns="experiments", errors="ignore")
+    out.fragment("h4_claims", markdown_table(table) if claims else "_No claims could be checked in this profile._\n")
     counts = pd.Series([c["verdict"].strip("*").split("*")[0] for c in claims]).value_counts().to_dict() if claims else {}
     out.headline("H4.1–H4.6", "h4-claims", f"Of the seed's {len(claims)} checked claims, " + ", ".join(
         f"{n} {word}" for word, n in counts.items()) + "." if claims else "no claims checked in this profile.")

@@ -23,6 +23,8 @@ from analysis.models import ACTIVATIONS
 from analysis.stats import mean_ci
 
 EXPERIMENT = "a7_4"
+#: the experiments this page shows (analysis.answers: the experiments page shows every other one)
+CLAIMS = (EXPERIMENT,)
 XOR_X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
 
@@ -204,7 +206,8 @@ def a74_summary(runs: pd.DataFrame) -> dict:
         out[act] = {"test_acc": mean_ci(ok["final_test_acc"]), "train_acc": mean_ci(ok["final_train_acc"]),
                     "test_loss": mean_ci(ok["final_test_loss"]), "n_runs": len(group),
                     "diverged": int((group["status"] == "diverged").sum()),
-                    "samples_per_s": float(ok["samples_per_s"].median()) if len(ok) else math.nan}
+                    "samples_per_s": float(ok["samples_per_s"].median()) if len(ok) else math.nan,
+                    "run_ids": ok["run_id"].astype(str).tolist() if "run_id" in ok else []}
     return out
 
 
@@ -423,7 +426,7 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
         if s is None:
             continue
         for metric in ("test_acc", "train_acc", "test_loss"):
-            out.measure(f"a74.{act}.{metric}", s[metric])
+            out.measure(f"a74.{act}.{metric}", s[metric], experiments=[EXPERIMENT], run_ids=s["run_ids"])
         out.set(f"a74.{act}.test_acc", s["test_acc"].pct())
         out.set(f"a74.{act}.train_acc", s["train_acc"].pct())
         out.set(f"a74.{act}.n", s["test_acc"].n)
@@ -487,7 +490,8 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict) -> None:
             continue
         ours, evidence = verdicts[key]
         out.set(f"a75.{key}", yes_no(ours))
-        out.measure(f"a75.{key}", yes_no(ours))
+        # a, b and d are decided from the A7.4 runs; c and e from derivative curves alone
+        out.measure(f"a75.{key}", yes_no(ours), experiments=[EXPERIMENT] if key in "abd" else [])
         rows.append({"statement": key, "ours": yes_no(ours), "seed": yes_no(SEED_A75[key]),
                      "agree": "✓" if ours == SEED_A75[key] else "✗", "evidence": evidence})
     out.fragment("a75_table", markdown_table(pd.DataFrame(rows)))
@@ -507,4 +511,7 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     answer_a73(out)
     runs, grads, summary = answer_a74(ctx, out)
     answer_a75(out, grads, summary)
+    for key in ("a71", "a72", "a73", "a74", "a75"):
+        qid = f"A7.{key[-1]}"
+        out.headline(qid, f"a7-{key[-1]}", out.vars[key]["answer"], figure="a74_gradients" if key == "a74" else None)
     return runs

@@ -16,6 +16,8 @@ from analysis.figures import ACTIVATION_PALETTE
 from analysis.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh, model_summary, parameter_count)
 
 DEPTH, CNN = "m2_depth", "m2_cnn"
+#: the experiments this page shows (analysis.answers: the experiments page shows every other one)
+CLAIMS = (DEPTH, CNN)
 ACTS = ["relu", "tanh", "sigmoid", "lecun_tanh"]
 #: seed's M2.1 table: depth -> activation -> (test loss, test accuracy)
 SEED_M21 = {5: {"relu": (0.323, 0.908), "tanh": (0.333, 0.909), "sigmoid": (2.3, 0.114)},
@@ -55,7 +57,7 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
                 continue
             seed = SEED_M21.get(depth, {}).get(act)
             for metric in ("test_acc", "test_loss"):
-                out.measure(f"m2.d{depth}.{act}.{metric}", e[metric])
+                out.measure(f"m2.d{depth}.{act}.{metric}", e[metric], experiments=[DEPTH], run_ids=e["run_ids"])
             rows.append({"hidden layers": depth, "activation": act, "test accuracy (ours)": e["test_acc"].pct(1),
                          "test accuracy (seed)": f"{100 * seed[1]:.1f} %" if seed else "—",
                          "test loss (ours)": e["test_loss"].num(3), "test loss (seed)": f"{seed[0]:.3f}" if seed else "—",
@@ -75,7 +77,7 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
         ax.set_xlabel("")
     out.figure(fig, "m21_heatmap", "M2.1 — test accuracy by depth and activation: ours (mean over seeds) beside the "
                "seed's table. Dark cells are nets that did not learn.")
-    parts = []
+    parts, bests = [], []
     for depth in sorted(runs["depth"].unique()):
         learned = [a for a in ACTS if (depth, a) in est and est[(depth, a)]["test_acc"].mean > CHANCE_UPPER]
         stuck = [a for a in ACTS if (depth, a) in est and est[(depth, a)]["test_acc"].mean <= CHANCE_UPPER]
@@ -84,7 +86,10 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
         if stuck:
             text += f" and {', '.join(stuck)} stay{'s' if len(stuck) == 1 else ''} at chance"
         parts.append(text)
+        bests.append(f"{depth} layers {best} ({100 * est[(depth, best)]['test_acc'].mean:.1f} %)" if best
+                     else f"{depth} layers none")
     out.set("m21.answer", sentence(parts))
+    out.set("m21.short", "Best activation by depth: " + ", ".join(bests) + ".")
     return est
 
 
@@ -259,8 +264,8 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
         out.set("m24.answer", "The M2.4 CNN was not trained in this profile.")
         return runs
     e = estimates(runs, ["model.kind"], ["test_acc", "test_loss"])[("layers",)]
-    out.measure("m24.test_acc", e["test_acc"])
-    out.measure("m24.test_loss", e["test_loss"])
+    out.measure("m24.test_acc", e["test_acc"], experiments=[CNN], run_ids=e["run_ids"])
+    out.measure("m24.test_loss", e["test_loss"], experiments=[CNN], run_ids=e["run_ids"])
     epochs = int(runs["epochs"].max())
     out.set("m24.answer", f"Trained for {epochs} epoch{'s' if epochs > 1 else ''}, the rebuilt CNN reaches "
             f"{e['test_acc'].pct(2)} test accuracy and test loss {e['test_loss'].num(4)}, against the seed's "
@@ -286,5 +291,6 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     answer_m23(out, runs, est, g)
     for qid, anchor, key in (("M2.1", "m2-1", "m21"), ("M2.2", "m2-2", "m22"), ("M2.3", "m2-3", "m23"),
                              ("M2.4", "m2-4", "m24")):
-        out.headline(qid, anchor, out.vars[key]["answer"])
+        out.headline(qid, anchor, out.vars[key]["answer"], short=out.vars[key].get("short"),
+                     figure="m21_heatmap" if key == "m21" else None)
     return pd.concat([runs, cnn_runs], ignore_index=True)

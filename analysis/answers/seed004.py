@@ -16,6 +16,8 @@ from analysis.answers.tools import DATASET_LABEL, begin, estimates, gap, missing
 
 FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_dropout",
                                           "d1_bn")
+#: the experiments this page shows (analysis.answers: the experiments page shows every other one)
+CLAIMS = (FULL, LONG, PENALTY, KERAS, DROPOUT, BN)
 #: the seed's reported values: (train acc, train loss, test acc, test loss); None = not reported
 SEED_FULL = {"softmax": (0.8094, 0.588, 0.7989, 0.612), "A (300)": (0.8903, 0.317, 0.8693, 0.372),
              "B (300+100)": (0.8911, 0.309, 0.8701, 0.369)}
@@ -63,7 +65,8 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
         seed = SEED_FULL.get(arch)
         if seed:
             for metric in ("train_acc", "train_loss", "test_acc", "test_loss"):
-                out.measure(f"d1.{arch.split(' ')[0]}.{metric}", float(r[f"final_{metric}"]))
+                out.measure(f"d1.{arch.split(' ')[0]}.{metric}", float(r[f"final_{metric}"]), experiments=[FULL],
+                            run_ids=[r["run_id"]], anchor="d1-1")
         rows.append({"model": arch, "train acc. (ours)": _pct(r["final_train_acc"]),
                      "train acc. (seed)": _pct(seed[0]) if seed else "—",
                      "test acc. (ours)": _pct(r["final_test_acc"]), "test acc. (seed)": _pct(seed[2]) if seed else "—",
@@ -173,10 +176,11 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
         if name is None and row.get("penalty.l2") == 1e-3:
             name = "l2"
         if name:
-            out.measure(f"d1.penalty.{name}.test_acc", float(row["final_test_acc"]))
-            out.measure(f"d1.penalty.{name}.test_loss", float(row["final_test_loss"]))
+            behind = {"experiments": [PENALTY], "run_ids": [row["run_id"]], "anchor": "d1-4"}
+            out.measure(f"d1.penalty.{name}.test_acc", float(row["final_test_acc"]), **behind)
+            out.measure(f"d1.penalty.{name}.test_loss", float(row["final_test_loss"]), **behind)
             out.measure(f"d1.penalty.{name}.test_loss_with_penalty",
-                        float(row["final_test_loss"] + (0 if math.isnan(pen) else pen)))
+                        float(row["final_test_loss"] + (0 if math.isnan(pen) else pen)), **behind)
         rows.append({"penalty": row["penalty"], "status": row["status"], "test acc.": _pct(row["final_test_acc"]),
                      "test loss (data term)": f"{row['final_test_loss']:.3f}",
                      "train loss without penalty": f"{row['final_train_loss']:.3f}",
@@ -207,6 +211,8 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
                          f"(penalty term {row.get('final_train_penalty', math.nan):.3g})"
                          + (" — diverged" if row["status"] == "diverged" else ""))
     neg = signed[signed["final_train_penalty"] < 0]
+    out.set("d1.d14_short", f"The seed's signed L1 term δ·Σw went negative in {len(neg)} of {len(signed)} runs"
+            + (" (δ·Σ|w| cannot): its loss can sit below the unpenalised one." if len(neg) else "."))
     out.set("d1.d14", sentence(parts) + " " + (
         f"The seed's signed form gives a negative penalty ({len(neg)} of {len(signed)} runs), so its reported "
         f"loss {SEED_PENALTY['L1'][1]} can sit below the unpenalised loss for the wrong reason."
@@ -229,8 +235,9 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
     for (dataset, model_no, dropout), e in sorted(est.items()):
         seed = (SEED_DROPOUT if dropout else SEED_KERAS).get(model_no)
         kind = "dropout" if dropout else "keras"
-        out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_acc", e["test_acc"])
-        out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_loss", e["test_loss"])
+        behind = {"experiments": [DROPOUT if dropout else KERAS], "run_ids": e["run_ids"], "anchor": "d1-5"}
+        out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_acc", e["test_acc"], **behind)
+        out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_loss", e["test_loss"], **behind)
         rows.append({"data set": DATASET_LABEL[dataset], "model": model_no, "dropout": dropout,
                      "test acc. (ours)": e["test_acc"].pct(2), "test acc. (seed)": _pct(seed[0]) if seed else "—",
                      "test loss (ours)": e["test_loss"].num(3), "test loss (seed)": f"{seed[1]:.2f}" if seed else "—",
@@ -312,7 +319,7 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
               answer_bn(ctx, out)]
     for qid, anchor, key in (("D1.1", "d1-1", "d11"), ("D1.3", "d1-1", "layers"), ("D1.4", "d1-4", "d14"),
                              ("D1.5", "d1-5", "fits"), ("D1.7", "d1-7", "d17")):
-        out.headline(qid, anchor, out.vars["d1"][key])
+        out.headline(qid, anchor, out.vars["d1"][key], short=out.vars["d1"].get(f"{key}_short"))
     frames = [f for f in frames if len(f)]
     if not frames:
         return ctx.table("runs").iloc[0:0]

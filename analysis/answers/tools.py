@@ -8,6 +8,7 @@ import math
 from typing import Iterable
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -25,13 +26,15 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def estimates(runs: pd.DataFrame, by: list[str], metrics: Iterable[str]) -> dict[tuple, dict[str, Estimate]]:
-    """Mean and CI over seeds of each `final_<metric>` per group of `by` (diverged runs left out)."""
+    """Mean and CI over seeds of each `final_<metric>` per group of `by` (diverged runs left out); beside them
+    `diverged` (a count) and `run_ids` (the runs kept, for `out.measure(..., run_ids=...)`)."""
     out: dict[tuple, dict[str, Estimate]] = {}
     for key, group in runs.groupby(by, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         ok = ok_runs(group)
         out[key] = {m: mean_ci(ok[f"final_{m}"]) for m in metrics}
         out[key]["diverged"] = int((group["status"] == "diverged").sum())
+        out[key]["run_ids"] = ok["run_id"].astype(str).tolist() if "run_id" in ok else []
     return out
 
 
@@ -93,9 +96,11 @@ def sentence(parts: list[str]) -> str:
 
 def curves_figure(epochs: pd.DataFrame, hue: str, facet: str | None, out: PageOutput, name: str, caption: str,
                   metric: str = "acc", palette: dict | None = None, hue_order: list | None = None,
-                  splits: tuple[str, ...] = ("train", "val", "test"), ylabel: str | None = None) -> None:
-    """Learning curves per epoch: line = mean over seeds, band = range over seeds; one panel per facet."""
-    long = epochs[epochs["epoch"] > 0].melt(
+                  splits: tuple[str, ...] = ("train", "val", "test"), ylabel: str | None = None,
+                  from_epoch: int = 1) -> None:
+    """Learning curves per epoch: line = mean over seeds, band = range over seeds; one panel per facet.
+    `from_epoch=0` adds the evaluation before training (val/test only), so one-epoch runs still draw a line."""
+    long = epochs[epochs["epoch"] >= from_epoch].melt(
         id_vars=["run_id", "epoch", hue] + ([facet] if facet else []),
         value_vars=[f"{s}_{metric}" for s in splits if f"{s}_{metric}" in epochs], var_name="split", value_name="value")
     long = long.dropna(subset=["value"])
@@ -112,6 +117,7 @@ def curves_figure(epochs: pd.DataFrame, hue: str, facet: str | None, out: PageOu
         if value is not None:
             ax.set_title(DATASET_LABEL.get(value, str(value)))
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel or ("accuracy (%)" if metric == "acc" else "loss (NLL)"))
         ax.legend(fontsize=7, ncol=2)
     out.figure(fig, name, caption)

@@ -1,5 +1,6 @@
 # Tables -> per-page answers (numbers and sentences as JSON), figures (PNG+SVG) and
-# generated Markdown fragments the report pages include. One job per source document.
+# generated Markdown fragments the report pages include. One job per page of analysis.answers.PAGES: each
+# source document, and the experiments page (every experiment no document page claims).
 rule answers:
     input:
         tables=expand(f"{OUT}/tables/{{name}}.parquet", name=TABLES),
@@ -26,6 +27,9 @@ rule scorecard:
     input:
         registry="config/scorecard.csv",
         answers=expand(f"{OUT}/answers/{{page}}.json", page=PAGES),
+        # the runs behind each row, and the config + profile that say which protocols this profile scales
+        runs=f"{OUT}/tables/runs.parquet",
+        manifest=f"{OUT}/tables/manifest.json",
     output:
         answers=f"{OUT}/answers/scorecard.json",
         fragments=directory(f"{OUT}/answers/scorecard"),
@@ -34,4 +38,4 @@ rule scorecard:
         f"{OUT}/logs/scorecard.log",
     shell:
         "{PY} -m analysis.scorecard --registry {input.registry:q} --answers {OUT}/answers --out {OUT}/answers"
-        " --table {output.table:q} > {log:q} 2>&1"
+        " --table {output.table:q} --runs {input.runs:q} --manifest {input.manifest:q} > {log:q} 2>&1"

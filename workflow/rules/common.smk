@@ -1,6 +1,7 @@
 # Shared state of the DAG: the validated config, the chosen profile and its runs.
 import hashlib
 import json
+import shlex
 import shutil
 from pathlib import Path
 import sys
@@ -29,10 +30,3 @@ SITE_INDEX = f"{OUT}/site/index.html"
 # the per-run files and aggregated tables: one list, shared with the Python package
 from analysis.layout import RUN_FILES, TABLES
 
-
-def run_spec(wildcards):
-    """The resolved spec of the run a train job's wildcards name."""
-    try:
-        return RUNS[wildcards.run_id].spec
-    except KeyError:
-        raise ValueError(f"run {wildcards.run_id} is not part of profile {PROFILE}")

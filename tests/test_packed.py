@@ -1,0 +1,162 @@
+"""Packed training (analysis.packed): K runs that differ only in their seed, trained as one network.
+
+- a run trained alone (a pack of one) is the textbook PyTorch loop, bit for bit;
+- a packed member equals its run trained alone: bit for bit for full-batch MLPs, and within a stated
+  tolerance elsewhere (batched products and grouped convolutions may pick other kernels than a
+  single product does; their rounding differs in the last bits);
+- pack-mates are isolated: a member that turns NaN is recorded as diverged alone;
+- a pack trained twice gives the same bits.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from analysis.models import build_model
+from analysis.splits import load_splits
+from analysis.training import build_pack, run_frames, run_pack, train_pack
+
+BASE = {"dataset": "fashion_mnist", "train_subset": 700, "test_subset": 300, "validation_split": 0.1,
+        "split_seed": 0, "normalise": {"mean": 0.1307, "std": 0.3081}, "activation": "relu", "norm": "none",
+        "norm_placement": "before_activation", "dropout": 0.0, "init": "torch_default", "init_std": 0.01,
+        "model": {"kind": "mlp", "hidden": [48, 24]}, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9,
+        "batch_size": 64, "eval_batch_size": 200, "epochs": 1, "seed": 1, "log_every": 3,
+        "probes": {"grad_every": 2, "activation_epochs": [0, 1], "activation_bins": 10, "activation_batch": 50}}
+CNN = {"kind": "cnn", "conv": [4, 6], "fc": [16]}
+LAYERS = {"kind": "layers", "layers": [{"conv": 4, "kernel": 3, "l2": 0.01}, "bn", "act", {"pool": 2}, {"dense": 6},
+                                       {"dropout": 0.25}, "flatten", {"dense": 16}, "bn", "act", {"dropout": 0.5},
+                                       {"dense": 10}]}
+VARIANTS = {
+    "mlp (hand-written pass)": {},
+    "mlp, adam, sigmoid": {"optimizer": "adam", "lr": 0.003, "activation": "sigmoid"},
+    "mlp, batch norm, dropout": {"norm": "batchnorm", "dropout": 0.3, "probes": {**BASE["probes"], "track_every": 4}},
+    "mlp, l1 + l2": {"penalty": {"l1": 1e-4, "l2": 1e-3}},
+    "cnn, batch norm, dropout": {"model": CNN, "norm": "batchnorm", "dropout": 0.2, "lr": 0.01},  # E7's lr
+    "layers: conv, dense per position, l2, dropout": {"model": LAYERS, "optimizer": "adam", "lr": 0.001,
+                                                      "init": "glorot_uniform"},
+}
+#: packed member vs its single run, one epoch of 10 steps, relative differences: (every batch loss and epoch
+#: metric, every gradient-probe value). MLPs: the batched products' rounding. CNNs: grouped convolutions take other
+#: oneDNN kernels (conv1's weight gradient differs in the last bits from the first step), momentum SGD amplifies
+#: that, and a weight gradient in front of batch norm is a small difference of large terms (BN's backward removes
+#: its mean), so its mean |g| moves by percents while the losses agree to 1e-6 (measured: 4.7e-5 at step 0,
+#: 1.7 % at step 4, 4.8 % at step 8).
+TOLERANCE = {"mlp": (1e-5, 1e-4), "cnn": (1e-3, 0.1), "layers": (1e-3, 0.1)}
+#: accuracies are counts: a last-bit difference in a logit may flip an image's prediction; at most 3 images
+#: of a split may differ (3 of the 300 test images is one percentage point; the 70-image validation split
+#: moves by 1.4 points per image)
+FLIPPED_IMAGES = 3
+SPLIT_SIZES = {"train_acc": 630, "val_acc": 70, "test_acc": 300}
+
+
+def specs_of(variant: dict, seeds=(1, 2, 3)) -> list[dict]:
+    return [{**copy.deepcopy(BASE), **copy.deepcopy(variant), "seed": s} for s in seeds]
+
+
+def textbook(spec: dict, data) -> list[float]:
+    """Each batch loss of the plain PyTorch loop: seed, build, shuffle with a seeded generator, step."""
+    torch.manual_seed(spec["seed"])
+    model = build_model(spec)
+    optimizer = (torch.optim.SGD(model.parameters(), lr=spec["lr"], momentum=spec["momentum"], fused=True)
+                 if spec["optimizer"] == "sgd" else torch.optim.Adam(model.parameters(), lr=spec["lr"], fused=True))
+    train = load_splits(data, spec, torch.device("cpu")).train
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(spec["seed"]))
+    losses = []
+    for start in range(0, len(train), spec["batch_size"]):
+        x, y = train.batch(order[start:start + spec["batch_size"]])
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize("variant", ["mlp (hand-written pass)", "mlp, batch norm, dropout", "cnn, batch norm, dropout"])
+def test_a_run_alone_is_the_textbook_loop_bit_for_bit(data_dir, variant):
+    spec = {**specs_of(VARIANTS[variant])[0], "probes": {}}
+    result = train_pack([spec], data_dir / "fashion_mnist.pt", torch.device("cpu"), progress=False)[0]
+    assert torch.cat(result.batch_losses).tolist() == textbook(spec, data_dir / "fashion_mnist.pt")
+
+
+def assert_close(packed, alone, tolerance: tuple[float, float], label: str) -> None:
+    frames_p, frames_a = run_frames(packed), run_frames(alone)
+    for stem, rel in (("metrics", tolerance[0]), ("batches", tolerance[0]), ("grads", tolerance[1])):
+        left = frames_p[stem].drop(columns=["seconds", "samples_per_s"], errors="ignore")
+        right = frames_a[stem].drop(columns=["seconds", "samples_per_s"], errors="ignore")
+        assert left.shape == right.shape and list(left.columns) == list(right.columns), (label, stem)
+        numbers = left.select_dtypes("number").columns
+        for column in numbers:
+            for a, b in zip(left[column], right[column]):
+                if isinstance(a, float) and math.isnan(a):
+                    assert math.isnan(b), (label, stem, column)
+                elif column.endswith("_acc"):
+                    assert abs(a - b) <= FLIPPED_IMAGES / SPLIT_SIZES[column] + 1e-12, (label, stem, column)
+                else:
+                    assert b == pytest.approx(a, rel=rel, abs=1e-7), (label, stem, column)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_a_packed_member_equals_its_run_alone(data_dir, variant):
+    specs = specs_of(VARIANTS[variant])
+    data = data_dir / "fashion_mnist.pt"
+    packed = train_pack(specs, data, torch.device("cpu"), progress=False)
+    assert [r.pack_size for r in packed] == [3, 3, 3]
+    for spec, member in zip(specs, packed):
+        alone = train_pack([spec], data, torch.device("cpu"), progress=False)[0]
+        assert member.backward == alone.backward
+        assert_close(member, alone, TOLERANCE[spec["model"]["kind"]], f"{variant}, seed {spec['seed']}")
+    assert len({r.epochs[-1]["test_loss"] for r in packed}) == 3  # three different runs, not one copied
+
+
+def test_full_batch_members_equal_their_runs_bit_for_bit(data_dir):
+    specs = [{**s, "batch_size": 630, "epochs": 4, "optimizer": "adam", "lr": 0.01, "log_every": 1,
+              "penalty": {"l1": 1.0, "l1_form": "signed"}} for s in specs_of({}, seeds=(1, 2))]
+    data = data_dir / "fashion_mnist.pt"
+    packed = train_pack(specs, data, torch.device("cpu"), progress=False)
+    for spec, member in zip(specs, packed):
+        alone = train_pack([spec], data, torch.device("cpu"), progress=False)[0]
+        assert run_frames(member)["batches"]["loss"].tolist() == run_frames(alone)["batches"]["loss"].tolist()
+        assert [e["test_acc"] for e in member.epochs] == [e["test_acc"] for e in alone.epochs]
+
+
+@pytest.mark.parametrize("variant", ["mlp (hand-written pass)", "cnn, batch norm, dropout"])
+def test_a_member_that_turns_nan_diverges_alone(data_dir, variant):
+    specs = specs_of(VARIANTS[variant])
+    data = data_dir / "fashion_mnist.pt"
+    clean = train_pack(specs, data, torch.device("cpu"), progress=False)
+    pack = build_pack(specs, data, torch.device("cpu"))
+    first = next(m for m in pack.model if hasattr(m, "member_weights"))
+    with torch.no_grad():
+        first.member_weights()[1].fill_(math.nan)  # member 1 only
+    poisoned = run_pack(pack, progress=False)
+    assert poisoned[1].status == "diverged" and poisoned[1].diverged_at["epoch"] == 1
+    assert math.isnan(poisoned[1].epochs[-1]["test_acc"])
+    for k in (0, 2):
+        assert poisoned[k].status == "ok"
+        for stem in ("metrics", "batches", "grads", "act_summary"):
+            left = run_frames(poisoned[k])[stem].drop(columns=["seconds", "samples_per_s"], errors="ignore")
+            right = run_frames(clean[k])[stem].drop(columns=["seconds", "samples_per_s"], errors="ignore")
+            assert left.equals(right), f"member {k}'s {stem} changed because a pack-mate turned NaN"
+    assert run_frames(poisoned[1])["grads"]["step"].max() < poisoned[1].diverged_at["step"]
+
+
+def test_a_pack_trained_twice_gives_the_same_bits(data_dir):
+    specs = specs_of(VARIANTS["mlp, batch norm, dropout"], seeds=(4, 5))
+    data = data_dir / "fashion_mnist.pt"
+    first, second = (train_pack(specs, data, torch.device("cpu"), progress=False) for _ in range(2))
+    for a, b in zip(first, second):
+        for stem, frame in run_frames(a).items():
+            assert frame.drop(columns=["seconds", "samples_per_s"], errors="ignore").equals(
+                run_frames(b)[stem].drop(columns=["seconds", "samples_per_s"], errors="ignore")), stem
+
+
+def test_a_pack_refuses_runs_that_differ_in_more_than_their_seed(data_dir):
+    specs = specs_of({}, seeds=(1, 2))
+    specs[1]["lr"] = 0.1
+    with pytest.raises(ValueError, match="differ only in their seed"):
+        build_pack(specs, data_dir / "fashion_mnist.pt", torch.device("cpu"))
