@@ -12,9 +12,11 @@ Layouts (a member is never mixed with another):
 - image:  [B, K*C, H, W] channels-last; member k owns channels k*C..(k+1)*C-1, so a grouped convolution
   (groups = K), BatchNorm2d over the K*C channels and pooling keep members apart by construction.
 
-Kernels: `bmm` equals `mm` bit for bit here (tests/test_packed.py), so a packed MLP member equals its
-single run exactly; grouped convolutions pick other oneDNN kernels, so a packed CNN member equals its
-single run up to rounding (the tolerance is enforced by the same tests).
+Kernels: on one thread (the pipeline's `threads_per_job: 1`) `bmm` equals `mm` bit for bit, so a packed MLP
+member equals its single run exactly (tests/test_bench.py); with more threads the batched products split
+their work differently for K >= 2 and differ in the last bits (about 2e-7). Grouped convolutions pick other
+oneDNN kernels, so a packed CNN member equals its single run up to rounding. tests/test_packed.py enforces
+both tolerances. Where packing pays (small MLPs) and where it does not (CNNs, large MLPs): PERFORMANCE.md.
 """
 from __future__ import annotations
 
