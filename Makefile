@@ -59,6 +59,7 @@ sysdeps-data:
 	fi
 
 study: env sysdeps-data
+	@$(BIN)/python -m analysis.estimate --profile $(PROFILE) --cores $(CORES) || true
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE)
 	@echo "site: results/$(PROFILE)/site/index.html"
 

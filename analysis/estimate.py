@@ -1,0 +1,315 @@
+"""Time to expect: before `make` trains, a few lines saying how long the training of the chosen profile should
+take on this machine, so nobody waits an hour without knowing it, or kills a build that is on time.
+
+`python -m analysis.estimate --profile default --cores 2` prints the runs and training jobs still to do (the
+same packing plan the Snakefile makes, `analysis.packing`), their arithmetic (model FLOP counts, no data loaded),
+this machine's one-job matmul peak (a 1 s probe, `analysis.bench.matmul_gflops`), and the time these give:
+
+    time of a job = its FLOPs / (efficiency × the one-job peak) + the per-job overhead
+    the build     = max(sum of the jobs' times / jobs at a time, the longest job)
+
+Efficiency is the share of the matmul peak the training loop reaches: small networks stay well below it. It is
+calibrated from the records of finished runs (`timing.pack_gflops_per_s` against this probe's peak, per
+experiment), else a declared default. An estimate never blocks the build: any failure prints one
+"no time estimate (<reason>)" line and exits 0.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from analysis.config import CONFIG_PATH, PROFILES, Run, load_config, study_runs
+from analysis.models import build_model, flops_per_sample
+from analysis.packing import Pack, pack_size_of, plan_packs, run_complete, seedless_key
+from analysis.splits import n_classes
+
+#: Images of the MNIST and Fashion-MNIST IDX files (checked when they are parsed, analysis.data.build_arrays);
+#: both have about 6,000 training and 1,000 test images per class.
+TRAIN_IMAGES, TEST_IMAGES, CLASSES = 60_000, 10_000, 10
+#: Without finished runs to calibrate from: the project's notes measured the default study end to end at 37 % of
+#: its machine's peak (0.355 PFLOP in 42.3 min on a 382 GFLOP/s two-core machine). Being end to end, it holds part
+#: of the per-job overhead, which is added all the same: without it, the quick profile's 76 small jobs would be
+#: estimated at 1 min instead of about 5; the default profile's estimate errs long by some 4 min for it.
+DEFAULT_EFFICIENCY = 0.37
+#: The spread declared for the estimate, either way: builds of the same study measured 46.4 and 49.9 min, and
+#: machines of this kind differ by 2x in matmul peak (PERFORMANCE.md), which the probe sees only in part.
+RANGE = 0.30
+#: Median time of a training job outside its training loop (start-up, data load, writes), measured on the
+#: default study's jobs; added to every job (run records time the training loop only).
+JOB_OVERHEAD_S = 5.0
+#: The probe: square fp32 products of this size for about this long (1024 reaches the peak on these CPUs).
+PROBE_SIZE, PROBE_SECONDS = 1024, 1.0
+
+
+class NoEstimate(RuntimeError):
+    """An estimate cannot be made honestly (the message says why)."""
+
+
+@dataclass(frozen=True)
+class SplitSizes:
+    """Images a run trains on per epoch, and evaluates after each epoch."""
+
+    train: int
+    val: int
+    test: int
+
+
+def split_sizes(spec: dict) -> SplitSizes:
+    """The sizes analysis.splits.load_splits makes, from the spec alone (no data loaded): `classes` keeps
+    k/10 of each part and `train_per_class` caps each class, both as if classes were balanced (Fashion-MNIST's
+    are, exactly; MNIST's within 10 %); then `train_subset`, the validation fraction and `test_subset`."""
+    kept = len(spec["classes"]) if spec.get("classes") else CLASSES
+    pool = TRAIN_IMAGES * kept // CLASSES
+    if spec.get("train_per_class"):
+        pool = min(pool, spec["train_per_class"] * kept)
+    if spec.get("train_subset"):
+        pool = min(pool, spec["train_subset"])
+    n_val = int(round(pool * spec.get("validation_split", 0.0)))
+    test = TEST_IMAGES * kept // CLASSES
+    return SplitSizes(pool - n_val, n_val, min(test, spec.get("test_subset") or test))
+
+
+@dataclass(frozen=True)
+class Work:
+    """FLOPs of one run: its training passes and its evaluations (forward only)."""
+
+    train: float
+    evaluate: float
+
+    @property
+    def total(self) -> float:
+        return self.train + self.evaluate
+
+
+def run_work(spec: dict, train_flops_per_sample: float) -> Work:
+    """Epochs × training images at the training cost (forward + both gradients, analysis.models.flops_per_sample);
+    val + test after each epoch and before the first, and the test set at every `track_every` step, at the
+    forward cost (a third). Probes and divergence are left out: they change the arithmetic by little."""
+    sizes, epochs = split_sizes(spec), spec["epochs"]
+    forward = train_flops_per_sample / 3
+    evaluations = (epochs + 1) * (sizes.val + sizes.test)
+    track_every = spec.get("probes", {}).get("track_every", 0)
+    if track_every:
+        steps = epochs * math.ceil(sizes.train / spec["batch_size"])
+        evaluations += (1 + steps // track_every) * sizes.test
+    return Work(epochs * sizes.train * train_flops_per_sample, evaluations * forward)
+
+
+class ModelFlops:
+    """Training FLOPs per sample of a spec's network, built once per seedless spec (a profile has ~60)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, float] = {}
+
+    def __call__(self, spec: dict) -> float:
+        key = seedless_key(spec)
+        if key not in self._cache:
+            self._cache[key] = flops_per_sample(build_model(spec, n_classes=n_classes(spec)))
+        return self._cache[key]
+
+
+@dataclass
+class Calibration:
+    """Measured efficiencies (share of this machine's one-job peak) per experiment, from `records` finished runs."""
+
+    by_experiment: dict[str, float] = field(default_factory=dict)
+    records: int = 0
+
+    def efficiency(self, run: Run) -> float | None:
+        """The first of the run's experiments with finished runs, else None. Not an average over other
+        experiments: the first runs to finish are no sample of the rest (full-batch Adam runs at twice the share
+        of the small CNNs), and the declared default is the whole study's."""
+        for name in run.experiments:
+            if name in self.by_experiment:
+                return self.by_experiment[name]
+        return None
+
+
+def record_rate(record: dict, threads: int) -> tuple[float, float] | None:
+    """(GFLOP, seconds) a finished run's training loop took, or None if its record cannot say for this
+    setting. A packed member's time is its pack's, shared by K members: its seconds are its own FLOPs
+    at the pack's rate (`pack_gflops_per_s`; `gflops_per_s` is the member's FLOPs over the whole pack's time)."""
+    timing, env = record.get("timing") or {}, record.get("environment") or {}
+    rate = timing.get("pack_gflops_per_s") or timing.get("gflops_per_s")
+    if not rate or not timing.get("gflops_per_s") or env.get("device") != "cpu" or env.get("threads") != threads:
+        return None
+    gflop = timing["gflops_per_s"] * timing["train_seconds"]
+    return gflop, gflop / rate
+
+
+def read_records(runs_dir: Path) -> dict[str, dict]:
+    """Every readable record.json under runs_dir, by run id (a damaged one is skipped, not fatal)."""
+    records = {}
+    for path in sorted(Path(runs_dir).glob("*/record.json")):
+        try:
+            records[path.parent.name] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+    return records
+
+
+def calibrate(records: dict[str, dict], runs: dict[str, Run], peak: float, threads: int) -> Calibration:
+    """FLOP-weighted efficiency (total FLOPs over total time, over the peak) of each experiment with finished runs
+    of this profile (runs of other profiles train on other subsets and epochs, so they are left out)."""
+    totals: dict[str, list[float]] = {}
+    used = 0
+    for rid, record in records.items():
+        measured = record_rate(record, threads) if rid in runs else None
+        if measured is None:
+            continue
+        used += 1
+        for name in runs[rid].experiments:
+            total = totals.setdefault(name, [0.0, 0.0])
+            total[0], total[1] = total[0] + measured[0], total[1] + measured[1]
+    return Calibration({name: gflop / seconds / peak for name, (gflop, seconds) in totals.items() if seconds > 0},
+                       used)
+
+
+def job_seconds(pack: Pack, work: Callable[[Run], Work], peak: float, calibration: Calibration) -> float:
+    """A training job's time: its members' FLOPs at the measured (or declared) share of the one-job peak."""
+    efficiency = calibration.efficiency(pack.runs[0]) or DEFAULT_EFFICIENCY
+    flops = sum(work(run).total for run in pack.runs)
+    return flops / (efficiency * peak * 1e9) + JOB_OVERHEAD_S
+
+
+def build_seconds(jobs: list[float], at_a_time: int) -> float:
+    """Jobs spread over `at_a_time` slots, but never shorter than the longest job (it runs on one slot)."""
+    return max(sum(jobs) / at_a_time, max(jobs, default=0.0))
+
+
+@dataclass
+class Estimate:
+    """What the printed lines say."""
+
+    profile: str
+    runs: int
+    done: int
+    jobs: int
+    flops: float
+    peak: float
+    threads: int
+    at_a_time: int
+    calibration: Calibration
+    seconds: float
+
+
+def probe_peak(threads: int) -> float:
+    """This machine's fp32 matmul GFLOP/s with the threads one training job gets (restored afterwards)."""
+    from analysis.bench import matmul_gflops
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return matmul_gflops(PROBE_SIZE, PROBE_SECONDS)
+    finally:
+        torch.set_num_threads(before)
+
+
+def check_cpu(config: dict) -> None:
+    """The efficiencies are CPU measurements: a GPU build would be estimated wrongly, so it is not estimated."""
+    device = config.get("device", "auto")
+    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+        raise NoEstimate("training runs on a GPU; the estimate covers CPU builds only")
+
+
+def estimate(config: dict, profile: str, cores: int, runs_dir: Path,
+             peak: Callable[[int], float] | None = None) -> Estimate:
+    """Plan the profile's jobs as the Snakefile does, and time those still to do on this machine (`peak`:
+    the one-job GFLOP/s for a number of threads, by default the matmul probe)."""
+    check_cpu(config)
+    runs = study_runs(config, profile)
+    complete = run_complete(runs_dir)
+    todo = [p for p in plan_packs(runs, pack_size_of(config), complete) if not all(map(complete, p.run_ids))]
+    threads = config.get("threads_per_job", 1)
+    gflops = (peak or probe_peak)(threads)
+    if not gflops > 0:
+        raise NoEstimate(f"the matmul probe measured {gflops} GFLOP/s")
+    calibration = calibrate(read_records(runs_dir), runs, gflops, threads)
+    flops_of = ModelFlops()
+
+    def work(run: Run) -> Work:
+        return run_work(run.spec, flops_of(run.spec))
+
+    at_a_time = max(1, cores // threads)
+    return Estimate(profile, len(runs), sum(map(complete, runs)), len(todo),
+                    sum(work(run).total for pack in todo for run in pack.runs), gflops, threads, at_a_time,
+                    calibration, build_seconds([job_seconds(p, work, gflops, calibration) for p in todo], at_a_time))
+
+
+def duration(seconds: float, low: float | None = None, high: float | None = None) -> str:
+    """Minutes up to two hours, then hours: the precision an estimate has. With a range, its ends in the unit of
+    the estimate: "45 min (range 32–58 min)"."""
+    unit, size, digits = ("min", 60, 0) if seconds < 7200 else ("h", 3600, 1)
+    text = f"{seconds / size:.{digits}f} {unit}"
+    return text if low is None else f"{text} (range {low / size:.{digits}f}–{high / size:.{digits}f} {unit})"
+
+
+def percent(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def flop_text(flops: float) -> str:
+    return f"{flops / 1e15:.2f} PFLOP" if flops >= 1e13 else f"{flops / 1e12:.2f} TFLOP"
+
+
+def efficiency_text(calibration: Calibration) -> str:
+    """Where the shares of the peak came from: the reader can judge the estimate by it."""
+    default = f"{percent(DEFAULT_EFFICIENCY)} (the notes' default build, end to end)"
+    if not calibration.by_experiment:
+        return f"{default}; no run of this profile has finished yet"
+    low, high = min(calibration.by_experiment.values()), max(calibration.by_experiment.values())
+    return (f"{low * 100:.0f}–{percent(high)} in {len(calibration.by_experiment)} experiments "
+            f"({calibration.records} finished runs), else {default}")
+
+
+def report_lines(est: Estimate) -> list[str]:
+    """The lines `make` prints before it trains."""
+    threads = "one thread" if est.threads == 1 else f"{est.threads} threads"
+    lines = [f"{est.profile} profile: {est.runs} runs, {est.jobs} training jobs to run; "
+             f"{est.done} runs already done (cached)"]
+    if not est.jobs:
+        return [f"nnlab: {line}" for line in lines + ["nothing to train: every run is done"]]
+    lines += [f"training work still to do: {flop_text(est.flops)} (training passes + per-epoch evaluation)",
+              f"this machine: fp32 matmul {est.peak:.0f} GFLOP/s on {threads} ({PROBE_SECONDS:.0f} s probe), "
+              f"{est.at_a_time} jobs at a time",
+              f"share of that peak: {efficiency_text(est.calibration)}; + {JOB_OVERHEAD_S:.0f} s a job",
+              f"expect about {duration(est.seconds, est.seconds * (1 - RANGE), est.seconds * (1 + RANGE))}"
+              " of training before the site; measured builds: see README"]
+    return [f"nnlab: {line}" for line in lines]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Print the training time to expect for a profile on this machine.")
+    parser.add_argument("--profile", default="default", choices=PROFILES)
+    parser.add_argument("--config", type=Path, default=CONFIG_PATH)
+    parser.add_argument("--cores", type=int, default=None, help="jobs' cores, as given to snakemake (default: all)")
+    parser.add_argument("--runs-dir", type=Path, default=Path("results/runs"))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the estimate, or one line saying why there is none; always exit 0 (the build goes on)."""
+    args = parse_args(argv)
+    try:
+        config = load_config(args.config, {"profile": args.profile})
+        cores = args.cores or os.cpu_count() or 1
+        if cores < 1:
+            raise NoEstimate(f"--cores {cores}")
+        lines = report_lines(estimate(config, args.profile, cores, args.runs_dir))
+    except Exception as error:  # noqa: BLE001 - an estimate must never stop the build it precedes
+        first = (str(error).splitlines() or [""])[0]
+        lines = [f"nnlab: no time estimate ({type(error).__name__}{': ' * bool(first)}{first})"]
+    print("\n".join(lines), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
