@@ -69,7 +69,10 @@ quick:
 full:
 	$(MAKE) study PROFILE=full
 
+# Lint first (seconds): ruff and snakefmt read their settings from pyproject.toml.
 test: env sysdeps
+	$(BIN)/ruff check analysis tests
+	$(BIN)/snakefmt --check Snakefile workflow/rules/
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 clean-site:

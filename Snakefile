@@ -2,7 +2,10 @@
 # `snakemake --cores 8` builds the default profile; `--config profile=quick|full` picks another.
 configfile: "config/config.yaml"
 
+
 report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
@@ -10,9 +13,17 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/answers.smk"
 include: "workflow/rules/report.smk"
 
+
 # Cheap or network-bound steps stay on the submitting host under a cluster executor;
 # only the training runs are submitted as cluster jobs.
-localrules: all, dataset, manifest, aggregate, answers, scorecard, site
+localrules:
+    all,
+    dataset,
+    manifest,
+    aggregate,
+    answers,
+    scorecard,
+    site,
 
 
 rule all:

@@ -128,7 +128,8 @@ def check_site(site: Path, screenshots: Path | None = None, width: int = 1300) -
                 report.screenshots.append(str(shot))
         browser.close()
     unreached = sidebar_pages(site) - seen
-    report.problems += [f"{page_name}: not reachable by following links from index.html" for page_name in sorted(unreached)]
+    report.problems += [f"{page_name}: not reachable by following links from index.html"
+                        for page_name in sorted(unreached)]
     return report
 
 

@@ -538,7 +538,8 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--pack-id", default=None, help="names the pack in the run records (default: the first run id)")
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--outdir", type=Path, default=None, help="a single run's folder")
-    parser.add_argument("--runs-dir", type=Path, default=Path("results/runs"), help="members go to <runs-dir>/<run-id>/")
+    parser.add_argument("--runs-dir", type=Path, default=Path("results/runs"),
+                        help="members go to <runs-dir>/<run-id>/")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-progress", action="store_true")

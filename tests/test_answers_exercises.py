@@ -2,7 +2,6 @@
 tables (shaped like the aggregate step's) for both outcomes, and the sentence must change with them."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,8 @@ from analysis.figures import setup_style
 def context(tmp_path, tables: dict[str, list[dict]], experiments: dict, page: str) -> Context:
     for name, rows in tables.items():
         pd.DataFrame(rows).to_parquet(tmp_path / f"{name}.parquet")
-    config = {"defaults": {}, "experiments": {name: {"exercise": "x", "base": {}, **exp} for name, exp in experiments.items()}}
+    config = {"defaults": {},
+              "experiments": {name: {"exercise": "x", "base": {}, **exp} for name, exp in experiments.items()}}
     return Context(page=page, profile="default", tables_dir=tmp_path, config=config, provenance={})
 
 
@@ -91,8 +91,8 @@ def m2_tables(sigmoid_first_layer: float) -> dict[str, list[dict]]:
                     grads.append({"run_id": rid, "experiments": "m2_depth", "activation": act, "seed": seed,
                                   "step": step, "epoch": epoch, "layer": f"linear{layer}", "layer_index": layer,
                                   "max_abs_grad": scale, "mean_abs_grad": scale / 10})
-    summary = [{"run_id": f"relu{seed}", "experiments": "m2_depth", "activation": "relu", "kind": "post", "epoch": epoch,
-                "layer_index": layer, "dead_fraction": 0.9 if (epoch and layer == 5) else 0.0}
+    summary = [{"run_id": f"relu{seed}", "experiments": "m2_depth", "activation": "relu", "kind": "post",
+                "epoch": epoch, "layer_index": layer, "dead_fraction": 0.9 if (epoch and layer == 5) else 0.0}
                for seed in (1, 2) for epoch in (0, 1) for layer in range(1, 6)]
     return {"runs": runs, "grads": grads, "act_summary": summary}
 
@@ -150,7 +150,8 @@ def test_h44_claim_follows_the_measurement(tmp_path, bn_acc, verdict):
         for seed in (1, 2, 3):
             rid = f"{norm}{seed}"
             common = {"run_id": rid, "experiments": exp, "activation": "relu", "norm": norm, "seed": seed}
-            runs.append({**common, "status": "ok", "final_test_acc": acc + 0.001 * (seed - 2) * (1 if norm == "none" else 5)})
+            runs.append({**common, "status": "ok",
+                         "final_test_acc": acc + 0.001 * (seed - 2) * (1 if norm == "none" else 5)})
             epochs += [{**common, "epoch": e, "train_acc": 0.8, "val_acc": 0.8, "test_acc": 0.8} for e in range(3)]
     ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"h4_mlp": {}, "h4_bn": {}}, "seed001")
     out = output(tmp_path)

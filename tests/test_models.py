@@ -79,7 +79,8 @@ def test_per_layer_l2_and_spec_penalties():
     model = build_model(spec)
     terms = penalty_terms(model, None)
     assert len(terms) == 1
-    assert float(penalty_value(terms).detach()) == pytest.approx(0.5 * float(model.linear1.weight.detach().pow(2).sum()))
+    assert float(penalty_value(terms).detach()) == pytest.approx(
+        0.5 * float(model.linear1.weight.detach().pow(2).sum()))
     torch.nn.init.constant_(model.linear2.weight, -1.0)
     signed = penalty_value(penalty_terms(model, {"l1": 1.0, "l1_form": "signed"}))
     absolute = penalty_value(penalty_terms(model, {"l1": 1.0, "l1_form": "abs"}))

@@ -167,12 +167,16 @@ def test_registry_rejects_a_numeric_row_without_tolerance(tmp_path):
 
 def test_every_seed_constant_of_the_answer_modules_is_in_the_registry():
     registry = scorecard.load_registry(REGISTRY)
-    values = {round(float(v), 6) for v, u in zip(registry["seed_value"], registry["units"]) if u not in ("claim", "verdict")}
+    values = {round(float(v), 6) for v, u in zip(registry["seed_value"], registry["units"])
+              if u not in ("claim", "verdict")}
     expected = [v for d in seed003.SEED_M21.values() for pair in d.values() for v in pair]
     expected += [v for d in seed003.SEED_M23.values() for pair in d.values() for v in pair]
-    expected += [seed003.SEED_LECUN_UPPER, seed003.SEED_CNN["params"], seed003.SEED_CNN["test_acc"], seed003.SEED_CNN["test_loss"]]
-    expected += [v for t in seed004.SEED_FULL.values() for v in t] + [v for t in seed004.SEED_PENALTY.values() for v in t]
-    expected += [v for t in seed004.SEED_KERAS.values() for v in t] + [v for t in seed004.SEED_DROPOUT.values() for v in t]
+    expected += [seed003.SEED_LECUN_UPPER, seed003.SEED_CNN["params"], seed003.SEED_CNN["test_acc"],
+                 seed003.SEED_CNN["test_loss"]]
+    expected += ([v for t in seed004.SEED_FULL.values() for v in t]
+                 + [v for t in seed004.SEED_PENALTY.values() for v in t])
+    expected += ([v for t in seed004.SEED_KERAS.values() for v in t]
+                 + [v for t in seed004.SEED_DROPOUT.values() for v in t])
     expected += [v for d in seed002.SEED_A74.values() for v in d.values()]
     expected += [0.28, 8.35, 0.29, 4.65]  # H4.6 averages as the seed printed them
     assert round(sum(seed001.SEED_H46["original"]["loss"]) / 5, 2) == 8.35

@@ -62,7 +62,9 @@ class Context:
         shared = {k: v for k, v in first.items() if all(s.get(k) == v for s in specs)}
         parts = []
         if "optimizer" in shared:
-            text = f"{shared['optimizer'].upper() if shared['optimizer'] == 'sgd' else shared['optimizer'].capitalize()}"
+            text = (
+                f"{shared['optimizer'].upper() if shared['optimizer'] == 'sgd' else shared['optimizer'].capitalize()}"
+            )
             if "lr" in shared:
                 text += f" at learning rate {shared['lr']:g}"
             if shared["optimizer"] == "sgd" and "momentum" in shared:
@@ -76,7 +78,8 @@ class Context:
             parts.append(f"{100 * shared['validation_split']:g} % of the training images held out for validation "
                          f"(split seed {shared.get('split_seed', 0)})")
         init = {"glorot_uniform": "glorot-uniform weights and zero biases", "torch_default": "PyTorch's default init",
-                "normal": f"N(0, {shared.get('init_std', 0.01):g}²) weights and zero biases"}.get(shared.get("init", ""))
+                "normal": f"N(0, {shared.get('init_std', 0.01):g}²) weights and zero biases",
+                }.get(shared.get("init", ""))
         if init:
             parts.append(init)
         normalise = shared.get("normalise")

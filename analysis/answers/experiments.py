@@ -289,7 +289,8 @@ def section(ctx: Context, out: PageOutput, name: str) -> tuple[str, pd.DataFrame
     title = f" · {experiment['title']}" if experiment.get("title") else ""
     parts = [f"## `{name}`{title} {{#{anchor(name)}}}",
              f"Exercise: {experiment.get('exercise', '—')}. {plural(len(grid), 'run')} in the `{ctx.profile}` "
-             f"profile: {plural(len(order), 'grid cell')} × up to {plural(n_seeds, 'seed')}. " + ctx.protocol_text(name),
+             f"profile: {plural(len(order), 'grid cell')} × up to {plural(n_seeds, 'seed')}. "
+             + ctx.protocol_text(name),
              "### Configuration", config_block(ctx, name),
              "### Final metrics", metrics_table(runs, order) if len(runs) else "_No runs in the tables._\n",
              "### Learning curves", *curves,

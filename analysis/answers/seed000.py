@@ -85,8 +85,9 @@ def answer_curves(ctx: Context, out: PageOutput, runs: pd.DataFrame, epochs: pd.
                        f"{epochs_to_text(to_x.reindex(runs[on & (runs['variant'] == 'relu')]['run_id']), horizon)}")
         if (dataset, "sigmoid+BN") in est and (dataset, "relu") in est:
             reaches = bn_gap.n >= 2 and not math.isnan(bn_gap.high) and bn_gap.high >= 0
-            e72.append(f"on {name} batch normalisation lifts the sigmoid CNN to {est[(dataset, 'sigmoid+BN')]['test_acc'].pct()} "
-                       f"(gap to the ReLU-CNN {pp(bn_gap)}: it {'reaches' if reaches else 'does not reach'} ReLU level)")
+            e72.append(f"on {name} batch normalisation lifts the sigmoid CNN to "
+                       f"{est[(dataset, 'sigmoid+BN')]['test_acc'].pct()} (gap to the ReLU-CNN {pp(bn_gap)}: it "
+                       f"{'reaches' if reaches else 'does not reach'} ReLU level)")
     if not rows:
         missing(out, ["e7_table", "e7_curves", "e7_loss_curves"], "E7 CNN")
         out.set("e7.e71", "No E7 runs in this profile's configuration.")
@@ -131,7 +132,7 @@ def seed_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame)
          "ours (Fashion-MNIST)": f"final validation accuracy sigmoid+BN − ReLU {pp(val_gap)}",
          "verdict": _verdict(_similar(val_gap))},
         {"seed observed": SEED_OBSERVATIONS["converge_20"],
-         "ours (Fashion-MNIST)": (f"best validation epoch (mean over seeds): "
+         "ours (Fashion-MNIST)": ("best validation epoch (mean over seeds): "
                                   + ", ".join(f"{v} {best[v]:.1f}" for v in VARIANTS if v in best)
                                   + f" of {horizon} trained"),
          "verdict": "not comparable: fewer than 20 epochs in this profile" if horizon < 20 else
@@ -203,7 +204,8 @@ def saturation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
 
 
 def preactivation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
-    s = summary[(summary["kind"] == "pre") & (summary["activation"] == "sigmoid") & (summary["dataset"] == "fashion_mnist")]
+    s = summary[(summary["kind"] == "pre") & (summary["activation"] == "sigmoid")
+                & (summary["dataset"] == "fashion_mnist")]
     if s.empty:
         return
     mean = s.groupby(["variant", "layer", "epoch"], as_index=False)[["p15", "p50", "p85"]].mean()
@@ -220,8 +222,8 @@ def preactivation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
         ax.legend(fontsize=7)
     out.figure(fig, "e7_preactivation",
                "E7.3 — Fashion-MNIST: the sigmoid inputs (pre-activations) per layer over training on the fixed "
-               "batch, median and 15th–85th percentile band, mean over seeds: compare the width and centre of the bands "
-               "with and without BN.")
+               "batch, median and 15th–85th percentile band, mean over seeds: compare the width and centre of the "
+               "bands with and without BN.")
 
 
 def answer_histograms(out: PageOutput, hist: pd.DataFrame, summary: pd.DataFrame) -> None:
@@ -248,7 +250,8 @@ def answer_histograms(out: PageOutput, hist: pd.DataFrame, summary: pd.DataFrame
         top = no_bn_layer.idxmax() if len(no_bn_layer) else "?"
         parts.append(f"on {DATASET_LABEL[dataset]} {at('sigmoid', 0)} of sigmoid outputs are saturated at "
                      f"initialisation and {at('sigmoid', last)} after epoch {last} without BN (most in {top}: "
-                     f"{100 * no_bn_layer.max():.1f} %), against {at('sigmoid+BN', 0)} and {at('sigmoid+BN', last)} with BN")
+                     f"{100 * no_bn_layer.max():.1f} %), against {at('sigmoid+BN', 0)} and "
+                     f"{at('sigmoid+BN', last)} with BN")
     out.set("e7.e73", sentence(parts))
 
 
@@ -312,10 +315,12 @@ def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
         faster = early["batchnorm"] > early["none"]
         out.set("bn.answer",
                 f"After {int(steps // 5):,} steps the BN network is at {100 * early['batchnorm']:.2f} % test accuracy "
-                f"against {100 * early['none']:.2f} % without BN ({'faster, as in the paper' if faster else 'not faster, unlike the paper'}); "
+                f"against {100 * early['none']:.2f} % without BN "
+                f"({'faster, as in the paper' if faster else 'not faster, unlike the paper'}); "
                 f"the median input of the tracked last-layer sigmoid moves by {drift['none']:.2f} without BN and "
                 f"{drift['batchnorm']:.2f} with BN over {steps:,} steps "
-                f"({'the paper' + chr(39) + 's picture: BN holds the distribution steady' if drift['batchnorm'] < drift['none'] else 'BN does not hold it steadier here'}).")
+                f"""({'the paper' + chr(39) + 's picture: BN holds the distribution steady'
+                      if drift['batchnorm'] < drift['none'] else 'BN does not hold it steadier here'}).""")
     else:
         out.set("bn.answer", "Only one of the two BN-paper networks ran in this profile.")
     return runs
@@ -337,7 +342,8 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
         seed_observations(out, runs, epochs)
         answer_histograms(out, _label(ctx.of("act_hist", CNN)), _label(ctx.of("act_summary", CNN)))
     if "e7_seed" not in out.fragments:
-        out.fragment("e7_seed", "_No Fashion-MNIST E7 runs in this profile: the seed's observations are not checked._\n")
+        out.fragment("e7_seed",
+                     "_No Fashion-MNIST E7 runs in this profile: the seed's observations are not checked._\n")
     for qid, anchor, key in (("E7.1", "e7-1", "e71"), ("E7.2", "e7-2", "e72"), ("E7.3", "e7-3", "e73")):
         out.headline(qid, anchor, out.vars["e7"][key], figure="e7_hist_fashion_mnist" if key == "e73" else None)
     bn_runs = answer_bn_paper(ctx, out)

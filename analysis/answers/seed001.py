@@ -72,7 +72,8 @@ def answer_epochs(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataF
     runs = runs.assign(chosen=runs["run_id"].map(lambda r: rule[r][0]), stop=runs["run_id"].map(lambda r: rule[r][1]))
     curves_figure(epochs, "activation", None, out, "h41_curves",
                   f"H4.1–H4.2 — accuracy per epoch (solid train, dashed validation, dotted test), mean and range over "
-                  f"seeds. The next figure marks the epoch the validation rule (best validation loss, patience {PATIENCE}) "
+                  "seeds. The next figure marks the epoch the validation rule "
+                  f"(best validation loss, patience {PATIENCE}) "
                   "picks.", palette=ACTIVATION_PALETTE,
                   hue_order=[a for a in ("relu", "sigmoid") if a in set(runs["activation"])])
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -87,7 +88,7 @@ def answer_epochs(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataF
     ax.set_ylabel("validation loss (NLL)")
     ax.legend(fontsize=8)
     out.figure(fig, "h42_val_loss", "H4.2 — validation loss per epoch (mean over seeds). Dotted: the epoch the "
-               f"validation rule keeps; where the curve turns up afterwards, the net has begun to overfit.")
+               "validation rule keeps; where the curve turns up afterwards, the net has begun to overfit.")
     rows, parts = [], []
     for act in [a for a in ("relu", "sigmoid") if a in set(runs["activation"])]:
         r = runs[runs["activation"] == act]
@@ -96,7 +97,9 @@ def answer_epochs(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataF
         at = {k: e[e["epoch"] == k].set_index("run_id")["test_acc"] for k in (25, horizon)}
         diff = mean_ci((at[horizon] - at[25]).dropna()) if 25 < horizon else mean_ci([])
         overfit = int((r["chosen"] < horizon).sum())
-        rows.append({"activation": act, "epoch chosen (mean, range)": f"{r['chosen'].mean():.1f} ({r['chosen'].min()}–{r['chosen'].max()})",
+        rows.append({"activation": act,
+                     "epoch chosen (mean, range)": f"{r['chosen'].mean():.1f} "
+                                                   f"({r['chosen'].min()}–{r['chosen'].max()})",
                      "training would stop at": f"{r['stop'].mean():.1f}",
                      f"test acc. {horizon} − 25 epochs": pp(diff) if diff.n else "n/a (< 25 epochs)",
                      "runs whose best val. loss is before the last epoch": f"{overfit} of {len(r)}"})
@@ -108,9 +111,10 @@ def answer_epochs(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataF
                            "verdict": verdict(ci_flag(diff)) if diff.n else verdict(None)})
         if act == "relu":
             claims.append({"claim": "more epochs help until the net overfits", "experiments": [MLP],
-                           "measure": f"ReLU: validation loss bottoms out before epoch {horizon} in {overfit} of {len(r)} runs "
-                                      f"(rule keeps epoch {r['chosen'].mean():.1f})",
-                           # no minimum before the last epoch = no overfitting seen yet: the claim is untested, not false
+                           "measure": f"ReLU: validation loss bottoms out before epoch {horizon} in {overfit} of "
+                                      f"{len(r)} runs (rule keeps epoch {r['chosen'].mean():.1f})",
+                           # no minimum before the last epoch = no overfitting seen yet:
+                           # the claim is untested, not false
                            "verdict": verdict(True if overfit == len(r) else None)})
     out.fragment("h42_table", markdown_table(pd.DataFrame(rows)))
     relu, sig = est.get(("relu",)), est.get(("sigmoid",))
@@ -134,8 +138,10 @@ def answer_batch(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFr
         lambda s: s.diff().std()).groupby("batch_size").mean()
     final = runs.groupby("batch_size")["final_test_acc"].mean()
     ref = per_epoch.get(32, math.nan)
-    rows = [{"batch size": int(b), "seconds per epoch": f"{per_epoch[b]:.1f}", "time vs batch 32": f"{per_epoch[b] / ref:.2f}×",
-             "std of step-to-step loss change": f"{noise.get(b, math.nan):.3f}", "final test accuracy": f"{100 * final[b]:.2f} %"}
+    rows = [{"batch size": int(b), "seconds per epoch": f"{per_epoch[b]:.1f}",
+             "time vs batch 32": f"{per_epoch[b] / ref:.2f}×",
+             "std of step-to-step loss change": f"{noise.get(b, math.nan):.3f}",
+             "final test accuracy": f"{100 * final[b]:.2f} %"}
             for b in per_epoch.index]
     out.fragment("h43_table", markdown_table(pd.DataFrame(rows)))
     fig, ax = plt.subplots(figsize=(8, 4.2))
@@ -163,7 +169,8 @@ def answer_batch(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFr
         out.set("h4.h43", f"At equal epochs batch 1 costs {slower:.1f}× the time of batch 32 per epoch and batch 512 "
                 f"{per_epoch.get(512, math.nan) / ref:.2f}×; the loss noise falls from {noise.get(1, math.nan):.3f} "
                 f"(batch 1) to {noise.get(512, math.nan):.3f} (batch 512); final test accuracy ranges from "
-                f"{100 * final.min():.2f} % (batch {int(final.idxmin())}) to {100 * final.max():.2f} % (batch {int(final.idxmax())}).")
+                f"{100 * final.min():.2f} % (batch {int(final.idxmin())}) to "
+                f"{100 * final.max():.2f} % (batch {int(final.idxmax())}).")
     else:
         out.set("h4.h43", "Batch sizes 1 and 32 are not both in this profile.")
     return runs
@@ -187,7 +194,8 @@ def answer_bn(ctx: Context, out: PageOutput, mlp_runs: pd.DataFrame, claims: lis
     epochs = pd.concat([ctx.of("epochs", MLP), ctx.of("epochs", BN)])
     epochs = epochs[epochs["activation"] == "relu"].assign(
         variant=lambda f: np.where(f["norm"] == "batchnorm", "relu+BN", "relu"))
-    curves_figure(epochs, "variant", None, out, "h44_curves", "H4.4 — the ReLU MLP with and without batch normalisation: "
+    curves_figure(epochs, "variant", None, out, "h44_curves",
+                  "H4.4 — the ReLU MLP with and without batch normalisation: "
                   "accuracy per epoch (solid train, dashed validation, dotted test), mean and range over seeds.",
                   palette={"relu": ACTIVATION_PALETTE["relu"], "relu+BN": "#0d3b5e"}, hue_order=["relu", "relu+BN"])
     return runs
@@ -227,16 +235,17 @@ def answer_anatomy(ctx: Context, out: PageOutput, claims: list[dict]) -> dict[st
     cnn_params = parameter_count(model)["trainable"]
     conv_outputs = [int(np.prod([int(v) for v in row["output shape"].strip("()").split(", ")[1:]]))
                     for row, layer in zip(summary, model) if isinstance(layer, torch.nn.Conv2d)]
-    k = n_classes(spec)
     same_width = [*filters, *[f.out_features for f in fcs]]
     same_units = [*conv_outputs, *[f.out_features for f in fcs]]
     counts = pd.DataFrame([
-        {"network": "the 8-layer CNN (ours, as configured)", "layer widths": ", ".join(map(str, filters)) + " filters; FC "
-         + ", ".join(str(f.out_features) for f in fcs), "trainable parameters": f"{cnn_params:,}"},
+        {"network": "the 8-layer CNN (ours, as configured)",
+         "layer widths": ", ".join(map(str, filters)) + " filters; FC " + ", ".join(str(f.out_features) for f in fcs),
+         "trainable parameters": f"{cnn_params:,}"},
         {"network": "8 fully connected layers, one unit per filter", "layer widths": ", ".join(map(str, same_width)),
          "trainable parameters": f"{fc_parameters(same_width):,}"},
         {"network": "8 fully connected layers, as many units as the CNN's layer outputs",
-         "layer widths": ", ".join(f"{w:,}" for w in same_units), "trainable parameters": f"{fc_parameters(same_units):,}"},
+         "layer widths": ", ".join(f"{w:,}" for w in same_units),
+         "trainable parameters": f"{fc_parameters(same_units):,}"},
     ])
     out.fragment("h45_counts", markdown_table(counts))
     l2 = sum(1 for c in convs if getattr(c, "l2", 0))
@@ -247,11 +256,13 @@ def answer_anatomy(ctx: Context, out: PageOutput, claims: list[dict]) -> dict[st
     after = [next(w for w in reversed(weight_names) if names.index(w) < names.index(n))
              for n, m in model.named_children() if isinstance(m, torch.nn.Dropout)]
     drops = len(after)
-    out.set("h4.h45", f"{len(convs) + len(fcs)} weight layers ({len(convs)} convolutional with {', '.join(map(str, filters))} "
-            f"filters, {len(fcs)} fully connected); {cnn_params:,} trainable parameters against "
+    out.set("h4.h45", f"{len(convs) + len(fcs)} weight layers ({len(convs)} convolutional with "
+            f"{', '.join(map(str, filters))} filters, {len(fcs)} fully connected); "
+            f"{cnn_params:,} trainable parameters against "
             f"{fc_parameters(same_width):,} for an 8-layer fully connected net with one unit per filter and "
             f"{fc_parameters(same_units):,} for one with as many units as the CNN's feature maps; regularisers: L2 on "
-            f"{l2} conv layers, {bns} batch-norm layers, {drops} dropout layers (our placement: after {', '.join(after)}).")
+            f"{l2} conv layers, {bns} batch-norm layers, {drops} dropout layers "
+            f"(our placement: after {', '.join(after)}).")
     more = fc_parameters(same_units) > cnn_params
     fewer = fc_parameters(same_width) < cnn_params
     claims.append({"claim": "an 8-layer fully connected net has more parameters", "experiments": [],
@@ -305,19 +316,23 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
         out.measure(f"h46.{name}.test_acc", mean_ci(ours["final_test_acc"]), **behind)
         out.measure(f"h46.{name}.loss", mean_ci(ours["keras_loss"]), **behind)
         rows.append({"network": name, "runs": len(ours),
-                     "test acc. mean ± std (ours)": f"{ours['final_test_acc'].mean():.3f} ± {ours['final_test_acc'].std():.3f}",
+                     "test acc. mean ± std (ours)":
+                         f"{ours['final_test_acc'].mean():.3f} ± {ours['final_test_acc'].std():.3f}",
                      "test acc. (seed)": f"{np.mean(seed['acc']):.2f} ± {np.std(seed['acc'], ddof=1):.2f}",
                      "loss incl. L2 (ours)": f"{ours['keras_loss'].mean():.2f} ± {ours['keras_loss'].std():.2f}",
                      "loss (seed)": f"{np.mean(seed['loss']):.2f} ± {np.std(seed['loss'], ddof=1):.2f}",
                      "data loss only (ours)": f"{ours['final_test_loss'].mean():.3f}"})
     out.fragment("h46_table", markdown_table(pd.DataFrame(rows)))
-    orig, red = (runs[(runs["network"] == n) & (runs["status"] == "ok")]["final_test_acc"] for n in ("original", "filter-reduced"))
+    orig, red = (runs[(runs["network"] == n) & (runs["status"] == "ok")]["final_test_acc"]
+                 for n in ("original", "filter-reduced"))
     t, p = welch_test(orig, red) if len(orig) > 1 and len(red) > 1 else (math.nan, math.nan)
     t_seed, p_seed = welch_test(SEED_H46["original"]["acc"], SEED_H46["filter-reduced"]["acc"])
     at_chance = abs(orig.mean() - chance) < CHANCE_BAND and abs(red.mean() - chance) < CHANCE_BAND
-    out.set("h4.h46", f"Trained with Keras' defaults for {int(runs['epochs'].max())} epoch(s), the original network reaches "
-            f"{orig.mean():.3f} ± {orig.std():.3f} test accuracy and the filter-reduced one {red.mean():.3f} ± {red.std():.3f} "
-            f"({'both at chance, as in the seed' if at_chance else 'far above the chance level ' + f'{chance:.2f}' + ' the seed reports'}); "
+    out.set("h4.h46", f"Trained with Keras' defaults for {int(runs['epochs'].max())} epoch(s), the original network "
+            f"reaches {orig.mean():.3f} ± {orig.std():.3f} test accuracy and the filter-reduced one "
+            f"{red.mean():.3f} ± {red.std():.3f} "
+            f"""({'both at chance, as in the seed' if at_chance
+                  else 'far above the chance level ' + f'{chance:.2f}' + ' the seed reports'}); """
             f"Welch's t-test: t = {t:.2f}, p = {p:.3f} (the seed's own five runs: t = {t_seed:.2f}, p = {p_seed:.2f}).")
     claims.append({"claim": "both networks stay at chance (0.28 / 0.29 accuracy)", "experiments": [CNN],
                    "measure": f"ours: {orig.mean():.3f} / {red.mean():.3f} with Keras-default training",
@@ -340,21 +355,26 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
                           "lr 10⁻⁷ run: accuracy": f"{d['final_test_acc'].mean():.3f}" if len(d) else "—",
                           "lr 10⁻⁷ run: loss incl. L2": f"{d['keras_loss'].mean():.2f}" if len(d) else "—"})
     out.fragment("h46_diagnosis", markdown_table(pd.DataFrame(diag_rows)))
-    close = all(abs(predicted[n] - np.mean(SEED_H46[n]["loss"])) / np.mean(SEED_H46[n]["loss"]) < 0.15 for n in predicted)
+    close = all(abs(predicted[n] - np.mean(SEED_H46[n]["loss"])) / np.mean(SEED_H46[n]["loss"]) < 0.15
+                for n in predicted)
     stuck = (len(diag) and abs(diag["final_test_acc"].mean() - chance) < CHANCE_BAND)
     learns = not at_chance
     out.set("h4.diagnosis",
             f"An untrained network's loss is its L2 term plus ln {k}: {predicted['original']:.2f} for the original and "
-            f"{predicted['filter-reduced']:.2f} for the filter-reduced net, against the seed's {np.mean(SEED_H46['original']['loss']):.2f} "
-            f"and {np.mean(SEED_H46['filter-reduced']['loss']):.2f} "
-            f"({'within 15 %: the seed' + chr(39) + 's nets had effectively not moved from their initial weights' if close else 'not close: the seed' + chr(39) + 's numbers are not those of an untrained net'}). "
-            + (f"Runs that change only the learning rate to 10⁻⁷ {'stay at chance' if stuck else 'do not stay at chance'} "
+            f"{predicted['filter-reduced']:.2f} for the filter-reduced net, against the seed's "
+            f"{np.mean(SEED_H46['original']['loss']):.2f} and {np.mean(SEED_H46['filter-reduced']['loss']):.2f} "
+            f"""({'within 15 %: the seed' + chr(39) + 's nets had effectively not moved from their initial weights'
+                  if close else 'not close: the seed' + chr(39) + 's numbers are not those of an untrained net'}). """
+            + (f"Runs that change only the learning rate to 10⁻⁷ "
+               f"{'stay at chance' if stuck else 'do not stay at chance'} "
                "(" + "; ".join(f"{name}: accuracy {g['final_test_acc'].mean():.3f}, loss {g['keras_loss'].mean():.2f}"
                                for name, g in diag.groupby("network")) + "), while the same nets "
-               f"at 10⁻³ {'learn' if learns else 'also fail'}." if len(diag) else "The diagnosis runs are not part of this profile."))
+               f"at 10⁻³ {'learn' if learns else 'also fail'}." if len(diag)
+               else "The diagnosis runs are not part of this profile."))
     claims.append({"claim": "the cause is the architecture or the image quality", "experiments": [CNN, DIAG],
-                   "measure": "the same architectures on Fashion-MNIST learn at lr 10⁻³ and reproduce the seed's numbers only "
-                              "when the weights cannot move" if (learns and stuck) else "see the diagnosis",
+                   "measure": "the same architectures on Fashion-MNIST learn at lr 10⁻³ and reproduce the seed's "
+                              "numbers only when the weights cannot move"
+                              if (learns and stuck) else "see the diagnosis",
                    "verdict": verdict(False if (learns and stuck and close) else None)})
     return pd.concat(frames, ignore_index=True)
 
@@ -375,7 +395,8 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
                     experiments=claim.get("experiments", ()), anchor="h4-claims")
     table = pd.DataFrame(claims).drop(columns="experiments", errors="ignore")
     out.fragment("h4_claims", markdown_table(table) if claims else "_No claims could be checked in this profile._\n")
-    counts = pd.Series([c["verdict"].strip("*").split("*")[0] for c in claims]).value_counts().to_dict() if claims else {}
+    counts = (pd.Series([c["verdict"].strip("*").split("*")[0] for c in claims]).value_counts().to_dict()
+              if claims else {})
     out.headline("H4.1–H4.6", "h4-claims", f"Of the seed's {len(claims)} checked claims, " + ", ".join(
         f"{n} {word}" for word, n in counts.items()) + "." if claims else "no claims checked in this profile.")
     out.headline("H4.6", "h4-6", out.vars["h4"]["diagnosis"])

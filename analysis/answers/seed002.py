@@ -409,8 +409,8 @@ def answer_a73(out: PageOutput) -> None:
             f"Formulas and autograd {'agree on all' if not mismatches else 'disagree on some of'} {len(keys)} "
             f"quantities: ŷ = {num(formula['y_hat'])}, δ₆ = {num(formula['delta6'])}, δ₃ = {num(formula['delta3'])}, "
             f"∂L/∂w₃₂ = {num(formula['dL_dw32'])}, as the seed found. Its worked answer slips on "
-            f"{', '.join(symbol(k) for k in seed_slips) or 'nothing'}: a₅ = max(0, −4) is 0, not −4 (its s₆ then uses 0, so ŷ is "
-            "unaffected); it also applies max(0, ·) to the identity output and leaves δ₅ unfinished "
+            f"{', '.join(symbol(k) for k in seed_slips) or 'nothing'}: a₅ = max(0, −4) is 0, not −4 (its s₆ then "
+            "uses 0, so ŷ is unaffected); it also applies max(0, ·) to the identity output and leaves δ₅ unfinished "
             f"(δ₅ = f′(s₅)·δ₆·w₆₅ = {num(formula['delta5'])}).")
 
 
@@ -431,10 +431,12 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
         out.set(f"a74.{act}.train_acc", s["train_acc"].pct())
         out.set(f"a74.{act}.n", s["test_acc"].n)
         table_rows.append({"activation": act,
-                           "test accuracy (ours)": s["test_acc"].pct(), "test accuracy (seed)": f"{100 * SEED_A74[act]['test_acc']:.2f} %",
+                           "test accuracy (ours)": s["test_acc"].pct(),
+                           "test accuracy (seed)": f"{100 * SEED_A74[act]['test_acc']:.2f} %",
                            "train accuracy, running (ours)": s["train_acc"].pct(),
                            "train accuracy (seed)": f"{100 * SEED_A74[act]['train_acc']:.2f} %",
-                           "test loss (ours)": s["test_loss"].num(4), "test loss (seed)": f"{SEED_A74[act]['test_loss']:.4f}",
+                           "test loss (ours)": s["test_loss"].num(4),
+                           "test loss (seed)": f"{SEED_A74[act]['test_loss']:.4f}",
                            "diverged": s["diverged"]})
     if table_rows:
         out.fragment("a74_table", markdown_table(pd.DataFrame(table_rows)))
@@ -465,7 +467,8 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict) -> None:
     verdicts = {}
     if sig and rel:
         verdicts["a"] = (sig["test_acc"].high < POOR_UPPER,
-                         f"sigmoid test accuracy {sig['test_acc'].pct()}; rule: CI upper bound below {100 * POOR_UPPER:.0f} % (2× chance)")
+                         f"sigmoid test accuracy {sig['test_acc'].pct()}; "
+                         f"rule: CI upper bound below {100 * POOR_UPPER:.0f} % (2× chance)")
         r = sig_ratio["ratio_1_to_3"]
         lower_higher = r.mean > 1
         verdicts["b"] = (False,
@@ -475,8 +478,10 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict) -> None:
                          + ("Even so, larger gradients near the input would be the opposite of vanishing gradients, "
                             "so the inference is wrong." if lower_higher else
                             "That is what vanishing gradients look like; the statement has the direction backwards."))
-        verdicts["d"] = (rel["test_acc"].low >= WELL_LOWER if rel["test_acc"].n > 1 else rel["test_acc"].mean >= WELL_LOWER,
-                         f"ReLU test accuracy {rel['test_acc'].pct()}; rule: CI lower bound at least {100 * WELL_LOWER:.0f} %")
+        verdicts["d"] = ((rel["test_acc"].low >= WELL_LOWER if rel["test_acc"].n > 1
+                          else rel["test_acc"].mean >= WELL_LOWER),
+                         f"ReLU test accuracy {rel['test_acc'].pct()}; "
+                         f"rule: CI lower bound at least {100 * WELL_LOWER:.0f} %")
     verdicts["c"] = (deriv.loc["sigmoid", "max"] <= 0.25 + 1e-12,
                      f"max σ′ over x ∈ [−20, 20] is {deriv.loc['sigmoid', 'max']:.6f} (at x = 0, σ′ = σ(1−σ) = 1/4)")
     above = deriv[deriv["share_above_1"] > 0]
@@ -501,7 +506,8 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict) -> None:
         columns={"min": "min f′", "max": "max f′", "share_above_1": "share of [−20, 20] with f′ > 1"})))
     agreements = sum(1 for r in rows if r["agree"] == "✓")
     out.set("a75.answer", f"Our measurements give {', '.join(r['ours'][0] for r in rows)} for "
-                          f"{', '.join(r['statement'] for r in rows)}; the seed's answers agree on {agreements} of {len(rows)}.")
+                          f"{', '.join(r['statement'] for r in rows)}; "
+                          f"the seed's answers agree on {agreements} of {len(rows)}.")
     derivative_figure(out)
 
 

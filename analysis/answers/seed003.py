@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
@@ -60,7 +59,8 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
                 out.measure(f"m2.d{depth}.{act}.{metric}", e[metric], experiments=[DEPTH], run_ids=e["run_ids"])
             rows.append({"hidden layers": depth, "activation": act, "test accuracy (ours)": e["test_acc"].pct(1),
                          "test accuracy (seed)": f"{100 * seed[1]:.1f} %" if seed else "—",
-                         "test loss (ours)": e["test_loss"].num(3), "test loss (seed)": f"{seed[0]:.3f}" if seed else "—",
+                         "test loss (ours)": e["test_loss"].num(3),
+                         "test loss (seed)": f"{seed[0]:.3f}" if seed else "—",
                          "diverged": e["diverged"]})
     out.fragment("m21_table", markdown_table(pd.DataFrame(rows)))
     heat = runs[runs["status"] == "ok"].groupby(["depth", "activation"])["final_test_acc"].mean().unstack() * 100
@@ -82,7 +82,8 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
         learned = [a for a in ACTS if (depth, a) in est and est[(depth, a)]["test_acc"].mean > CHANCE_UPPER]
         stuck = [a for a in ACTS if (depth, a) in est and est[(depth, a)]["test_acc"].mean <= CHANCE_UPPER]
         best = max(learned, key=lambda a: est[(depth, a)]["test_acc"].mean) if learned else None
-        text = f"at {depth} layers " + (f"{best} is best ({est[(depth, best)]['test_acc'].pct(1)})" if best else "no activation learns")
+        text = f"at {depth} layers " + (f"{best} is best ({est[(depth, best)]['test_acc'].pct(1)})" if best
+                                        else "no activation learns")
         if stuck:
             text += f" and {', '.join(stuck)} stay{'s' if len(stuck) == 1 else ''} at chance"
         parts.append(text)
@@ -161,7 +162,8 @@ def answer_m22(out: PageOutput, runs: pd.DataFrame, grads: pd.DataFrame, summary
         ax.set_ylabel("dead ReLU units (%)")
         ax.legend(fontsize=8)
         out.figure(fig, "m22_dead", "M2.2 — share of ReLU units never active on the fixed batch of 1,000 test "
-                   "images, per hidden layer, mean over seeds: at the end of training (lines) and at initialisation (grey).")
+                   "images, per hidden layer, mean over seeds: at the end of training (lines) and at initialisation "
+                   "(grey).")
         dying = dead_end[dead_end["dead_fraction"] > DEAD_SHARE]
         dead_text = (f"; ReLU units die (over {100 * DEAD_SHARE:.0f} % never active) in "
                      + ", ".join(f"{int(r.depth)}-layer net from layer {int(r.layer_index)}"
@@ -174,8 +176,10 @@ def answer_m22(out: PageOutput, runs: pd.DataFrame, grads: pd.DataFrame, summary
         missing(out, ["m22_dead"], "ReLU")
         dead_text = ""
     vanish_text = ("gradients vanish (layer 1 gets less than 1/100 of the last hidden layer's maximum at "
-                   "initialisation) for " + ", ".join(f"{r.activation} at {int(r.depth)} layers" for r in vanish.itertuples())
-                   if len(vanish) else "no activation shows a 100-fold gradient loss from the last hidden layer to layer 1")
+                   "initialisation) for "
+                   + ", ".join(f"{r.activation} at {int(r.depth)} layers" for r in vanish.itertuples())
+                   if len(vanish)
+                   else "no activation shows a 100-fold gradient loss from the last hidden layer to layer 1")
     out.set("m22.answer", vanish_text[0].upper() + vanish_text[1:] + dead_text + ".")
     return g
 
@@ -227,7 +231,8 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame) 
     if lt and t and ("lecun_tanh", deepest) in ratios and ("tanh", deepest) in ratios:
         out.set("m23.answer",
                 f"At {deepest} layers the layer-1/last-layer gradient ratio at initialisation is "
-                f"{ratios[('lecun_tanh', deepest)]:.1e} for LeCun's tanh against {ratios[('tanh', deepest)]:.1e} for tanh, "
+                f"{ratios[('lecun_tanh', deepest)]:.1e} for LeCun's tanh against "
+                f"{ratios[('tanh', deepest)]:.1e} for tanh, "
                 f"and the test accuracies are {lt['test_acc'].pct(1)} and {t['test_acc'].pct(1)}; the seed's "
                 f"LeCun table (all between {100 * min(seed_lecun):.0f} and {100 * max(seed_lecun):.0f} %) is "
                 f"{'reproduced' if lt['test_acc'].mean <= CHANCE_UPPER else 'not reproduced'} for LeCun's tanh.")
@@ -270,7 +275,8 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.set("m24.answer", f"Trained for {epochs} epoch{'s' if epochs > 1 else ''}, the rebuilt CNN reaches "
             f"{e['test_acc'].pct(2)} test accuracy and test loss {e['test_loss'].num(4)}, against the seed's "
             f"{100 * SEED_CNN['test_acc']:.2f} % and {SEED_CNN['test_loss']:.4f} "
-            f"({'within' if abs(e['test_acc'].mean - SEED_CNN['test_acc']) <= 0.005 else 'more than'} half a point apart).")
+            f"({'within' if abs(e['test_acc'].mean - SEED_CNN['test_acc']) <= 0.005 else 'more than'} "
+            "half a point apart).")
     return runs
 
 

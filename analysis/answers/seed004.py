@@ -32,7 +32,8 @@ def _hidden(runs: pd.DataFrame) -> pd.Series:
 
 
 def _arch_name(hidden: tuple) -> str:
-    return {(): "softmax", (300,): "A (300)", (300, 100): "B (300+100)"}.get(hidden, f"{'+'.join(map(str, hidden))} ReLU")
+    return {(): "softmax", (300,): "A (300)", (300, 100): "B (300+100)"}.get(
+        hidden, f"{'+'.join(map(str, hidden))} ReLU")
 
 
 def _pct(v: float) -> str:
@@ -70,13 +71,16 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
         rows.append({"model": arch, "train acc. (ours)": _pct(r["final_train_acc"]),
                      "train acc. (seed)": _pct(seed[0]) if seed else "—",
                      "test acc. (ours)": _pct(r["final_test_acc"]), "test acc. (seed)": _pct(seed[2]) if seed else "—",
-                     "train loss (ours / seed)": f"{r['final_train_loss']:.3f} / {seed[1]:.3f}" if seed else f"{r['final_train_loss']:.3f} / —",
-                     "test loss (ours / seed)": f"{r['final_test_loss']:.3f} / {seed[3]:.3f}" if seed else f"{r['final_test_loss']:.3f} / —",
+                     "train loss (ours / seed)": f"{r['final_train_loss']:.3f} / {seed[1]:.3f}" if seed
+                                                 else f"{r['final_train_loss']:.3f} / —",
+                     "test loss (ours / seed)": f"{r['final_test_loss']:.3f} / {seed[3]:.3f}" if seed
+                                                else f"{r['final_test_loss']:.3f} / —",
                      "GFLOP/s": f"{r.get('gflops_per_s', math.nan):.0f}"})
     order = sorted(rows, key=lambda row: (len(row["model"]), row["model"]))
     out.fragment("d1_full_table", markdown_table(pd.DataFrame(order)))
     main = epochs[epochs["arch"].isin(SEED_FULL)]
-    long = main[main["epoch"] > 0].melt(id_vars=["epoch", "arch"], value_vars=["train_acc", "test_acc", "train_loss", "test_loss"])
+    long = main[main["epoch"] > 0].melt(id_vars=["epoch", "arch"],
+                                        value_vars=["train_acc", "test_acc", "train_loss", "test_loss"])
     long["split"] = long["variable"].str.split("_").str[0]
     long["metric"] = long["variable"].str.split("_").str[1]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -88,7 +92,8 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
         ax.set_xlabel("full-batch iteration")
         ax.set_ylabel("accuracy (%)" if metric == "acc" else "loss (NLL)")
         ax.legend(fontsize=7)
-    out.figure(fig, "d1_full_curves", f"D1.1–D1.3 — accuracy and loss per full-batch Adam iteration (train: loss of the "
+    out.figure(fig, "d1_full_curves",
+               "D1.1–D1.3 — accuracy and loss per full-batch Adam iteration (train: loss of the "
                f"batch before the step; test: after it), {iterations} iterations.")
     widths = runs[runs["hidden"].map(len) == 1].copy()
     if len(widths) > 1:
@@ -107,8 +112,9 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
         out.figure(fig, "d1_width", "D1.2 — architecture A's width sweep: final train and test accuracy (lines) and "
                    "their gap (bars).")
         gap_trend = np.polyfit(widths["width"], widths["final_train_acc"] - widths["final_test_acc"], 1)[0] * 100
-        out.set("d1.width", f"From {widths['width'].min()} to {widths['width'].max()} units the test accuracy goes from "
-                f"{_pct(widths['final_test_acc'].iloc[0])} to {_pct(widths['final_test_acc'].iloc[-1])} and the train–test gap "
+        out.set("d1.width", f"From {widths['width'].min()} to {widths['width'].max()} units the test accuracy "
+                f"goes from {_pct(widths['final_test_acc'].iloc[0])} to {_pct(widths['final_test_acc'].iloc[-1])} "
+                "and the train–test gap "
                 f"from {100 * (widths['final_train_acc'] - widths['final_test_acc']).iloc[0]:.2f} to "
                 f"{100 * (widths['final_train_acc'] - widths['final_test_acc']).iloc[-1]:.2f} points "
                 f"({gap_trend * 100:+.2f} points per 100 units).")
@@ -121,8 +127,9 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
             out.set(f"d1.{key}", f"{arch} was not run in this profile.")
             continue
         r, seed = by.loc[arch], SEED_FULL[arch]
-        out.set(f"d1.{key}", f"After {iterations} full-batch iterations {arch} reaches {_pct(r['final_test_acc'])} test "
-                f"accuracy (loss {r['final_test_loss']:.3f}) and {_pct(r['final_train_acc'])} on the training set; the seed "
+        out.set(f"d1.{key}", f"After {iterations} full-batch iterations {arch} reaches "
+                f"{_pct(r['final_test_acc'])} test accuracy (loss {r['final_test_loss']:.3f}) and "
+                f"{_pct(r['final_train_acc'])} on the training set; the seed "
                 f"reports {_pct(seed[2])} ({seed[3]:.3f}) and {_pct(seed[0])}: a difference of "
                 f"{100 * (r['final_test_acc'] - seed[2]):+.2f} points on test.")
     if {"softmax", "A (300)", "B (300+100)"} <= set(by.index):
@@ -155,16 +162,17 @@ def answer_long(ctx: Context, out: PageOutput) -> None:
         first, last = rows[0], rows[-1]
         a0 = epochs[epochs["epoch"] == first["iterations"]]["test_acc"].iloc[0]
         a1 = epochs[epochs["epoch"] == last["iterations"]]["test_acc"].iloc[0]
-        out.set("d1.long", f"From {first['iterations']} to {last['iterations']} iterations the softmax classifier's test "
-                f"accuracy moves {100 * (a1 - a0):+.2f} points (seed: 'less than 5 %'), its test loss from {first['test loss']} "
-                f"to {last['test loss']}.")
+        out.set("d1.long", f"From {first['iterations']} to {last['iterations']} iterations the softmax classifier's "
+                f"test accuracy moves {100 * (a1 - a0):+.2f} points (seed: 'less than 5 %'), its test loss from "
+                f"{first['test loss']} to {last['test loss']}.")
     else:
         out.set("d1.long", "The long run is shorter than 500 iterations in this profile.")
 
 
 # ------------------------------------------------------------------------- D1.4 ---
 def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
-    runs = begin(ctx, out, PENALTY, "d1.penalty_scaling", ["d1_penalty_table", "d1_penalty_curves"], ["d1.d14"], "penalty")
+    runs = begin(ctx, out, PENALTY, "d1.penalty_scaling", ["d1_penalty_table", "d1_penalty_curves"], ["d1.d14"],
+                 "penalty")
     if runs is None:
         return ctx.of("runs", PENALTY)
     runs["penalty"] = runs.apply(_penalty_label, axis=1)
@@ -256,8 +264,9 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
     if len(distance) == 2:
         mean_dist = {d: float(np.mean(v)) for d, v in distance.items()}
         fit = min(mean_dist, key=mean_dist.get)
-        out.set("d1.fits", f"The seed's part-B accuracies lie on average {100 * mean_dist['fashion_mnist']:.2f} points from "
-                f"our Fashion-MNIST results and {100 * mean_dist['mnist']:.2f} points from our MNIST results: they fit "
+        out.set("d1.fits", f"The seed's part-B accuracies lie on average {100 * mean_dist['fashion_mnist']:.2f} "
+                f"points from our Fashion-MNIST results and {100 * mean_dist['mnist']:.2f} points from our MNIST "
+                "results: they fit "
                 f"{DATASET_LABEL[fit]} better" + (", though neither closely." if mean_dist[fit] > 0.02 else "."))
     else:
         out.set("d1.fits", "Only one data set ran in this profile: which one the seed used cannot be decided.")

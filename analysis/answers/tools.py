@@ -56,7 +56,8 @@ def pp(est: Estimate, digits: int = 2) -> str:
     return f"{100 * est.mean:+.{digits}f} pp (95 % CI {100 * est.low:+.{digits}f} to {100 * est.high:+.{digits}f})"
 
 
-def compare_word(est: Estimate, better: str = "above", worse: str = "below", same: str = "indistinguishable from") -> str:
+def compare_word(est: Estimate, better: str = "above", worse: str = "below",
+                 same: str = "indistinguishable from") -> str:
     """Which side of zero the CI of a difference lies on; 'same' when it straddles zero."""
     if est.n == 0 or math.isnan(est.mean):
         return "not measured against"

@@ -2,17 +2,21 @@
 rule manifest:
     output:
         f"{OUT}/tables/manifest.json",
+    localrule: True
     params:
         runs={rid: list(run.experiments) for rid, run in RUNS.items()},
         # a digest keeps Snakemake's rerun reasons short; the config itself goes into the file
         config_digest=hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16],
-    localrule: True
     run:
         from analysis.data import atomic_write
         from pathlib import Path
 
-        atomic_write(Path(output[0]), lambda p: p.write_text(json.dumps(
-            {"profile": PROFILE, "runs": params.runs, "config": config}, indent=1, sort_keys=True)))
+        atomic_write(
+            Path(output[0]),
+            lambda p: p.write_text(
+                json.dumps({"profile": PROFILE, "runs": params.runs, "config": config}, indent=1, sort_keys=True)
+            ),
+        )
 
 
 rule aggregate:

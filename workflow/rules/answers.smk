@@ -9,8 +9,12 @@ rule answers:
     output:
         answers=f"{OUT}/answers/{{page}}.json",
         # `snakemake --report report.html` shows every page's figures, one category per source document
-        fragments=report(directory(f"{OUT}/answers/{{page}}"), patterns=["{name}.png"],
-                         caption="../report/figure.rst", category="{page}"),
+        fragments=report(
+            directory(f"{OUT}/answers/{{page}}"),
+            patterns=["{name}.png"],
+            caption="../report/figure.rst",
+            category="{page}",
+        ),
     log:
         f"{OUT}/logs/answers_{{page}}.log",
     wildcard_constraints:

@@ -29,4 +29,3 @@ DATASETS = sorted({run.spec["dataset"] for run in RUNS.values()} | {"mnist", "fa
 SITE_INDEX = f"{OUT}/site/index.html"
 # the per-run files and aggregated tables: one list, shared with the Python package
 from analysis.layout import RUN_FILES, TABLES
-

@@ -4,8 +4,9 @@ rule site:
     input:
         answers=expand(f"{OUT}/answers/{{page}}.json", page=PAGES),
         scorecard=f"{OUT}/answers/scorecard.json",
-        sources=sorted(str(p) for p in Path("report").rglob("*")
-                       if p.is_file() and not {"_site", ".quarto"} & set(p.parts)),
+        sources=sorted(
+            str(p) for p in Path("report").rglob("*") if p.is_file() and not {"_site", ".quarto"} & set(p.parts)
+        ),
     output:
         index=SITE_INDEX,
     log:

@@ -23,8 +23,9 @@ class PackArguments:
 
     @staticmethod
     def arguments(pack) -> str:
-        members = " ".join(f"--run-id {run.run_id} --spec {shlex.quote(json.dumps(run.spec, sort_keys=True))}"
-                           for run in pack.runs)
+        members = " ".join(
+            f"--run-id {run.run_id} --spec {shlex.quote(json.dumps(run.spec, sort_keys=True))}" for run in pack.runs
+        )
         # the checkpoint is named by the pack, so it is not a param either (see above)
         return f"--pack-id {pack.pack_id} {members} --checkpoint results/checkpoints/{pack.pack_id}.pt"
 
