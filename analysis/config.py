@@ -32,6 +32,13 @@ PROFILES = ("quick", "default", "full")
 SPEC_VERSION = 4
 #: Keys of a resolved spec that must be present for a run to be trainable.
 REQUIRED_SPEC_KEYS = ("dataset", "model", "activation", "optimizer", "lr", "batch_size", "epochs", "seed")
+#: Spec keys added after runs were cached: key -> (the value meaning "as before", defaults of its sub-keys).
+#: `canonical` drops them (and their sub-keys) at these values, so a run that does not use a new feature keeps
+#: its id and its cached results whether or not its spec spells the default out. A new key goes here with
+#: the schema `default` it documents (tests/test_config.py checks they agree).
+NEUTRAL_KEYS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "optimizer_args": ({}, {}),
+}
 
 
 class ConfigError(ValueError):
@@ -109,6 +116,21 @@ def _check_spec(spec: dict, where: str) -> None:
     lacking = [k for k in need if k not in model]
     if lacking:
         raise ConfigError(f"config error at {where}.model: kind {model['kind']} needs {', '.join(lacking)}")
+    _check_training(spec, where)
+
+
+def _check_training(spec: dict, where: str) -> None:
+    """What only the training code can judge (the optimizer's own signature): checked here so a typo fails the
+    DAG build with one line, not a training job. Imports torch, so only for specs that use a non-default
+    optimizer setting (the default study builds its DAG without it)."""
+    if spec["optimizer"] in ("sgd", "adam") and not spec.get("optimizer_args"):
+        return
+    from analysis.optim import OptimizerConfigError, check
+
+    try:
+        check(spec)
+    except OptimizerConfigError as exc:
+        raise ConfigError(f"config error at {where}: {exc}") from None
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -143,14 +165,30 @@ def _expand(config: dict, name: str, exp: dict, profile: str) -> list[dict]:
             for key, value in zip(keys, combo):
                 _set_dotted(spec, key, value)
             spec["seed"] = seed
-            specs.append(spec)
+            specs.append(canonical(spec))
     return specs
 
 
+def canonical(spec: dict) -> dict:
+    """The spec without the new keys (NEUTRAL_KEYS) that are at their defaults: what trains and what is hashed."""
+    out = dict(spec)
+    for key, (neutral, sub_defaults) in NEUTRAL_KEYS.items():
+        if key not in out:
+            continue
+        value = out[key]
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in sub_defaults or sub_defaults[k] != v}
+            out[key] = value
+        if value is None or value == neutral:
+            del out[key]
+    return out
+
+
 def run_id(spec: dict) -> str:
-    """Stable id: the first 12 hex digits of the SHA-256 of the canonical JSON spec."""
-    canonical = json.dumps({"v": SPEC_VERSION, **spec}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    """Stable id: the first 12 hex digits of the SHA-256 of the canonical JSON spec (new keys at their
+    defaults left out, see `canonical`)."""
+    text = json.dumps({"v": SPEC_VERSION, **canonical(spec)}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def study_runs(config: dict, profile: str | None = None) -> dict[str, Run]:

@@ -67,3 +67,44 @@ def test_grid_times_seeds_and_profiles(config):
     full_pen = of(study_runs(config, "full"), "d1_penalty")
     default_pen = of(study_runs(config, "default"), "d1_penalty")
     assert len(full_pen) == 6 and len(default_pen) == 5 and set(default_pen) < set(full_pen)
+
+
+def _hash_before_new_keys(spec: dict) -> str:
+    """run_id as it was computed before any key was added (SPEC_VERSION 4, the spec as written)."""
+    import hashlib
+    import json
+
+    text = json.dumps({"v": 4, **spec}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def test_quick_profile_ids_are_those_of_the_specs_as_before(config):
+    """Cached runs keep their ids: every run id equals the pre-change hash of its spec, computed from the config."""
+    from analysis.config import experiment_specs
+
+    expected = sorted({_hash_before_new_keys(spec) for name in config["experiments"]
+                       for spec in experiment_specs(config, name, "quick")})
+    assert sorted(study_runs({**config, "profile": "quick"}, "quick")) == expected
+
+
+def test_new_keys_at_their_defaults_do_not_enter_the_id(config):
+    from analysis.config import NEUTRAL_KEYS, canonical, load_schema
+
+    spec = next(iter(study_runs({**config, "profile": "quick"}, "quick").values())).spec
+    spelled = dict(spec)
+    for key, (neutral, sub_defaults) in NEUTRAL_KEYS.items():
+        spelled[key] = {**neutral, **sub_defaults} if isinstance(neutral, dict) else neutral
+    assert canonical(spelled) == spec and run_id(spelled) == run_id(spec)
+    properties = load_schema()["$defs"]["spec_keys"]["properties"]
+    for key, (neutral, _) in NEUTRAL_KEYS.items():
+        assert properties[key].get("default") == neutral, key
+    changed = {**spec, "optimizer_args": {"nesterov": True}}
+    assert run_id(changed) != run_id(spec)
+
+
+def test_optimizer_argument_typo_fails_the_dag_build_in_one_line(config):
+    def mutate(c):
+        c["experiments"]["a7_4"]["base"].update(optimizer="sgd", optimizer_args={"nesterovv": True})
+
+    message = reject(config, mutate, "experiments.a7_4", "optimizer sgd has no argument 'nesterovv'", "nesterov")
+    assert "\n" not in message
