@@ -20,7 +20,7 @@ from analysis.layout import RUN_TABLES
 #: Spec columns copied into every long table (enough to facet and colour by).
 CONFIG_COLUMNS = ("dataset", "activation", "norm", "optimizer", "lr", "batch_size", "epochs", "seed",
                   "init", "dropout", "weight_decay", "norm_placement", "validation_split", "model.kind", "model.hidden",
-                  "model.conv", "model.fc", "penalty.l1", "penalty.l2", "penalty.l1_form")
+                  "model.conv", "model.fc", "penalty.l1", "penalty.l2", "penalty.l1_form", "schedule.name")
 
 
 def flatten_spec(spec: dict, prefix: str = "") -> dict:
@@ -35,6 +35,14 @@ def flatten_spec(spec: dict, prefix: str = "") -> dict:
         else:
             out[name] = value
     return out
+
+
+def epoch_rates(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """A run's per-epoch `lr` as `epoch_lr`: in the long tables `lr` is the config column (the spec's base rate,
+    what pages group by). Runs trained before metrics.parquet had the column trained at the spec's rate."""
+    if "lr" in frame:
+        return frame.rename(columns={"lr": "epoch_lr"})
+    return frame.assign(epoch_lr=float(spec["lr"])) if len(frame) else frame
 
 
 def run_row(record: dict, experiments: list[str]) -> dict:
@@ -59,6 +67,8 @@ def aggregate(manifest: dict, runs_dir: Path) -> dict[str, pd.DataFrame]:
         config_cols = {c: row.get(c) for c in CONFIG_COLUMNS} | {"experiments": row["experiments"]}
         for stem, table in RUN_TABLES.items():
             frame = pd.read_parquet(folder / f"{stem}.parquet")
+            if stem == "metrics":
+                frame = epoch_rates(frame, record["spec"])
             if len(frame):
                 long_tables[table].append(frame.assign(**config_cols))
     tables = {"runs": pd.DataFrame(rows)}

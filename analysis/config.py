@@ -38,6 +38,7 @@ REQUIRED_SPEC_KEYS = ("dataset", "model", "activation", "optimizer", "lr", "batc
 #: the schema `default` it documents (tests/test_config.py checks they agree).
 NEUTRAL_KEYS: dict[str, tuple[Any, dict[str, Any]]] = {
     "optimizer_args": ({}, {}),
+    "schedule": ({"name": "constant"}, {"interval": "epoch", "warmup": 0}),
 }
 
 
@@ -123,13 +124,14 @@ def _check_training(spec: dict, where: str) -> None:
     """What only the training code can judge (the optimizer's own signature): checked here so a typo fails the
     DAG build with one line, not a training job. Imports torch, so only for specs that use a non-default
     optimizer setting (the default study builds its DAG without it)."""
-    if spec["optimizer"] in ("sgd", "adam") and not spec.get("optimizer_args"):
+    if spec["optimizer"] in ("sgd", "adam") and not spec.get("optimizer_args") and not spec.get("schedule"):
         return
-    from analysis.optim import OptimizerConfigError, check
+    from analysis import optim, schedules
 
     try:
-        check(spec)
-    except OptimizerConfigError as exc:
+        optim.check(spec)
+        schedules.check(spec)
+    except ValueError as exc:
         raise ConfigError(f"config error at {where}: {exc}") from None
 
 

@@ -21,18 +21,20 @@ import torch
 
 @dataclass(frozen=True)
 class OptimizerEntry:
-    """One registry entry: the class, the spec keys it takes besides `lr`, and whether to ask for the
-    fused CPU kernel (one pass over all parameters, ~5 % faster per step; only SGD, Adam, AdamW and
-    Adagrad have one on CPU in torch 2.13)."""
+    """One registry entry: the class, the spec keys it takes besides `lr`, the spec keys it ignores (adam
+    ignored `momentum` before this registry: specs that set it keep training as they did), and whether to ask
+    for the fused CPU kernel (one pass over all parameters, ~5 % faster per step; only SGD, Adam, AdamW and
+    Adagrad have one on CPU in torch 2.13). Any other optimizer rejects a non-zero `momentum`."""
 
     cls: type[torch.optim.Optimizer]
     spec_keys: tuple[str, ...] = ("weight_decay",)
     fused: bool = False
+    ignores: tuple[str, ...] = ()
 
 
 OPTIMIZERS: dict[str, OptimizerEntry] = {
     "sgd": OptimizerEntry(torch.optim.SGD, ("momentum", "weight_decay"), fused=True),
-    "adam": OptimizerEntry(torch.optim.Adam, fused=True),
+    "adam": OptimizerEntry(torch.optim.Adam, fused=True, ignores=("momentum",)),
     "adamw": OptimizerEntry(torch.optim.AdamW, fused=True),
     "rmsprop": OptimizerEntry(torch.optim.RMSprop, ("momentum", "weight_decay")),
     "adagrad": OptimizerEntry(torch.optim.Adagrad, fused=True),
@@ -77,7 +79,7 @@ def keywords(spec: dict) -> dict[str, Any]:
     for key in ("momentum", "weight_decay"):
         if key in found.spec_keys and key in spec:
             out[key] = spec[key]
-        elif spec.get(key):
+        elif spec.get(key) and key not in found.ignores:
             raise OptimizerConfigError(f"optimizer {name} takes no {key} (set to {spec[key]}; use 0 or remove it)")
     out.update({k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()})  # YAML lists: betas
     if found.fused and "foreach" not in extra:

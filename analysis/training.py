@@ -29,6 +29,7 @@ from analysis.data import DamagedDataError
 from analysis.layout import RUN_TABLES
 from analysis.mlp_step import HandBackward
 from analysis.optim import make_optimizer
+from analysis.schedules import LRSchedule, current_lr, make_schedule
 from analysis.models import activation_layers, build_model, flops_per_sample, parameter_count
 from analysis.packed import PackedNet, member_losses, member_penalties
 from analysis.probes import GradientProbe, activation_snapshot, member_activations, track_snapshot
@@ -152,6 +153,7 @@ class Pack:
     results: list[RunResult]
     device: torch.device
     step: int = 0
+    schedule: LRSchedule | None = None
 
     @property
     def spec(self) -> dict:
@@ -191,9 +193,12 @@ def build_pack(specs: list[dict], data_path: Path | str, device: torch.device, h
     results = [RunResult(backward="hand" if hand is not None else "autograd", pack_size=len(specs),
                          parameters=parameter_count(m), flops_per_sample=flops_per_sample(m, in_shape))
                for m in members]
-    return Pack(specs, splits, model, make_optimizer(specs[0], model.parameters()), hand,
+    optimizer = make_optimizer(specs[0], model.parameters())
+    steps_per_epoch = math.ceil(len(splits.train) / specs[0]["batch_size"])
+    return Pack(specs, splits, model, optimizer, hand,
                 GradientProbe(model, specs[0].get("probes", {}).get("grad_every", 0)),
-                [torch.Generator().manual_seed(s["seed"]) for s in specs], rngs, results, device)
+                [torch.Generator().manual_seed(s["seed"]) for s in specs], rngs, results, device,
+                schedule=make_schedule(specs[0], optimizer, steps_per_epoch))
 
 
 def _copy_of_global(rng: torch.Generator) -> torch.Generator:
@@ -237,15 +242,17 @@ def eval_rows(pack: Pack, epoch: int, train: list[tuple[float, float, float]], s
             losses, accs = measured.get(name, ([math.nan] * len(train), [math.nan] * len(train)))
             row[f"{name}_loss"], row[f"{name}_acc"] = losses[k], accs[k]
         row["train_penalty"] = penalty
+        row["lr"] = current_lr(pack.optimizer)
         row["seconds"] = seconds
         row["samples_per_s"] = (len(pack.splits.train) / seconds) if seconds > 0 else math.nan
         rows.append(row)
     return rows
 
 
-def diverged_row(epoch: int, seconds: float) -> dict:
-    """The epoch row of a member that diverged during `epoch`: no metric is meaningful."""
-    return {"epoch": epoch, **{c: math.nan for c in METRIC_COLUMNS}, "seconds": seconds, "samples_per_s": math.nan}
+def diverged_row(epoch: int, seconds: float, lr: float) -> dict:
+    """The epoch row of a member that diverged during `epoch`: no metric is meaningful (the rate still is)."""
+    return {"epoch": epoch, **{c: math.nan for c in METRIC_COLUMNS}, "lr": lr, "seconds": seconds,
+            "samples_per_s": math.nan}
 
 
 def batches(pack: Pack, steps: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -293,6 +300,8 @@ def train_epoch(pack: Pack, epoch: int, progress: bool) -> None:
                unit="batch", file=sys.stderr, disable=not progress or pack.full_batch,
                mininterval=1.0 if sys.stderr.isatty() else 10.0)
     for b, (xb, yb) in enumerate(batches(pack, steps)):
+        if pack.schedule is not None:
+            pack.schedule.set(pack.step, epoch)
         out, losses, penalties = train_step(pack.model, pack.optimizer, xb, yb, pack.hand, pack.spec.get("penalty"))
         n = yb.shape[-1]
         if penalties is not None:
@@ -332,7 +341,8 @@ def _close_epoch(pack: Pack, epoch: int, seconds: float, batch_loss: torch.Tenso
         result.train_seconds += seconds
         result.samples += min(done * bs, n_train)  # samples trained on in this epoch
         result.batch_losses.append(batch_loss[k, :done].clone())
-        result.epochs.append(diverged_row(epoch, seconds) if k in stopped else evaluated[k])
+        result.epochs.append(diverged_row(epoch, seconds, current_lr(pack.optimizer)) if k in stopped
+                             else evaluated[k])
     if pack.full_batch and pack.members() and (epoch % 20 == 0 or epoch == pack.spec["epochs"]):
         print(f"iteration {epoch}/{pack.spec['epochs']}: loss "
               + " ".join(f"{r.epochs[-1]['train_loss']:.4f}" for _, r in pack.members()), file=sys.stderr)
@@ -368,6 +378,7 @@ def capture(pack: Pack, epoch: int) -> dict:
         "dropout_rngs": [g.get_state() for g in pack.dropout_rngs],
         "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
         "grad_probe": pack.grad_probe.state(),
+        "schedule": pack.schedule.state_dict() if pack.schedule is not None else None,
         "results": [{key: getattr(r, key) for key in _RESULT_FIELDS} for r in pack.results],
     }
 
@@ -376,6 +387,8 @@ def restore(pack: Pack, state: dict) -> int:
     """Put a pack back where `capture` left it; returns the last finished epoch."""
     pack.model.load_state_dict(state["model"])
     pack.optimizer.load_state_dict(state["optimizer"])
+    if pack.schedule is not None:
+        pack.schedule.load_state_dict(state["schedule"])
     torch.set_rng_state(state["torch_rng"])
     for generator, saved in zip(pack.shuffles + pack.dropout_rngs, state["shuffle_rngs"] + state["dropout_rngs"]):
         generator.set_state(saved)
