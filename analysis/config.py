@@ -39,6 +39,8 @@ REQUIRED_SPEC_KEYS = ("dataset", "model", "activation", "optimizer", "lr", "batc
 NEUTRAL_KEYS: dict[str, tuple[Any, dict[str, Any]]] = {
     "optimizer_args": ({}, {}),
     "schedule": ({"name": "constant"}, {"interval": "epoch", "warmup": 0}),
+    "init_mode": ("fan_in", {}),
+    "init_bias": (None, {}),
 }
 
 

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from analysis.inits import initialise
+
 LECUN_A, LECUN_B, LECUN_C = 1.7159, 2.0 / 3.0, 0.01
 
 
@@ -121,7 +123,8 @@ def _sequence(model_spec: dict, spec: dict, in_shape: tuple[int, int, int], n_cl
     position, like Keras' Dense on the last axis: a 1x1 convolution), bn, {act: name} (or `act` for the
     spec's activation), {pool: size} (max pooling, Keras' MaxPooling2D), {avgpool: size} (average pooling,
     AveragePooling2D), {dropout: p}, flatten. A conv/dense item may carry `l2: strength`
-    (Keras kernel_regularizer: strength·Σw² added to the loss). The last item should be {dense: n_classes}.
+    (Keras kernel_regularizer: strength·Σw² added to the loss) and `init: name` (analysis.inits: its own
+    kernel_initializer instead of the spec's `init`). The last item should be {dense: n_classes}.
     """
     channels, size, flat = in_shape[0], in_shape[1], None
     index, used = 0, set()
@@ -168,6 +171,8 @@ def _sequence(model_spec: dict, spec: dict, in_shape: tuple[int, int, int], n_cl
             raise ValueError(f"unknown layer item {item!r} (conv, dense, bn, act, pool, avgpool, dropout, flatten)")
         if isinstance(item, dict) and item.get("l2"):
             next(reversed(layers.values())).l2 = float(item["l2"])
+        if isinstance(item, dict) and item.get("init"):
+            next(reversed(layers.values())).init = item["init"]
     if flat != n_classes:
         raise ValueError(f"a `layers` model must end with {{dense: {n_classes}}} after flatten, not {flat}")
 
@@ -181,7 +186,7 @@ def build_model(spec: dict, in_shape: tuple[int, int, int] = (1, 28, 28), n_clas
     if model_spec["kind"] == "layers":
         _sequence(model_spec, spec, in_shape, n_classes, layers)
         model = nn.Sequential(layers)
-        initialise(model, spec.get("init", "torch_default"), spec.get("init_std", 0.01))
+        initialise(model, spec)
         return model.to(memory_format=torch.channels_last) if any(
             isinstance(m, nn.Conv2d) for m in model) else model
     if model_spec["kind"] == "cnn":
@@ -205,27 +210,12 @@ def build_model(spec: dict, in_shape: tuple[int, int, int] = (1, 28, 28), n_clas
         features = width
     layers[f"linear{i + 1}"] = nn.Linear(features, n_classes)
     model = nn.Sequential(layers)
-    initialise(model, spec.get("init", "torch_default"), spec.get("init_std", 0.01))
+    initialise(model, spec)
     if model_spec["kind"] == "cnn":
         # NHWC convolutions: about 30 % faster per step on this CPU (analysis.bench), same results
         # up to rounding, deterministic as before
         model = model.to(memory_format=torch.channels_last)
     return model
-
-
-def initialise(model: nn.Module, scheme: str, std: float = 0.01) -> None:
-    """torch_default keeps PyTorch's init; glorot_uniform is Keras' default; normal is N(0, std²)."""
-    if scheme == "torch_default":
-        return
-    for module in model.modules():
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            if scheme == "glorot_uniform":
-                nn.init.xavier_uniform_(module.weight)
-            elif scheme == "normal":
-                nn.init.normal_(module.weight, 0.0, std)
-            else:
-                raise ValueError(f"unknown init {scheme!r} (torch_default, glorot_uniform, normal)")
-            nn.init.zeros_(module.bias)
 
 
 def weight_layers(model: nn.Sequential) -> list[tuple[str, nn.Module]]:
