@@ -20,7 +20,7 @@ from analysis.layout import RUN_TABLES
 #: Spec columns copied into every long table (enough to facet and colour by).
 CONFIG_COLUMNS = ("dataset", "activation", "norm", "optimizer", "lr", "batch_size", "epochs", "seed",
                   "init", "dropout", "weight_decay", "norm_placement", "validation_split", "model.kind", "model.hidden",
-                  "model.conv", "model.fc", "penalty.l1", "penalty.l2", "penalty.l1_form", "schedule.name")
+                  "model.conv", "model.fc", "penalty.l1", "penalty.l2", "penalty.l1_form", "schedule.name", "loss.name")
 
 
 def flatten_spec(spec: dict, prefix: str = "") -> dict:

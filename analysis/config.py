@@ -41,6 +41,7 @@ NEUTRAL_KEYS: dict[str, tuple[Any, dict[str, Any]]] = {
     "schedule": ({"name": "constant"}, {"interval": "epoch", "warmup": 0}),
     "init_mode": ("fan_in", {}),
     "init_bias": (None, {}),
+    "loss": ({"name": "cross_entropy"}, {"label_smoothing": 0.0, "output": "softmax"}),
 }
 
 
@@ -123,16 +124,17 @@ def _check_spec(spec: dict, where: str) -> None:
 
 
 def _check_training(spec: dict, where: str) -> None:
-    """What only the training code can judge (the optimizer's own signature): checked here so a typo fails the
-    DAG build with one line, not a training job. Imports torch, so only for specs that use a non-default
-    optimizer setting (the default study builds its DAG without it)."""
-    if spec["optimizer"] in ("sgd", "adam") and not spec.get("optimizer_args") and not spec.get("schedule"):
+    """What only the training code can judge (the optimizer's own signature, a schedule's arguments, the loss):
+    checked here so a typo fails the DAG build with one line, not a training job. Imports torch, so only for
+    specs that use an optimizer, schedule or loss setting the cached runs did not (their DAG builds without it)."""
+    if spec["optimizer"] in ("sgd", "adam") and not any(spec.get(k) for k in ("optimizer_args", "schedule", "loss")):
         return
-    from analysis import optim, schedules
+    from analysis import losses, optim, schedules
 
     try:
         optim.check(spec)
         schedules.check(spec)
+        losses.check(spec)
     except ValueError as exc:
         raise ConfigError(f"config error at {where}: {exc}") from None
 

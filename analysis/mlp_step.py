@@ -2,7 +2,7 @@
 
 Why: a small-batch MLP step on CPU pays for autograd's bookkeeping (graph nodes, saved tensors,
 layout checks, gradient accumulation) on top of the matrix products. For the common case (a plain MLP
-under cross-entropy, no normalisation, dropout or penalty) this module computes the same gradients
+under plain cross-entropy, no normalisation, dropout or penalty) this module computes the same gradients
 with the same ATen kernels autograd would call (baddbmm forward; bmm for both gradients; the
 activations' own *_backward kernels; log-softmax + NLL backward, member by member) and writes them
 straight into `.grad`. It works on a `PackedNet` of K members (K = 1 for a run trained alone): `bmm`
@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from analysis.losses import is_plain_cross_entropy
 from analysis.models import Activation
 from analysis.packed import PackedFlatten, PackedLinear
 
@@ -52,9 +53,12 @@ class HandBackward:
         self.kernels = [_KERNELS[m.name] for m in model if isinstance(m, Activation)]
 
     @staticmethod
-    def applies(model: nn.Module, penalty: dict | None = None) -> bool:
-        """True for Flatten → (Linear → supported activation)* → Linear, with no penalty term."""
+    def applies(model: nn.Module, penalty: dict | None = None, loss: dict | None = None) -> bool:
+        """True for Flatten → (Linear → supported activation)* → Linear, with no penalty term, under plain
+        cross-entropy (the only loss whose backward is written here: MSE or label smoothing train by autograd)."""
         if penalty and any(penalty.get(k) for k in ("l1", "l2")):
+            return False
+        if not is_plain_cross_entropy(loss):
             return False
         children = list(model.children()) if isinstance(model, nn.Sequential) else []
         if len(children) < 2 or not isinstance(children[0], PackedFlatten):

@@ -24,8 +24,8 @@ import copy
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from analysis.losses import single_loss
 from analysis.models import Activation, Flatten, _GradInChannelsLast
 
 
@@ -214,11 +214,13 @@ class PackedNet(nn.Sequential):
         return tensor[k]
 
 
-def member_losses(logits: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """Cross-entropy of each member's logits [K, B, n] against its targets [K, B] (or one shared [B]),
-    computed member by member so each value is a single run's bit for bit."""
+def member_losses(logits: torch.Tensor, targets: torch.Tensor, reduction: str = "mean",
+                  loss: dict | None = None) -> torch.Tensor:
+    """The spec's loss (analysis.losses; cross-entropy by default) of each member's logits [K, B, n] against its
+    targets [K, B] (or one shared [B]), computed member by member with a single run's call, so each value is
+    that run's bit for bit."""
     shared = targets.dim() == 1
-    return torch.stack([F.cross_entropy(logits[k], targets if shared else targets[k], reduction=reduction)
+    return torch.stack([single_loss(logits[k], targets if shared else targets[k], reduction, loss)
                         for k in range(logits.shape[0])])
 
 

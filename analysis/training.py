@@ -67,7 +67,7 @@ def seedless(spec: dict) -> dict:
 
 
 def train_step(model: PackedNet, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
-               hand: HandBackward | None = None, penalty: dict | None = None
+               hand: HandBackward | None = None, penalty: dict | None = None, loss: dict | None = None
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """One optimisation step of every member; returns the logits [K, B, n], each member's data loss [K]
     and penalty [K] (None without one), all detached from the graph. With `hand` (a plain MLP) the
@@ -79,7 +79,7 @@ def train_step(model: PackedNet, optimizer: torch.optim.Optimizer, xb: torch.Ten
     else:
         optimizer.zero_grad(set_to_none=True)
         out = model(xb)
-        losses = member_losses(out, yb)  # the data term; penalties are added to the objective only
+        losses = member_losses(out, yb, loss=loss)  # the data term; penalties are added to the objective only
         penalties = member_penalties(model, penalty)
         objective = losses.sum() if penalties is None else (losses + penalties).sum()
         objective.backward()
@@ -88,22 +88,22 @@ def train_step(model: PackedNet, optimizer: torch.optim.Optimizer, xb: torch.Ten
 
 
 @torch.no_grad()
-def evaluate(model: PackedNet, split, batch_size: int) -> tuple[list[float], list[float]]:
-    """Each member's mean NLL and accuracy over a split, in eval mode."""
+def evaluate(model: PackedNet, split, batch_size: int, loss: dict | None = None) -> tuple[list[float], list[float]]:
+    """Each member's mean loss (the one it trains with) and accuracy over a split, in eval mode."""
     was_training = model.training
     model.eval()
     k = model.members
-    loss = [torch.zeros((), device=split.x.device) for _ in range(k)]
+    totals = [torch.zeros((), device=split.x.device) for _ in range(k)]
     correct = torch.zeros((k,), device=split.x.device, dtype=torch.long)
     for start in range(0, len(split), batch_size):
         xb, yb = split.x[start:start + batch_size], split.y[start:start + batch_size]
         out = model(model.replicate(xb))
-        for m, value in enumerate(member_losses(out, yb, reduction="sum")):
-            loss[m] += value
+        for m, value in enumerate(member_losses(out, yb, reduction="sum", loss=loss)):
+            totals[m] += value
         correct += (out.argmax(2) == yb).sum(1)
     model.train(was_training)
     n = len(split)
-    return [float(v) / n for v in loss], [int(c) / n for c in correct.tolist()]
+    return [float(v) / n for v in totals], [int(c) / n for c in correct.tolist()]
 
 
 @dataclass
@@ -188,7 +188,8 @@ def build_pack(specs: list[dict], data_path: Path | str, device: torch.device, h
         rng = torch.Generator(device) if device.type != "cpu" else torch.Generator()
         rngs.append(rng.manual_seed(spec["seed"]) if device.type != "cpu" else _copy_of_global(rng))
     model = PackedNet(members, rngs).to(device)
-    hand = HandBackward(model) if hand_backward and HandBackward.applies(model, specs[0].get("penalty")) else None
+    hand = (HandBackward(model) if hand_backward and HandBackward.applies(model, specs[0].get("penalty"),
+                                                                           specs[0].get("loss")) else None)
     in_shape = tuple(splits.train.x.shape[1:])
     results = [RunResult(backward="hand" if hand is not None else "autograd", pack_size=len(specs),
                          parameters=parameter_count(m), flops_per_sample=flops_per_sample(m, in_shape))
@@ -223,7 +224,7 @@ def track(pack: Pack) -> None:
     every = pack.probes.get("track_every", 0)
     if not every or pack.step % every:
         return
-    _, accs = evaluate(pack.model, pack.splits.test, pack.spec["eval_batch_size"])
+    _, accs = evaluate(pack.model, pack.splits.test, pack.spec["eval_batch_size"], pack.spec.get("loss"))
     captured = member_activations(pack.model, pack.splits.test.x[: pack.probes.get("activation_batch", 1000)])
     for k, result in pack.members():
         result.track.append(track_snapshot(captured[k], pack.step, accs[k]))
@@ -234,7 +235,7 @@ def eval_rows(pack: Pack, epoch: int, train: list[tuple[float, float, float]], s
     measured = {}
     for name, split in (("val", pack.splits.val), ("test", pack.splits.test)):
         if split is not None:
-            measured[name] = evaluate(pack.model, split, pack.spec["eval_batch_size"])
+            measured[name] = evaluate(pack.model, split, pack.spec["eval_batch_size"], pack.spec.get("loss"))
     rows = []
     for k, (train_loss, train_acc, penalty) in enumerate(train):
         row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc}
@@ -302,7 +303,8 @@ def train_epoch(pack: Pack, epoch: int, progress: bool) -> None:
     for b, (xb, yb) in enumerate(batches(pack, steps)):
         if pack.schedule is not None:
             pack.schedule.set(pack.step, epoch)
-        out, losses, penalties = train_step(pack.model, pack.optimizer, xb, yb, pack.hand, pack.spec.get("penalty"))
+        out, losses, penalties = train_step(pack.model, pack.optimizer, xb, yb, pack.hand, pack.spec.get("penalty"),
+                                            pack.spec.get("loss"))
         n = yb.shape[-1]
         if penalties is not None:
             penalised = True
