@@ -42,6 +42,7 @@ NEUTRAL_KEYS: dict[str, tuple[Any, dict[str, Any]]] = {
     "init_mode": ("fan_in", {}),
     "init_bias": (None, {}),
     "loss": ({"name": "cross_entropy"}, {"label_smoothing": 0.0, "output": "softmax"}),
+    "conventions": ("pytorch", {}),
 }
 
 
@@ -127,7 +128,8 @@ def _check_training(spec: dict, where: str) -> None:
     """What only the training code can judge (the optimizer's own signature, a schedule's arguments, the loss):
     checked here so a typo fails the DAG build with one line, not a training job. Imports torch, so only for
     specs that use an optimizer, schedule or loss setting the cached runs did not (their DAG builds without it)."""
-    if spec["optimizer"] in ("sgd", "adam") and not any(spec.get(k) for k in ("optimizer_args", "schedule", "loss")):
+    if spec["optimizer"] in ("sgd", "adam") and not any(
+            spec.get(k) for k in ("optimizer_args", "schedule", "loss", "conventions")):
         return
     from analysis import losses, optim, schedules
 

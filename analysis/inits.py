@@ -11,6 +11,8 @@ from typing import Callable
 
 from torch import Tensor, nn
 
+from analysis import conventions
+
 WeightInit = Callable[[Tensor, dict], object]
 
 #: name -> fills a Linear/Conv weight in place, given {"mode": fan_in|fan_out, "std": init_std}; None keeps
@@ -49,7 +51,7 @@ def initialise(model: nn.Module, spec: dict) -> None:
     for module in model.modules():
         if not isinstance(module, (nn.Linear, nn.Conv2d)):
             continue
-        name = getattr(module, "init", scheme)
+        name = conventions.init_name(spec, getattr(module, "init", scheme))
         check_name(name)
         weight_init = INITS[name]
         if weight_init is not None:

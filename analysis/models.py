@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from analysis.conventions import batchnorm_args
 from analysis.inits import initialise
 
 LECUN_A, LECUN_B, LECUN_C = 1.7159, 2.0 / 3.0, 0.01
@@ -102,7 +103,9 @@ def _block(layers: "OrderedDict[str, nn.Module]", i: int, layer: nn.Module, widt
            conv: bool) -> None:
     """Append layer i, its normalisation (placed as configured), activation and dropout."""
     layers[f"{'conv' if conv else 'linear'}{i}"] = layer
-    bn = (nn.BatchNorm2d(width) if conv else nn.BatchNorm1d(width)) if spec.get("norm") == "batchnorm" else None
+    bn_args = batchnorm_args(spec)
+    bn = (nn.BatchNorm2d(width, **bn_args) if conv else nn.BatchNorm1d(width, **bn_args)) \
+        if spec.get("norm") == "batchnorm" else None
     before = spec.get("norm_placement", "before_activation") == "before_activation"
     if bn is not None and before:
         layers[f"bn{i}"] = bn
@@ -153,7 +156,8 @@ def _sequence(model_spec: dict, spec: dict, in_shape: tuple[int, int, int], n_cl
                 add("linear", nn.Linear(flat, value))
                 flat = value
         elif key == "bn":
-            add("bn", nn.BatchNorm2d(channels) if flat is None else nn.BatchNorm1d(flat))
+            bn_args = batchnorm_args(spec)
+            add("bn", nn.BatchNorm2d(channels, **bn_args) if flat is None else nn.BatchNorm1d(flat, **bn_args))
         elif key == "act":
             add("act", Activation(value or spec["activation"]))
         elif key == "pool":

@@ -18,6 +18,8 @@ from typing import Any, Iterable
 
 import torch
 
+from analysis import conventions
+
 
 @dataclass(frozen=True)
 class OptimizerEntry:
@@ -68,7 +70,7 @@ def keywords(spec: dict) -> dict[str, Any]:
     """The keyword arguments the spec's optimizer is built with (everything but the parameters)."""
     name = spec["optimizer"]
     found = entry(name)
-    extra = dict(spec.get("optimizer_args") or {})
+    extra = conventions.optimizer_args(spec)
     valid = arguments(name)
     for key in extra:
         if key in RESERVED:
