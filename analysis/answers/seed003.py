@@ -9,6 +9,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
+from analysis.activations import ordered
 from analysis.answers.common import Context, PageOutput, markdown_table
 from analysis.answers.tools import estimates, missing, sentence
 from analysis.figures import ACTIVATION_PALETTE
@@ -17,7 +18,6 @@ from analysis.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh,
 DEPTH, CNN = "m2_depth", "m2_cnn"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
 CLAIMS = (DEPTH, CNN)
-ACTS = ["relu", "tanh", "sigmoid", "lecun_tanh"]
 #: seed's M2.1 table: depth -> activation -> (test loss, test accuracy)
 SEED_M21 = {5: {"relu": (0.323, 0.908), "tanh": (0.333, 0.909), "sigmoid": (2.3, 0.114)},
             20: {"relu": (1.283, 0.511), "tanh": (0.347, 0.916), "sigmoid": (2.301, 0.114)},
@@ -46,11 +46,17 @@ def _with_depth(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------- M2.1 ---
+def activations_of(runs: pd.DataFrame) -> list[str]:
+    """The activations the runs trained, in registry order: the page shows whatever the grid holds."""
+    return ordered(runs["activation"].unique())
+
+
 def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
     est = estimates(runs, ["depth", "activation"], ["test_acc", "test_loss"])
+    acts = activations_of(runs)
     rows = []
     for depth in sorted(runs["depth"].unique()):
-        for act in ACTS:
+        for act in acts:
             e = est.get((depth, act))
             if e is None:
                 continue
@@ -64,7 +70,7 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
                          "diverged": e["diverged"]})
     out.fragment("m21_table", markdown_table(pd.DataFrame(rows)))
     heat = runs[runs["status"] == "ok"].groupby(["depth", "activation"])["final_test_acc"].mean().unstack() * 100
-    heat = heat[[a for a in ACTS if a in heat.columns]]
+    heat = heat[[a for a in acts if a in heat.columns]]
     seed_heat = pd.DataFrame({a: {d: 100 * SEED_M21[d][a][1] for d in SEED_M21} for a in ("relu", "tanh", "sigmoid")})
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [len(heat.columns), 3]})
     sns.heatmap(heat, annot=True, fmt=".1f", vmin=0, vmax=100, cmap="viridis", ax=axes[0], cbar=False)
@@ -79,8 +85,8 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
                "seed's table. Dark cells are nets that did not learn.")
     parts, bests = [], []
     for depth in sorted(runs["depth"].unique()):
-        learned = [a for a in ACTS if (depth, a) in est and est[(depth, a)]["test_acc"].mean > CHANCE_UPPER]
-        stuck = [a for a in ACTS if (depth, a) in est and est[(depth, a)]["test_acc"].mean <= CHANCE_UPPER]
+        learned = [a for a in acts if (depth, a) in est and est[(depth, a)]["test_acc"].mean > CHANCE_UPPER]
+        stuck = [a for a in acts if (depth, a) in est and est[(depth, a)]["test_acc"].mean <= CHANCE_UPPER]
         best = max(learned, key=lambda a: est[(depth, a)]["test_acc"].mean) if learned else None
         text = f"at {depth} layers " + (f"{best} is best ({est[(depth, best)]['test_acc'].pct(1)})" if best
                                         else "no activation learns")
@@ -137,7 +143,8 @@ def vanishing(g: pd.DataFrame) -> pd.DataFrame:
 
 def answer_m22(out: PageOutput, runs: pd.DataFrame, grads: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     g = init_and_trained(_with_depth(grads, runs))
-    gradient_figure(g, out, [a for a in ACTS if a != "lecun_tanh"], "m22_gradients",
+    # LeCun's tanh has its own figure (M2.3)
+    gradient_figure(g, out, [a for a in activations_of(runs) if a != "lecun_tanh"], "m22_gradients",
                     "M2.2 — maximum |∂L/∂W| per weight layer (log scale) at initialisation (top) and averaged over the "
                     "last epoch (bottom), one panel per depth. Line: mean over seeds; band: range. A line that falls "
                     "towards layer 1 is a gradient vanishing on its way back to the input.")
