@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.answers import seed000, seed001, seed003, seed004
-from analysis.answers.common import Context, PageOutput
+from analysis.answers.common import Context, PageOutput, seed_values
 from analysis.figures import setup_style
 
 
@@ -103,7 +103,7 @@ def test_m2_answers_name_where_gradients_vanish(tmp_path, first, vanishes):
     ctx = context(tmp_path, m2_tables(first), {"m2_depth": {}}, "seed003")
     out = output(tmp_path)
     runs = seed003._depth(ctx.of("runs", "m2_depth"))
-    seed003.answer_m21(out, runs)
+    seed003.answer_m21(out, runs, ctx.seed)
     seed003.answer_m22(out, runs, ctx.of("grads", "m2_depth"), ctx.of("act_summary", "m2_depth"))
     assert ("sigmoid at 5 layers" in out.vars["m22"]["answer"]) is vanishes
     assert "sigmoid stays at chance" in out.vars["m21"]["answer"]
@@ -146,7 +146,7 @@ def test_lecun_derivative_range_corrects_the_seed():
     r = seed003.lecun_derivative_range()
     assert r["max"] == pytest.approx(1.15393, abs=1e-5)
     assert r["min"] == pytest.approx(0.01, abs=1e-4)
-    assert seed003.SEED_LECUN_UPPER - r["max"] == pytest.approx(0.4, abs=1e-5)
+    assert seed_values()("M2.3-deriv") - r["max"] == pytest.approx(0.4, abs=1e-5)
 
 
 # ------------------------------------------------------------------ seed 004 ---
