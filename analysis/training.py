@@ -26,6 +26,7 @@ import torch
 from tqdm import tqdm
 
 from analysis.data import DamagedDataError
+from analysis.files import atomic_write
 from analysis.layout import RUN_TABLES
 from analysis.mlp_step import HandBackward
 from analysis.models import activation_layers, build_model, flops_per_sample, parameter_count
@@ -352,8 +353,6 @@ def _close_epoch(pack: Pack, epoch: int, seconds: float, batch_loss: torch.Tenso
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """End-of-epoch state (model, optimizer, RNGs, probes, measurements so far), written atomically."""
-    from analysis.data import atomic_write
-
     atomic_write(path, lambda p: torch.save(state, p))
 
 
@@ -517,8 +516,6 @@ def run_record(run_id: str, spec: dict, result: RunResult, device: torch.device,
 def write_outputs(run_id: str, spec: dict, result: RunResult, outdir: Path, device: torch.device,
                   threads: int, wall_seconds: float, pack: dict | None = None, log: str = "") -> None:
     """Write the per-run files; the record goes last so it marks a complete run."""
-    from analysis.data import atomic_write
-
     pack = pack or {"id": run_id, "size": 1, "members": [run_id], "peak_rss_mb": peak_rss_mb()}
     outdir.mkdir(parents=True, exist_ok=True)
     for stem, frame in run_frames(result).items():

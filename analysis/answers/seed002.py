@@ -18,6 +18,7 @@ import torch
 from scipy.optimize import linprog
 
 from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.tools import ok_runs
 from analysis.figures import ACTIVATION_PALETTE, LAYER_PALETTE
 from analysis.models import ACTIVATIONS
 from analysis.stats import mean_ci
@@ -202,7 +203,7 @@ def backprop_by_autograd() -> dict:
 def a74_summary(runs: pd.DataFrame) -> dict:
     out = {}
     for act, group in runs.groupby("activation"):
-        ok = group[group["status"] == "ok"]
+        ok = ok_runs(group)
         out[act] = {"test_acc": mean_ci(ok["final_test_acc"]), "train_acc": mean_ci(ok["final_train_acc"]),
                     "test_loss": mean_ci(ok["final_test_loss"]), "n_runs": len(group),
                     "diverged": int((group["status"] == "diverged").sum()),

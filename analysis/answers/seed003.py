@@ -11,7 +11,7 @@ import torch
 
 from analysis.activations import ordered
 from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
-from analysis.answers.tools import estimates, missing, sentence
+from analysis.answers.tools import estimates, missing, ok_runs, sentence
 from analysis.figures import ACTIVATION_PALETTE
 from analysis.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh, model_summary, parameter_count)
 
@@ -68,7 +68,7 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame, seed: SeedValues) -> dict:
                          "test loss (seed)": f"{seed_loss:.3f}" if seed_loss is not None else "—",
                          "diverged": e["diverged"]})
     out.fragment("m21_table", markdown_table(pd.DataFrame(rows)))
-    heat = runs[runs["status"] == "ok"].groupby(["depth", "activation"])["final_test_acc"].mean().unstack() * 100
+    heat = ok_runs(runs).groupby(["depth", "activation"])["final_test_acc"].mean().unstack() * 100
     heat = heat[[a for a in acts if a in heat.columns]]
     seed_heat = seed_m21(seed)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6),
