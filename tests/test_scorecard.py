@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from analysis import scorecard
-from analysis.answers import seed001, seed003
+from analysis.answers import seed001, seed002, seed003, seed004
 from analysis.answers.common import PageOutput, seed_values
 from analysis.config import ROOT, load_config
 from analysis.stats import mean_ci
@@ -167,20 +167,14 @@ def test_registry_rejects_a_numeric_row_without_tolerance(tmp_path):
         scorecard.load_registry(bad)
 
 
-#: module-level SEED_* constants still allowed in answer modules, and why. Data the registry has no row for
-#: stays (a curve, per-run lists whose averages are the rows); the rest awaits moving to ctx.seed (issue 19).
+#: module-level SEED_* constants still allowed in answer modules, and why: data the registry has no row for (a curve,
+#: vectors, per-run lists whose averages are the rows, the wording of claims). Every other seed number is read
+#: from config/scorecard.csv with ctx.seed (issue 19).
 KEPT_SEED_CONSTANTS = {
     "seed000.SEED_OBSERVATIONS": "the seed's wording of its claims, quoted on the page (rows hold the verdicts)",
     "seed001.SEED_H46": "five runs' values; the registry holds the averages the seed printed",
     "seed002.SEED_A74_LOG": "the seed's per-100-batch training-loss log, drawn as a curve",
     "seed002.SEED_A72_WRITTEN": "vectors the seed wrote down, shown beside ours",
-    "seed002.SEED_A73": "not yet read from the registry (rows A7.3a-l)",
-    "seed002.SEED_A74": "not yet read from the registry (rows A7.4a-f)",
-    "seed002.SEED_A75": "not yet read from the registry (rows A7.5a-e)",
-    "seed004.SEED_FULL": "not yet read from the registry (rows D1.1-D1.3)",
-    "seed004.SEED_PENALTY": "not yet read from the registry (rows D1.4)",
-    "seed004.SEED_KERAS": "not yet read from the registry (rows D1.5)",
-    "seed004.SEED_DROPOUT": "not yet read from the registry (rows D1.6)",
 }
 
 
@@ -197,14 +191,6 @@ def seed_constants() -> dict[str, object]:
     return found
 
 
-def numbers(value) -> list[float]:
-    if isinstance(value, dict):
-        return [n for v in value.values() for n in numbers(v)]
-    if isinstance(value, (list, tuple)):
-        return [n for v in value for n in numbers(v)]
-    return [float(value)] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
-
-
 def test_answer_modules_hold_no_seed_numbers_the_registry_holds():
     """A document's number lives in config/scorecard.csv; pages read it through `ctx.seed(id)`."""
     found = seed_constants()
@@ -214,9 +200,6 @@ def test_answer_modules_hold_no_seed_numbers_the_registry_holds():
     registry = scorecard.load_registry(REGISTRY)
     values = {round(float(v), 6) for v, u in zip(registry["seed_value"], registry["units"])
               if u not in ("claim", "verdict")}
-    waiting = [name for name, why in KEPT_SEED_CONSTANTS.items() if why.startswith("not yet")]
-    missing = [(name, v) for name in waiting for v in numbers(found[name]) if round(v, 6) not in values]
-    assert not missing, missing  # until they move, the values they duplicate must at least agree
     assert round(sum(seed001.SEED_H46["original"]["loss"]) / 5, 2) == 8.35
     assert {8.35, 0.28, 0.29, 4.65} <= values  # H4.6 averages as the seed printed them
     assert set(registry["id"].str[:2]) == {"E7", "H4", "A7", "M2", "D1"}
@@ -227,6 +210,25 @@ def test_pages_read_the_seed_values_from_the_registry():
     assert seed("M2.1-5-relu-acc") == 0.908 and seed("M2.4-params") == 1_221_450 and seed("A7.5b") == "False"
     assert seed.get("M2.1-5-gelu-acc") is None
     assert seed003.seed_m21(seed).loc[5, "relu"] == pytest.approx(90.8)
+    assert seed002.seed_a74(seed, "relu", "test_acc") == 0.7939 and seed002.seed_a75(seed, "b") is False
+    assert seed004.seed_full(seed, "B (300+100)")["test_loss"] == 0.369 and seed004.seed_full(seed, "600 ReLU") is None
+    assert seed004.seed_keras(seed, 2, 0.0) == (0.9125, 0.35) and seed004.seed_keras(seed, 5, 0.3) == (0.928, 0.24)
+    assert seed004.seed_keras(seed, 3, 0.3) is None  # the seed ran dropout on models 4 and 5 only
+
+
+def test_the_rows_a_page_quotes_are_the_rows_of_what_it_measures():
+    """Each row id a page reads its seed value from is the row the scorecard compares the page's measurement with."""
+    measure = dict(zip(*(scorecard.load_registry(REGISTRY)[c] for c in ("id", "measure"))))
+    quoted = {row: f"a73.{key}" for key, row in seed002.A73_ROWS.items()}
+    quoted |= {row: f"a74.{act}.{metric}" for act, rows in seed002.A74_ROWS.items() for metric, row in rows.items()}
+    quoted |= {row: f"a75.{key}" for key, row in seed002.A75_ROWS.items()}
+    quoted |= {f"{question}-{metric}": f"d1.{arch.split(' ')[0]}.{metric}"
+               for arch, question in seed004.FULL_SEED_ROWS.items() for metric in seed004.FULL_METRICS}
+    quoted |= {f"D1.{q}-m{m}-{short}": f"d1.{kind}.fashion_mnist.m{m}.{metric}"
+               for q, kind, models in ((5, "keras", range(1, 6)), (6, "dropout", (4, 5))) for m in models
+               for short, metric in (("acc", "test_acc"), ("loss", "test_loss"))}
+    quoted["D1.4-l1_signed-loss"] = "d1.penalty.l1_signed.test_loss_with_penalty"
+    assert {row: measure.get(row) for row in quoted} == quoted
 
 
 def test_every_declared_cause_names_a_measurement_of_a_numeric_row():
