@@ -61,6 +61,13 @@ def test_two_or_three_runs_use_their_range(seed, verdict):
     assert scorecard.judge(row(seed_value=seed, tolerance="0.01"), ours).verdict == verdict
 
 
+def test_two_or_three_runs_without_their_values_give_no_interval():
+    from analysis.stats import one_run_interval
+
+    assert one_run_interval(2, 0.9, 0.01, ()) is None  # not a t-interval with t(1) = 12.7
+    assert one_run_interval(3, 0.9, 0.01, (0.89, 0.9, 0.91)).method == "range"
+
+
 @pytest.mark.parametrize("seed", ["0.70", "0.95"])
 def test_one_run_gives_no_interval_and_no_judgement(seed):
     verdict, reason, cause = scorecard.judge(row(seed_value=seed), trained([0.70]))
