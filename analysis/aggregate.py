@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data import atomic_write
+from analysis.files import atomic_write
 from analysis.layout import RUN_TABLES
 
 #: Spec columns copied into every long table (enough to facet and colour by).

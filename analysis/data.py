@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Callable
 
 import numpy as np
 
+from analysis.files import atomic_write
 from analysis.idx import IdxFormatError, maybe_gunzip, parse_idx
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -224,20 +224,6 @@ def build_arrays(files: dict[str, bytes]) -> dict[str, np.ndarray]:
         if y.max() > 9:
             raise IdxFormatError(f"{split}: label {int(y.max())} out of range 0-9")
     return arrays
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename: no partial outputs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def prepare(dataset: str, out: Path, provenance: Path, local_dir: str | None = None,

@@ -9,11 +9,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-#: The same activation always has the same colour, on every page.
-ACTIVATION_PALETTE = {
-    "sigmoid": "#d62728", "relu": "#1f77b4", "tanh": "#2ca02c", "lecun_tanh": "#9467bd",
-    "leaky_relu": "#17becf", "identity": "#7f7f7f",
-}
+from analysis.activations import NAMES, colour  # noqa: E402
+
+#: The same activation always has the same colour, on every page: every registered activation has one
+#: (analysis.activations; the fallback colour for entries without), so seaborn never misses a hue level.
+ACTIVATION_PALETTE: dict[str, str] = {name: colour(name) for name in NAMES}
 #: Layers 1..n get a sequential palette, light (input side) to dark (output side).
 LAYER_PALETTE = "viridis"
 

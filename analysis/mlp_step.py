@@ -19,25 +19,17 @@ from typing import Callable
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from analysis.activations import REGISTRY
 from analysis.losses import is_plain_cross_entropy
 from analysis.models import Activation
 from analysis.packed import PackedFlatten, PackedLinear
 
 aten = torch.ops.aten
 
-#: activation name -> (in-place forward, backward(grad_out, output)): the kernels autograd uses. Each
-#: backward needs only the activation's output (for leaky ReLU, output > 0 exactly where input > 0),
-#: so the forward overwrites its input and no pre-activation is kept.
-_KERNELS: dict[str, tuple[Callable, Callable]] = {
-    "relu": (torch.relu_, lambda g, y: aten.threshold_backward(g, y, 0)),
-    "sigmoid": (torch.sigmoid_, lambda g, y: aten.sigmoid_backward(g, y)),
-    "tanh": (torch.tanh_, lambda g, y: aten.tanh_backward(g, y)),
-    "leaky_relu": (lambda x: F.leaky_relu_(x, 0.01), lambda g, y: aten.leaky_relu_backward(g, y, 0.01, True)),
-    "leaky_relu_keras": (lambda x: F.leaky_relu_(x, 0.3), lambda g, y: aten.leaky_relu_backward(g, y, 0.3, True)),
-    "identity": (lambda x: x, lambda g, y: g),
-}
+#: activation name -> (in-place forward, backward(grad_out, output)): the registry's kernels
+#: (analysis.activations); an activation without them keeps autograd (`HandBackward.applies`).
+_KERNELS: dict[str, tuple[Callable, Callable]] = {name: a.kernels for name, a in REGISTRY.items() if a.kernels}
 
 _MEAN = 1  # ATen's reduction code for "mean"
 _IGNORE = -100  # F.cross_entropy's default ignore_index

@@ -12,35 +12,15 @@ from typing import Callable
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from analysis.activations import LECUN_A, LECUN_B, LECUN_C, REGISTRY, lecun_tanh  # noqa: F401 (re-exported)
 from analysis.conventions import batchnorm_args
 from analysis.inits import initialise
 
-LECUN_A, LECUN_B, LECUN_C = 1.7159, 2.0 / 3.0, 0.01
-
-
-def lecun_tanh(x: torch.Tensor) -> torch.Tensor:
-    """LeCun's scaled tanh, f(x) = 1.7159·tanh(2x/3) + 0.01·x (seed 003's definition)."""
-    return LECUN_A * torch.tanh(LECUN_B * x) + LECUN_C * x
-
-
-ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": F.relu,
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "lecun_tanh": lecun_tanh,
-    "leaky_relu": lambda x: F.leaky_relu(x, 0.01),
-    # Keras 2's LeakyReLU() layer defaults to alpha 0.3 (seed 003's CNN uses it)
-    "leaky_relu_keras": lambda x: F.leaky_relu(x, 0.3),
-    "identity": lambda x: x,
-}
-
+#: name -> function and name -> fixed output range, derived from the one registry (analysis.activations)
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {name: a.fn for name, a in REGISTRY.items()}
 #: Output range of the bounded activations (for fixed histogram bins); None = data-driven.
-ACTIVATION_RANGE: dict[str, tuple[float, float] | None] = {
-    "sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "lecun_tanh": None,
-    "relu": None, "leaky_relu": None, "leaky_relu_keras": None, "identity": None,
-}
+ACTIVATION_RANGE: dict[str, tuple[float, float] | None] = {name: a.bounded_range for name, a in REGISTRY.items()}
 
 
 class UnknownActivationError(ValueError):

@@ -9,7 +9,11 @@ complete on disk:
 - editing a setting changes the run ids of exactly the runs it touches (analysis.config.run_id): those
   are missing, so they are packed and trained; their unchanged pack-mates, if any, stay finished.
 Members are packed in seed order, at most `pack_size` per pack (the `pack_size` config key bounds the
-memory of a job; an experiment's own `pack_size` overrides it, 1 = never packed).
+memory of a job; an experiment's own `pack_size` overrides it, 1 = never packed). The chunks are cut over
+*all* runs of a configuration, finished or not, and a pack is a chunk's unfinished members: so a pack's
+members (and its id, and its checkpoint) never depend on how far other packs of the configuration have
+got. A job re-planned on a cluster node while other packs finish, or after a crash that left some members
+written, still finds its own pack.
 """
 from __future__ import annotations
 
@@ -65,16 +69,16 @@ def plan_packs(runs: dict[str, Run], pack_size: int | Callable[[Run], int],
     groups: dict[str, list[Run]] = {}
     packs: list[Pack] = []
     for run in runs.values():
-        if complete(run.run_id):
-            packs.append(Pack(run.run_id, (run,)))
-        else:
-            groups.setdefault(seedless_key(run.spec), []).append(run)
+        groups.setdefault(seedless_key(run.spec), []).append(run)
     for members in groups.values():
         members.sort(key=lambda r: (r.spec["seed"], r.run_id))
-        size = max(1, size_of(members[0]))
+        size = max(1, min(size_of(r) for r in members))  # a run shared with a `pack_size: 1` experiment stays alone
         for start in range(0, len(members), size):
-            chunk = tuple(members[start:start + size])
-            packs.append(Pack(chunk[0].run_id if len(chunk) == 1 else pack_id(r.run_id for r in chunk), chunk))
+            chunk = members[start:start + size]
+            packs.extend(Pack(r.run_id, (r,)) for r in chunk if complete(r.run_id))
+            todo = tuple(r for r in chunk if not complete(r.run_id))
+            if todo:
+                packs.append(Pack(todo[0].run_id if len(todo) == 1 else pack_id(r.run_id for r in todo), todo))
     return sorted(packs, key=lambda p: p.run_ids)
 
 

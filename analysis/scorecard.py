@@ -55,7 +55,7 @@ import pandas as pd
 from analysis.answers import PAGES
 from analysis.answers.common import PageOutput, markdown_table
 from analysis.config import scaling
-from analysis.data import atomic_write
+from analysis.files import atomic_write
 from analysis.stats import Interval, one_run_interval
 
 SCALED = "not comparable: scaled protocol"

@@ -77,8 +77,8 @@ def one_run_interval(n: int, mean: float, std: float, values=(), confidence: flo
     if n < 2 or mean is None or not math.isfinite(mean):
         return None
     finite = [float(v) for v in values if v is not None and math.isfinite(v)]
-    if n <= RANGE_MAX_N and len(finite) == n:
-        return Interval(min(finite), max(finite), "range")
+    if n <= RANGE_MAX_N:  # without the n values there is no range, and a t-quantile this small is meaningless
+        return Interval(min(finite), max(finite), "range") if len(finite) == n else None
     if std is None or not math.isfinite(std):
         return None
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std * math.sqrt(1 + 1 / n)

@@ -26,6 +26,7 @@ import torch
 from tqdm import tqdm
 
 from analysis.data import DamagedDataError
+from analysis.files import atomic_write
 from analysis.layout import RUN_TABLES
 from analysis.mlp_step import HandBackward
 from analysis.optim import make_optimizer
@@ -353,8 +354,6 @@ def _close_epoch(pack: Pack, epoch: int, seconds: float, batch_loss: torch.Tenso
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """End-of-epoch state (model, optimizer, RNGs, probes, measurements so far), written atomically."""
-    from analysis.data import atomic_write
-
     atomic_write(path, lambda p: torch.save(state, p))
 
 
@@ -518,17 +517,19 @@ def run_record(run_id: str, spec: dict, result: RunResult, device: torch.device,
     }
 
 
-def write_outputs(run_id: str, spec: dict, result: RunResult, outdir: Path, device: torch.device,
-                  threads: int, wall_seconds: float, pack: dict | None = None, log: str = "") -> None:
-    """Write the per-run files; the record goes last so it marks a complete run."""
-    from analysis.data import atomic_write
-
-    pack = pack or {"id": run_id, "size": 1, "members": [run_id], "peak_rss_mb": peak_rss_mb()}
+def write_tables(run_id: str, result: RunResult, outdir: Path, log: str = "") -> None:
+    """A run's Parquet tables and log: everything but record.json, which marks the run complete."""
     outdir.mkdir(parents=True, exist_ok=True)
     for stem, frame in run_frames(result).items():
         atomic_write(outdir / f"{stem}.parquet", lambda p, f=frame.assign(run_id=run_id): f.to_parquet(p, index=False))
     if log:
         atomic_write(outdir / "train.log", lambda p: p.write_text(log))
+
+
+def write_record(run_id: str, spec: dict, result: RunResult, outdir: Path, device: torch.device, threads: int,
+                 wall_seconds: float, pack: dict | None = None) -> None:
+    """record.json, written last: its presence is what marks a run complete (analysis.packing.run_complete)."""
+    pack = pack or {"id": run_id, "size": 1, "members": [run_id], "peak_rss_mb": peak_rss_mb()}
     record = run_record(run_id, spec, result, device, threads, wall_seconds, pack)
     atomic_write(outdir / "record.json", lambda p: p.write_text(json.dumps(record, indent=2, default=float)))
 
@@ -601,15 +602,18 @@ def main(argv: list[str] | None = None) -> int:
               f"{result.train_seconds:.1f}s training", file=sys.stderr)
     sys.stderr.flush()
     log = args.log.read_text() if args.log is not None and args.log.is_file() else ""
-    for rid, spec, result in zip(args.run_id, specs, results):
-        outdir = args.outdir if args.outdir is not None else args.runs_dir / rid
-        try:
-            write_outputs(rid, spec, result, outdir, device, args.threads, time.perf_counter() - started, pack, log)
-        except OSError as exc:
-            print(f"nnlab: cannot write the outputs of run {rid} to {outdir}: {exc}. "
-                  "Nothing was left that counts as finished (record.json is written last); free space and rerun — "
-                  "the checkpoint of the last finished epoch is kept.", file=sys.stderr)
-            return 1
+    outdirs = [args.outdir if args.outdir is not None else args.runs_dir / rid for rid in args.run_id]
+    try:  # every member's tables first, then the records: a failure leaves no member half-complete
+        for rid, result, outdir in zip(args.run_id, results, outdirs):
+            write_tables(rid, result, outdir, log)
+        for rid, spec, result, outdir in zip(args.run_id, specs, results, outdirs):
+            write_record(rid, spec, result, outdir, device, args.threads, time.perf_counter() - started, pack)
+    except OSError as exc:
+        print(f"nnlab: cannot write the outputs of pack {pack_id} ({', '.join(args.run_id)}): {exc}. "
+              "A run without its record.json does not count as finished (the record is written last); free space "
+              "and rerun: training resumes from the pack's last checkpoint (the final epoch is trained again).",
+              file=sys.stderr)
+        return 1
     if args.checkpoint is not None:
         args.checkpoint.unlink(missing_ok=True)
     return 0

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.answers import seed000, seed001, seed003, seed004
-from analysis.answers.common import Context, PageOutput
+from analysis.answers.common import Context, PageOutput, seed_values
 from analysis.figures import setup_style
 
 
@@ -78,13 +78,14 @@ def test_bn_paper_answer_follows_the_drift(tmp_path, bn_drift, steadier):
 
 
 # ------------------------------------------------------------------ seed 003 ---
-def m2_tables(sigmoid_first_layer: float) -> dict[str, list[dict]]:
+def m2_tables(sigmoid_first_layer: float, acts: tuple[str, ...] = ("relu", "sigmoid")) -> dict[str, list[dict]]:
     runs, grads = [], []
-    for act in ("relu", "sigmoid"):
+    for act in acts:
         for seed in (1, 2):
             rid = f"{act}{seed}"
             runs.append({"run_id": rid, "experiments": "m2_depth", "activation": act, "seed": seed, "status": "ok",
-                         "model.depth": 5, "final_test_acc": 0.9 if act == "relu" else 0.11, "final_test_loss": 0.3})
+                         "model.depth": 5, "final_test_acc": {"sigmoid": 0.11, "gelu": 0.95}.get(act, 0.9),
+                         "final_test_loss": 0.3})
             for step, epoch in ((0, 0), (10, 1)):
                 for layer in range(1, 7):
                     scale = sigmoid_first_layer ** ((6 - layer) / 5) if act == "sigmoid" else 1.0
@@ -102,18 +103,50 @@ def test_m2_answers_name_where_gradients_vanish(tmp_path, first, vanishes):
     ctx = context(tmp_path, m2_tables(first), {"m2_depth": {}}, "seed003")
     out = output(tmp_path)
     runs = seed003._depth(ctx.of("runs", "m2_depth"))
-    seed003.answer_m21(out, runs)
+    seed003.answer_m21(out, runs, ctx.seed)
     seed003.answer_m22(out, runs, ctx.of("grads", "m2_depth"), ctx.of("act_summary", "m2_depth"))
     assert ("sigmoid at 5 layers" in out.vars["m22"]["answer"]) is vanishes
     assert "sigmoid stays at chance" in out.vars["m21"]["answer"]
     assert "5-layer net from layer 5" in out.vars["m22"]["answer"]
 
 
+class Recording(PageOutput):
+    """A PageOutput that keeps every figure's axis labels and legend entries (what a reader sees of them)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.figure_text: dict[str, list[str]] = {}
+
+    def figure(self, fig, name: str, caption: str, alt: str | None = None) -> str:
+        texts = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels()]
+        texts += [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+        self.figure_text[name] = texts
+        return super().figure(fig, name, caption, alt)
+
+
+def test_a_new_activation_appears_on_the_m2_page_from_the_data_alone(tmp_path):
+    """gelu is one registry entry (analysis/activations.py): runs of it show in the M2.1 table and heat map and
+    the M2.2 figure and table, in registry order, with no list on the page to extend."""
+    acts = ("gelu", "relu", "tanh", "sigmoid", "lecun_tanh")
+    ctx = context(tmp_path, m2_tables(0.5, acts), {"m2_depth": {}}, "seed003")
+    setup_style()
+    out = Recording(page="seed003", out_dir=tmp_path / "answers")
+    seed003.build(ctx, out)
+    table = out.fragments["m21_table"]
+    assert [line.split("|")[2].strip() for line in table.splitlines()[2:]] == [
+        "relu", "tanh", "sigmoid", "lecun_tanh", "gelu"]
+    assert "gelu" in out.fragments["m22_ratio_table"].splitlines()[0]
+    assert out.figure_text["m21_heatmap"][:5] == ["relu", "tanh", "sigmoid", "lecun_tanh", "gelu"]
+    assert "gelu" in out.figure_text["m22_gradients"] and "lecun_tanh" not in out.figure_text["m22_gradients"]
+    assert "m2.d5.gelu.test_acc" in out.vars["measured"]
+    assert "gelu is best" in out.vars["m21"]["answer"] and "5 layers gelu" in out.vars["m21"]["short"]
+
+
 def test_lecun_derivative_range_corrects_the_seed():
     r = seed003.lecun_derivative_range()
     assert r["max"] == pytest.approx(1.15393, abs=1e-5)
     assert r["min"] == pytest.approx(0.01, abs=1e-4)
-    assert seed003.SEED_LECUN_UPPER - r["max"] == pytest.approx(0.4, abs=1e-5)
+    assert seed_values()("M2.3-deriv") - r["max"] == pytest.approx(0.4, abs=1e-5)
 
 
 # ------------------------------------------------------------------ seed 004 ---

@@ -2,7 +2,8 @@ import copy
 
 import pytest
 
-from analysis.config import ConfigError, load_config, run_id, study_runs, validate
+from analysis.activations import NAMES
+from analysis.config import ConfigError, load_config, load_schema, run_id, study_runs, validate
 
 
 @pytest.fixture
@@ -18,6 +19,42 @@ def reject(config, mutate, *fragments):
     for fragment in fragments:
         assert fragment in str(info.value), str(info.value)
     return str(info.value)
+
+
+def _activation_refs(node, path="") -> list[str]:
+    """Where the schema names activations: every `act`/`activation` property, and what it holds."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("act", "activation") and isinstance(value, dict) and path.endswith("properties"):
+                found.append(f"{path}.{key}: {value}")
+            found += _activation_refs(value, f"{path}.{key}" if path else key)
+    elif isinstance(node, list):
+        for item in node:
+            found += _activation_refs(item, path)
+    return found
+
+
+def test_the_schemas_activation_names_are_the_registrys():
+    """One list of activation names in the schema (`$defs/activation`), equal to analysis/activations.py's."""
+    schema = load_schema()
+    enum = schema["$defs"]["activation"]["enum"]
+    assert not set(NAMES) - set(enum), f"registered but not in schema.yaml: {sorted(set(NAMES) - set(enum))}"
+    assert not set(enum) - set(NAMES), f"in schema.yaml but not registered: {sorted(set(enum) - set(NAMES))}"
+    assert tuple(enum) == NAMES, "schema.yaml's $defs/activation should list the registry's names in its order"
+    refs = _activation_refs(schema)
+    assert len(refs) == 2 and all("#/$defs/activation" in r for r in refs), refs
+
+
+def test_a_registered_activation_validates_and_keeps_run_ids(config):
+    """gelu is registered and accepted by the schema; registering it changed no existing run's id."""
+    before = set(study_runs(config, "quick"))
+    changed = copy.deepcopy(config)
+    changed["experiments"]["m2_depth"]["grid"]["activation"].append("gelu")
+    validate(changed)
+    after = study_runs(changed, "quick")
+    assert before < set(after)
+    assert {r.spec["activation"] for rid, r in after.items() if rid not in before} == {"gelu"}
 
 
 def test_unknown_key_is_named(config):

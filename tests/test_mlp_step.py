@@ -9,12 +9,15 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from analysis.activations import REGISTRY
 from analysis.mlp_step import HandBackward
 from analysis.models import build_model
 from analysis.packed import PackedNet
-from analysis.training import train_run
+from analysis.training import build_pack, train_run
 
-ACTIVATIONS = ["relu", "sigmoid", "tanh", "leaky_relu", "leaky_relu_keras", "identity"]
+#: the registered activations the hand-written pass has kernels for, and those it has none for
+ACTIVATIONS = [name for name, a in REGISTRY.items() if a.kernels]
+WITHOUT_KERNELS = [name for name, a in REGISTRY.items() if not a.kernels]
 
 
 def alone(model: torch.nn.Sequential) -> PackedNet:
@@ -55,6 +58,21 @@ def test_other_models_keep_autograd(spec, penalty):
     if penalty is None:
         with pytest.raises(ValueError, match="plain MLP"):
             HandBackward(model)
+
+
+def test_the_registry_has_activations_on_both_paths():
+    assert {"relu", "sigmoid", "tanh"} <= set(ACTIVATIONS) and {"lecun_tanh", "gelu"} <= set(WITHOUT_KERNELS)
+
+
+@pytest.mark.parametrize("activation", WITHOUT_KERNELS)
+def test_an_activation_without_kernels_trains_with_autograd_and_says_so(activation, data_dir: Path):
+    """A plain MLP whose activation has no hand-written kernel keeps autograd, and its record names it."""
+    spec = {"dataset": "mnist", "train_subset": 64, "test_subset": 32, "activation": activation,
+            "model": {"kind": "mlp", "hidden": [8]}, "optimizer": "sgd", "lr": 0.1, "batch_size": 32, "epochs": 1,
+            "seed": 1}
+    assert not HandBackward.applies(alone(build_model(spec)))
+    pack = build_pack([spec], data_dir / "mnist.pt", torch.device("cpu"))
+    assert pack.hand is None and pack.results[0].backward == "autograd"
 
 
 def test_plain_mlps_use_it():

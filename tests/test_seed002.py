@@ -103,8 +103,9 @@ def test_a74_a75_answers_follow_the_measurements(tmp_path, sigmoid_acc, ratio, c
     from analysis.answers.common import PageOutput
 
     out = PageOutput(page="seed002", out_dir=tmp_path / "answers")
-    _, grads, summary = seed002.answer_a74(synthetic_context(tmp_path, sigmoid_acc, ratio), out)
-    seed002.answer_a75(out, grads, summary)
+    ctx = synthetic_context(tmp_path, sigmoid_acc, ratio)
+    _, grads, summary = seed002.answer_a74(ctx, out)
+    seed002.answer_a75(out, grads, summary, ctx.seed)
     assert ("at chance level" in out.vars["a74"]["answer"]) is chance
     assert out.vars["a75"]["a"] == a
     assert out.vars["a75"]["b"] == "False"  # false either way, for the reason the evidence gives

@@ -9,18 +9,64 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 
-from analysis.config import experiment_specs, scaling
+from analysis.config import ROOT, experiment_specs, scaling
 from analysis.figures import save
 from analysis.record import versions
 
 GENERATED = "generated"  # folder of the report build that receives each page's fragments
+#: the one home of the numbers and claims the source documents report (id -> seed_value, among other columns)
+SCORECARD = ROOT / "config" / "scorecard.csv"
+_INTEGER = re.compile(r"-?\d+")
+
+
+class SeedValues:
+    """The source documents' values by scorecard id (config/scorecard.csv): pages quote the seeds from here,
+    so a seed number lives in one place. Integers come back as int (counts print without a decimal point),
+    other numbers as float, claims and verdicts as their text."""
+
+    def __init__(self, path: Path = SCORECARD):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        self._values: dict[str, str] = dict(zip(frame["id"], frame["seed_value"]))
+
+    def __call__(self, row_id: str) -> int | float | str:
+        try:
+            text = self._values[row_id]
+        except KeyError:
+            raise KeyError(f"no row {row_id!r} in config/scorecard.csv") from None
+        return _parse(text)
+
+    def get(self, row_id: str) -> int | float | str | None:
+        """The value, or None when the document reports none under this id."""
+        return self(row_id) if row_id in self._values else None
+
+    def matching(self, pattern: str) -> dict[tuple[str, ...], int | float | str]:
+        """Values of the ids that fully match a regular expression, keyed by its groups, in registry order."""
+        regex = re.compile(pattern)
+        return {m.groups(): _parse(text) for row_id, text in self._values.items() if (m := regex.fullmatch(row_id))}
+
+
+def _parse(text: str) -> int | float | str:
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+@lru_cache(maxsize=4)
+def seed_values(path: Path = SCORECARD) -> SeedValues:
+    """The registry, read once per process."""
+    return SeedValues(path)
 
 
 @dataclass
@@ -33,6 +79,16 @@ class Context:
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: every experiment the page read through `of` (checked against the page's CLAIMS)
     read: set[str] = field(default_factory=set)
+    #: config/scorecard.csv, where the documents' own numbers live
+    scorecard: Path = SCORECARD
+
+    @property
+    def seed(self) -> SeedValues:
+        """The documents' values by scorecard id: `ctx.seed("M2.1-5-relu-acc")`."""
+        return seed_values(self.scorecard)
+
+    def seed_value(self, row_id: str) -> int | float | str:
+        return self.seed(row_id)
 
     def table(self, name: str) -> pd.DataFrame:
         if name not in self._tables:

@@ -20,7 +20,7 @@ import yaml
 
 from analysis.answers import claimed_experiments, page_label
 from analysis.answers.common import Context, PageOutput, markdown_table
-from analysis.answers.tools import curves_figure, estimates
+from analysis.answers.tools import curves_figure, estimates, ok_runs
 from analysis.config import run_id
 from analysis.layout import RUN_FILES
 from analysis.stats import Estimate
@@ -279,7 +279,7 @@ def section(ctx: Context, out: PageOutput, name: str) -> tuple[str, pd.DataFrame
     experiment, grid, key = ctx.config["experiments"][name], cells(ctx, name), slug(name)
     order = list(dict.fromkeys(grid["cell"]))
     runs = labelled(ctx.of("runs", name), grid)
-    ok = runs.reindex(columns=["run_id", "status"]).query("status == 'ok'")["run_id"]
+    ok = ok_runs(runs.reindex(columns=["run_id", "status"]))["run_id"]
     finished = grid[grid["run_id"].isin(ok)]  # diverged runs are counted in the table, left out of the curves
     curves = [learning_curves(labelled(ctx.of("epochs", name), finished), order, out, key, name),
               batch_loss_figure(labelled(ctx.of("batches", name), finished), order, out, key, name)]

@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 
 from analysis.answers.common import Context, PageOutput, markdown_table
-from analysis.answers.tools import begin, compare_word, curves_figure, estimates, gap, missing, pp, sentence
+from analysis.answers.tools import (begin, compare_word, curves_figure, estimates, gap, missing, ok_runs, pp,
+                                    sentence)
 from analysis.figures import ACTIVATION_PALETTE
 from analysis.models import build_model, model_summary, parameter_count, penalty_terms, penalty_value
 from analysis.splits import n_classes
@@ -310,7 +311,7 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
     chance = 1.0 / k
     rows = []
     for name in ("original", "filter-reduced"):
-        ours = runs[(runs["network"] == name) & (runs["status"] == "ok")]
+        ours = ok_runs(runs[runs["network"] == name])
         seed = SEED_H46[name]
         behind = {"experiments": [CNN], "run_ids": ours["run_id"].astype(str), "anchor": "h4-6"}
         out.measure(f"h46.{name}.test_acc", mean_ci(ours["final_test_acc"]), **behind)
@@ -323,7 +324,7 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
                      "loss (seed)": f"{np.mean(seed['loss']):.2f} ± {np.std(seed['loss'], ddof=1):.2f}",
                      "data loss only (ours)": f"{ours['final_test_loss'].mean():.3f}"})
     out.fragment("h46_table", markdown_table(pd.DataFrame(rows)))
-    orig, red = (runs[(runs["network"] == n) & (runs["status"] == "ok")]["final_test_acc"]
+    orig, red = (ok_runs(runs[runs["network"] == n])["final_test_acc"]
                  for n in ("original", "filter-reduced"))
     t, p = welch_test(orig, red) if len(orig) > 1 and len(red) > 1 else (math.nan, math.nan)
     t_seed, p_seed = welch_test(SEED_H46["original"]["acc"], SEED_H46["filter-reduced"]["acc"])
@@ -345,7 +346,7 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
     for name in ("original", "filter-reduced"):
         d = diag[(diag["network"] == name)] if len(diag) else diag
         if len(d):  # the untrained-network explanation the scorecard tests against the seed's numbers
-            stuck_runs = d[d["status"] == "ok"]
+            stuck_runs = ok_runs(d)
             behind = {"experiments": [DIAG], "run_ids": stuck_runs["run_id"].astype(str), "anchor": "h4-6"}
             out.measure(f"h46.diagnosis.{name}.test_acc", mean_ci(stuck_runs["final_test_acc"]), **behind)
             out.measure(f"h46.diagnosis.{name}.loss", mean_ci(stuck_runs["keras_loss"]), **behind)

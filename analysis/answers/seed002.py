@@ -17,7 +17,8 @@ import seaborn as sns
 import torch
 from scipy.optimize import linprog
 
-from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
+from analysis.answers.tools import ok_runs
 from analysis.figures import ACTIVATION_PALETTE, LAYER_PALETTE
 from analysis.models import ACTIVATIONS
 from analysis.stats import mean_ci
@@ -29,19 +30,22 @@ XOR_X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
 
 # --- what the seed document reports (reference values, never targets) ---
-SEED_A74 = {"sigmoid": {"test_acc": 0.1000, "train_acc": 0.1079, "test_loss": 2.3033},
-            "relu": {"test_acc": 0.7939, "train_acc": 0.7426, "test_loss": 0.5597}}
+# Its numbers live in config/scorecard.csv and are read with `ctx.seed(row id)`; here only which row holds what.
+#: A7.4's rows: activation -> metric -> scorecard id
+A74_ROWS = {"sigmoid": {"test_acc": "A7.4a", "train_acc": "A7.4b", "test_loss": "A7.4c"},
+            "relu": {"test_acc": "A7.4d", "train_acc": "A7.4e", "test_loss": "A7.4f"}}
 #: the losses the seed's log printed every 100 batches (batch 0, 100, …, 900)
 SEED_A74_LOG = {"sigmoid": [2.277038, 2.317646, 2.291698, 2.326507, 2.294538, 2.306917, 2.309592, 2.314287,
                             2.309519, 2.285814],
                 "relu": [2.309350, 1.274806, 0.705422, 0.845843, 0.479043, 0.375226, 0.464915, 0.670215,
                          0.541310, 0.549002]}
-SEED_A75 = {"a": True, "b": False, "c": True, "d": True, "e": False}
+#: A7.5's statements -> the scorecard rows holding the seed's true/false answers
+A75_ROWS = {key: f"A7.5{key}" for key in "abcde"}
 #: pre-activations W1·x + b as the seed wrote them inside max(0, ·) in A7.2
 SEED_A72_WRITTEN = {"x1": (0, 0), "x2": (1, 1), "x3": (1, 1), "x4": (2, 2)}
-#: the seed's worked numbers in A7.3
-SEED_A73 = {"s3": 0.9, "a3": 0.9, "s4": -1.0, "a4": 0.0, "s5": -4.0, "a5": -4.0, "s6": 0.9, "y_hat": 0.9,
-            "delta6": -0.1, "delta3": -0.1, "delta4": 0.0, "dL_dw32": -0.2}
+#: the quantities the seed worked out in A7.3 -> their scorecard rows
+A73_ROWS = {"s3": "A7.3a", "a3": "A7.3b", "s4": "A7.3c", "a4": "A7.3d", "s5": "A7.3e", "a5": "A7.3f", "s6": "A7.3g",
+            "y_hat": "A7.3h", "delta6": "A7.3i", "delta3": "A7.3j", "delta4": "A7.3k", "dL_dw32": "A7.3l"}
 A73_WEIGHTS = {"w31": -0.1, "w32": 0.5, "w41": -1.0, "w42": 0.0, "w51": 0.0, "w52": -2.0,
                "w63": 1.0, "w64": -1.0, "w65": 0.5}
 A73_X, A73_Y = (1.0, 2.0), 1.0
@@ -55,6 +59,16 @@ POOR_UPPER, WELL_LOWER, CHANCE = 0.20, 0.70, 0.10
 
 def yes_no(flag: bool) -> str:
     return "True" if flag else "False"
+
+
+def seed_a74(seed: SeedValues, act: str, metric: str) -> float:
+    """The seed's A7.4 value of one activation's metric (config/scorecard.csv)."""
+    return seed(A74_ROWS[act][metric])
+
+
+def seed_a75(seed: SeedValues, key: str) -> bool:
+    """The seed's answer to A7.5 statement `key` (its verdict row reads 'True' or 'False')."""
+    return {"True": True, "False": False}[seed(A75_ROWS[key])]
 
 
 def num(value: float) -> str:
@@ -202,7 +216,7 @@ def backprop_by_autograd() -> dict:
 def a74_summary(runs: pd.DataFrame) -> dict:
     out = {}
     for act, group in runs.groupby("activation"):
-        ok = group[group["status"] == "ok"]
+        ok = ok_runs(group)
         out[act] = {"test_acc": mean_ci(ok["final_test_acc"]), "train_acc": mean_ci(ok["final_train_acc"]),
                     "test_loss": mean_ci(ok["final_test_loss"]), "n_runs": len(group),
                     "diverged": int((group["status"] == "diverged").sum()),
@@ -262,7 +276,7 @@ def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
                "Diamonds: the losses the seed's own log printed.")
 
 
-def accuracy_figure(runs: pd.DataFrame, out: PageOutput) -> None:
+def accuracy_figure(runs: pd.DataFrame, out: PageOutput, seed: SeedValues) -> None:
     frame = runs.melt(id_vars=["activation", "seed"], value_vars=["final_train_acc", "final_test_acc"],
                       var_name="split", value_name="accuracy")
     frame["split"] = frame["split"].map({"final_train_acc": "train (running, 1 epoch)", "final_test_acc": "test"})
@@ -271,7 +285,7 @@ def accuracy_figure(runs: pd.DataFrame, out: PageOutput) -> None:
     sns.stripplot(data=frame, x="activation", y="accuracy", hue="split", dodge=True, ax=ax, size=6, alpha=0.8,
                   order=["sigmoid", "relu"])
     for i, act in enumerate(["sigmoid", "relu"]):
-        ax.scatter([i + 0.2], [100 * SEED_A74[act]["test_acc"]], marker="*", s=220, color="black", zorder=5,
+        ax.scatter([i + 0.2], [100 * seed_a74(seed, act, "test_acc")], marker="*", s=220, color="black", zorder=5,
                    label="seed's test accuracy" if i == 0 else None)
     ax.axhline(100 * CHANCE, ls="--", color="grey", lw=1)
     ax.text(1.45, 100 * CHANCE + 1, "chance", color="grey", ha="right", fontsize=9)
@@ -379,7 +393,7 @@ def answer_a72(out: PageOutput) -> None:
     xor_figure(xor["hidden"], out)
 
 
-def answer_a73(out: PageOutput) -> None:
+def answer_a73(out: PageOutput, seed: SeedValues) -> None:
     """A7.3: every quantity by the formulas and by autograd, beside the seed's numbers."""
     formula, auto = backprop_by_formula(), backprop_by_autograd()
     keys = ["s3", "a3", "s4", "a4", "s5", "a5", "s6", "y_hat", "loss", "delta6", "delta3", "delta4", "delta5",
@@ -389,15 +403,15 @@ def answer_a73(out: PageOutput) -> None:
         agree = math.isclose(formula[k], auto[k], abs_tol=1e-12)
         if not agree:
             mismatches.append(k)
-        seed = SEED_A73.get(k)
-        seed_ok = seed is None or math.isclose(seed, formula[k], abs_tol=1e-9)
+        theirs = seed(A73_ROWS[k]) if k in A73_ROWS else None
+        seed_ok = theirs is None or math.isclose(theirs, formula[k], abs_tol=1e-9)
         if not seed_ok:
             seed_slips.append(k)
         rows.append({"quantity": symbol(k), "formula": num(formula[k]), "autograd": num(auto[k]),
                      "agree": "✓" if agree else "✗",
-                     "seed": "—" if seed is None else (num(seed) + ("" if seed_ok else " ✗ (slip)"))})
+                     "seed": "—" if theirs is None else (num(theirs) + ("" if seed_ok else " ✗ (slip)"))})
     out.fragment("a73_table", markdown_table(pd.DataFrame(rows)))
-    for k in SEED_A73:
+    for k in A73_ROWS:
         out.measure(f"a73.{k}", formula[k])
     out.set("a73.y_hat", num(formula['y_hat']))
     out.set("a73.delta6", num(formula['delta6']))
@@ -432,11 +446,11 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
         out.set(f"a74.{act}.n", s["test_acc"].n)
         table_rows.append({"activation": act,
                            "test accuracy (ours)": s["test_acc"].pct(),
-                           "test accuracy (seed)": f"{100 * SEED_A74[act]['test_acc']:.2f} %",
+                           "test accuracy (seed)": f"{100 * seed_a74(ctx.seed, act, 'test_acc'):.2f} %",
                            "train accuracy, running (ours)": s["train_acc"].pct(),
-                           "train accuracy (seed)": f"{100 * SEED_A74[act]['train_acc']:.2f} %",
+                           "train accuracy (seed)": f"{100 * seed_a74(ctx.seed, act, 'train_acc'):.2f} %",
                            "test loss (ours)": s["test_loss"].num(4),
-                           "test loss (seed)": f"{SEED_A74[act]['test_loss']:.4f}",
+                           "test loss (seed)": f"{seed_a74(ctx.seed, act, 'test_loss'):.4f}",
                            "diverged": s["diverged"]})
     if table_rows:
         out.fragment("a74_table", markdown_table(pd.DataFrame(table_rows)))
@@ -446,10 +460,10 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
         out.set("a74.answer",
                 f"After one epoch the sigmoid net reaches {sig['test_acc'].pct()} test accuracy "
                 f"({'at chance level, as in' if near_chance else 'above chance, unlike'} the seed's "
-                f"{100 * SEED_A74['sigmoid']['test_acc']:.2f} %), the ReLU net {rel['test_acc'].pct()} "
-                f"(seed: {100 * SEED_A74['relu']['test_acc']:.2f} %).")
+                f"{100 * seed_a74(ctx.seed, 'sigmoid', 'test_acc'):.2f} %), the ReLU net {rel['test_acc'].pct()} "
+                f"(seed: {100 * seed_a74(ctx.seed, 'relu', 'test_acc'):.2f} %).")
         gradient_figure(grads, out)
-        accuracy_figure(runs, out)
+        accuracy_figure(runs, out, ctx.seed)
         loss_figure(ctx.of("batches", EXPERIMENT), out)
     else:
         missing = "_No A7.4 runs in this profile's configuration: nothing to show._\n"
@@ -459,7 +473,7 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
     return runs, grads, summary
 
 
-def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict) -> None:
+def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict, seed: SeedValues) -> None:
     """A7.5: each statement decided from A7.4's measurements or from derivative curves."""
     sig, rel = summary.get("sigmoid"), summary.get("relu")
     deriv = derivative_table().set_index("activation")
@@ -497,8 +511,9 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict) -> None:
         out.set(f"a75.{key}", yes_no(ours))
         # a, b and d are decided from the A7.4 runs; c and e from derivative curves alone
         out.measure(f"a75.{key}", yes_no(ours), experiments=[EXPERIMENT] if key in "abd" else [])
-        rows.append({"statement": key, "ours": yes_no(ours), "seed": yes_no(SEED_A75[key]),
-                     "agree": "✓" if ours == SEED_A75[key] else "✗", "evidence": evidence})
+        theirs = seed_a75(seed, key)
+        rows.append({"statement": key, "ours": yes_no(ours), "seed": yes_no(theirs),
+                     "agree": "✓" if ours == theirs else "✗", "evidence": evidence})
     out.fragment("a75_table", markdown_table(pd.DataFrame(rows)))
     out.fragment("a75_derivative_table", markdown_table(deriv.reset_index().assign(
         **{"min": lambda f: f["min"].map("{:.5f}".format), "max": lambda f: f["max"].map("{:.5f}".format),
@@ -514,9 +529,9 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict) -> None:
 def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     answer_a71(out)
     answer_a72(out)
-    answer_a73(out)
+    answer_a73(out, ctx.seed)
     runs, grads, summary = answer_a74(ctx, out)
-    answer_a75(out, grads, summary)
+    answer_a75(out, grads, summary, ctx.seed)
     for key in ("a71", "a72", "a73", "a74", "a75"):
         qid = f"A7.{key[-1]}"
         out.headline(qid, f"a7-{key[-1]}", out.vars[key]["answer"], figure="a74_gradients" if key == "a74" else None)

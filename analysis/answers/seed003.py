@@ -9,25 +9,15 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from analysis.answers.common import Context, PageOutput, markdown_table
-from analysis.answers.tools import estimates, missing, sentence
+from analysis.activations import ordered
+from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
+from analysis.answers.tools import estimates, missing, ok_runs, sentence
 from analysis.figures import ACTIVATION_PALETTE
 from analysis.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh, model_summary, parameter_count)
 
 DEPTH, CNN = "m2_depth", "m2_cnn"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
 CLAIMS = (DEPTH, CNN)
-ACTS = ["relu", "tanh", "sigmoid", "lecun_tanh"]
-#: seed's M2.1 table: depth -> activation -> (test loss, test accuracy)
-SEED_M21 = {5: {"relu": (0.323, 0.908), "tanh": (0.333, 0.909), "sigmoid": (2.3, 0.114)},
-            20: {"relu": (1.283, 0.511), "tanh": (0.347, 0.916), "sigmoid": (2.301, 0.114)},
-            40: {"relu": (2.301, 0.114), "tanh": (0.633, 0.838), "sigmoid": (2.301, 0.114)}}
-#: seed's M2.3 table as printed (rows labelled ReLU / Tanh although the section compares LeCun tanh and tanh)
-SEED_M23 = {5: {"row 'ReLU'": (2.664, 0.129), "row 'Tanh'": (2.367, 0.104)},
-            20: {"row 'ReLU'": (2.654, 0.118), "row 'Tanh'": (2.32, 0.103)},
-            40: {"row 'ReLU'": (2.699, 0.104), "row 'Tanh'": (2.363, 0.044)}}
-SEED_LECUN_UPPER = 1.55393
-SEED_CNN = {"params": 1_221_450, "trainable": 1_221_002, "non_trainable": 448, "test_acc": 0.9916, "test_loss": 0.0422}
 #: first-layer / last-layer max |∂L/∂W| below this at initialisation = "vanishing" (declared, not fitted)
 VANISH_RATIO = 0.01
 #: a layer with more than this share of dead ReLU units on the fixed batch is called "dying"
@@ -46,27 +36,43 @@ def _with_depth(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------- M2.1 ---
-def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
+def activations_of(runs: pd.DataFrame) -> list[str]:
+    """The activations the runs trained, in registry order: the page shows whatever the grid holds."""
+    return ordered(runs["activation"].unique())
+
+
+def seed_m21(seed: SeedValues) -> pd.DataFrame:
+    """The seed's M2.1 table of test accuracies (%) from config/scorecard.csv: depth rows, activation columns."""
+    acc = seed.matching(r"M2\.1-(\d+)-(\w+)-acc")
+    cells: dict[str, dict[int, float]] = {}
+    for (depth, act), value in acc.items():
+        cells.setdefault(act, {})[int(depth)] = 100 * value
+    return pd.DataFrame(cells)
+
+
+def answer_m21(out: PageOutput, runs: pd.DataFrame, seed: SeedValues) -> dict:
     est = estimates(runs, ["depth", "activation"], ["test_acc", "test_loss"])
+    acts = activations_of(runs)
     rows = []
     for depth in sorted(runs["depth"].unique()):
-        for act in ACTS:
+        for act in acts:
             e = est.get((depth, act))
             if e is None:
                 continue
-            seed = SEED_M21.get(depth, {}).get(act)
+            seed_acc, seed_loss = (seed.get(f"M2.1-{depth}-{act}-{m}") for m in ("acc", "loss"))
             for metric in ("test_acc", "test_loss"):
                 out.measure(f"m2.d{depth}.{act}.{metric}", e[metric], experiments=[DEPTH], run_ids=e["run_ids"])
             rows.append({"hidden layers": depth, "activation": act, "test accuracy (ours)": e["test_acc"].pct(1),
-                         "test accuracy (seed)": f"{100 * seed[1]:.1f} %" if seed else "—",
+                         "test accuracy (seed)": f"{100 * seed_acc:.1f} %" if seed_acc is not None else "—",
                          "test loss (ours)": e["test_loss"].num(3),
-                         "test loss (seed)": f"{seed[0]:.3f}" if seed else "—",
+                         "test loss (seed)": f"{seed_loss:.3f}" if seed_loss is not None else "—",
                          "diverged": e["diverged"]})
     out.fragment("m21_table", markdown_table(pd.DataFrame(rows)))
-    heat = runs[runs["status"] == "ok"].groupby(["depth", "activation"])["final_test_acc"].mean().unstack() * 100
-    heat = heat[[a for a in ACTS if a in heat.columns]]
-    seed_heat = pd.DataFrame({a: {d: 100 * SEED_M21[d][a][1] for d in SEED_M21} for a in ("relu", "tanh", "sigmoid")})
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [len(heat.columns), 3]})
+    heat = ok_runs(runs).groupby(["depth", "activation"])["final_test_acc"].mean().unstack() * 100
+    heat = heat[[a for a in acts if a in heat.columns]]
+    seed_heat = seed_m21(seed)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6),
+                             gridspec_kw={"width_ratios": [len(heat.columns), len(seed_heat.columns)]})
     sns.heatmap(heat, annot=True, fmt=".1f", vmin=0, vmax=100, cmap="viridis", ax=axes[0], cbar=False)
     axes[0].set_title("ours: test accuracy (%)")
     sns.heatmap(seed_heat.loc[[d for d in seed_heat.index]], annot=True, fmt=".1f", vmin=0, vmax=100, cmap="viridis",
@@ -79,8 +85,8 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame) -> dict:
                "seed's table. Dark cells are nets that did not learn.")
     parts, bests = [], []
     for depth in sorted(runs["depth"].unique()):
-        learned = [a for a in ACTS if (depth, a) in est and est[(depth, a)]["test_acc"].mean > CHANCE_UPPER]
-        stuck = [a for a in ACTS if (depth, a) in est and est[(depth, a)]["test_acc"].mean <= CHANCE_UPPER]
+        learned = [a for a in acts if (depth, a) in est and est[(depth, a)]["test_acc"].mean > CHANCE_UPPER]
+        stuck = [a for a in acts if (depth, a) in est and est[(depth, a)]["test_acc"].mean <= CHANCE_UPPER]
         best = max(learned, key=lambda a: est[(depth, a)]["test_acc"].mean) if learned else None
         text = f"at {depth} layers " + (f"{best} is best ({est[(depth, best)]['test_acc'].pct(1)})" if best
                                         else "no activation learns")
@@ -137,7 +143,8 @@ def vanishing(g: pd.DataFrame) -> pd.DataFrame:
 
 def answer_m22(out: PageOutput, runs: pd.DataFrame, grads: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     g = init_and_trained(_with_depth(grads, runs))
-    gradient_figure(g, out, [a for a in ACTS if a != "lecun_tanh"], "m22_gradients",
+    # LeCun's tanh has its own figure (M2.3)
+    gradient_figure(g, out, [a for a in activations_of(runs) if a != "lecun_tanh"], "m22_gradients",
                     "M2.2 — maximum |∂L/∂W| per weight layer (log scale) at initialisation (top) and averaged over the "
                     "last epoch (bottom), one panel per depth. Line: mean over seeds; band: range. A line that falls "
                     "towards layer 1 is a gradient vanishing on its way back to the input.")
@@ -194,14 +201,19 @@ def lecun_derivative_range() -> dict:
             "closed_form_max": LECUN_A * LECUN_B + LECUN_C, "limit_min": LECUN_C}
 
 
-def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame) -> None:
+#: seed 003's M2.3 table labels its rows ReLU / Tanh although the section compares LeCun's tanh and tanh
+M23_ROW_LABEL = {"lecun_tanh": "row 'ReLU'", "tanh": "row 'Tanh'"}
+
+
+def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame, seed: SeedValues) -> None:
     r = lecun_derivative_range()
+    seed_upper = seed("M2.3-deriv")
     out.measure("m23.lecun_max_derivative", r["max"])
     out.set("m23.derivative", f"f′(x) = {LECUN_A}·(2/3)·(1 − tanh²(2x/3)) + {LECUN_C} ranges over "
             f"({r['limit_min']:.2f}, {r['max']:.5f}]: its maximum {r['max']:.5f} is at x = {r['argmax']:.1f} "
             f"(closed form 1.7159·2/3 + 0.01 = {r['closed_form_max']:.5f}), and it tends to {r['limit_min']:.2f} "
-            f"for large |x| (grid minimum {r['min']:.5f}). The seed's upper bound {SEED_LECUN_UPPER} is wrong by "
-            f"{SEED_LECUN_UPPER - r['closed_form_max']:.2f}.")
+            f"for large |x| (grid minimum {r['min']:.5f}). The seed's upper bound {seed_upper} is wrong by "
+            f"{seed_upper - r['closed_form_max']:.2f}.")
     if g.empty:
         missing(out, ["m23_gradients", "m23_table"], "LeCun tanh")
         out.set("m23.answer", "No LeCun-tanh runs in this profile.")
@@ -216,16 +228,15 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame) 
             e = est.get((depth, act))
             if e is None:
                 continue
-            seed = SEED_M23.get(depth, {})
             row = {"hidden layers": depth, "activation": act, "test accuracy (ours)": e["test_acc"].pct(1),
                    "test loss (ours)": e["test_loss"].num(3)}
-            label = "row 'ReLU'" if act == "lecun_tanh" else "row 'Tanh'"
-            if label in seed:
-                row[f"seed, {label} (loss / acc.)"] = f"{seed[label][0]:.3f} / {100 * seed[label][1]:.1f} %"
+            seed_acc, seed_loss = (seed.get(f"M2.3-{depth}-{act}-{m}") for m in ("acc", "loss"))
+            if seed_acc is not None:
+                row[f"seed, {M23_ROW_LABEL[act]} (loss / acc.)"] = f"{seed_loss:.3f} / {100 * seed_acc:.1f} %"
             rows.append(row)
     out.fragment("m23_table", markdown_table(pd.DataFrame(rows).fillna("—")))
     ratios = vanishing(g).set_index(["activation", "depth"])["ratio"]
-    seed_lecun = [v[1] for d in SEED_M23.values() for v in d.values()]
+    seed_lecun = list(seed.matching(r"M2\.3-(\d+)-(\w+)-acc").values())
     deepest = int(runs["depth"].max())
     lt, t = est.get((deepest, "lecun_tanh")), est.get((deepest, "tanh"))
     if lt and t and ("lecun_tanh", deepest) in ratios and ("tanh", deepest) in ratios:
@@ -259,11 +270,12 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     counts = parameter_count(model)
     out.measure("m24.params", counts["total"])
     out.measure("m24.non_trainable", counts["non_trainable"])
-    equal = counts["total"] == SEED_CNN["params"] and counts["non_trainable"] == SEED_CNN["non_trainable"]
+    params, non_trainable = ctx.seed("M2.4-params"), ctx.seed("M2.4-nontrain")
+    equal = counts["total"] == params and counts["non_trainable"] == non_trainable
     out.set("m24.params", f"{counts['total']:,} parameters ({counts['trainable']:,} trainable, "
             f"{counts['non_trainable']:,} batch-norm running statistics): "
-            f"{'equal to' if equal else 'different from'} the seed's {SEED_CNN['params']:,} "
-            f"({SEED_CNN['trainable']:,} + {SEED_CNN['non_trainable']})")
+            f"{'equal to' if equal else 'different from'} the seed's {params:,} "
+            f"({params - non_trainable:,} + {non_trainable})")
     runs = ctx.of("runs", CNN)
     if runs.empty:
         out.set("m24.answer", "The M2.4 CNN was not trained in this profile.")
@@ -272,10 +284,11 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.measure("m24.test_acc", e["test_acc"], experiments=[CNN], run_ids=e["run_ids"])
     out.measure("m24.test_loss", e["test_loss"], experiments=[CNN], run_ids=e["run_ids"])
     epochs = int(runs["epochs"].max())
+    seed_acc, seed_loss = ctx.seed("M2.4-acc"), ctx.seed("M2.4-loss")
     out.set("m24.answer", f"Trained for {epochs} epoch{'s' if epochs > 1 else ''}, the rebuilt CNN reaches "
             f"{e['test_acc'].pct(2)} test accuracy and test loss {e['test_loss'].num(4)}, against the seed's "
-            f"{100 * SEED_CNN['test_acc']:.2f} % and {SEED_CNN['test_loss']:.4f} "
-            f"({'within' if abs(e['test_acc'].mean - SEED_CNN['test_acc']) <= 0.005 else 'more than'} "
+            f"{100 * seed_acc:.2f} % and {seed_loss:.4f} "
+            f"({'within' if abs(e['test_acc'].mean - seed_acc) <= 0.005 else 'more than'} "
             "half a point apart).")
     return runs
 
@@ -289,12 +302,12 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
         missing(out, ["m21_table", "m21_heatmap", "m22_gradients", "m22_ratio_table", "m22_dead"], "M2 depth")
         for key in ("m21", "m22"):
             out.set(f"{key}.answer", "No depth × activation runs in this profile's configuration.")
-        answer_m23(out, runs, {}, pd.DataFrame())
+        answer_m23(out, runs, {}, pd.DataFrame(), ctx.seed)
         return cnn_runs
     runs = _depth(runs)
-    est = answer_m21(out, runs)
+    est = answer_m21(out, runs, ctx.seed)
     g = answer_m22(out, runs, ctx.of("grads", DEPTH), ctx.of("act_summary", DEPTH))
-    answer_m23(out, runs, est, g)
+    answer_m23(out, runs, est, g, ctx.seed)
     for qid, anchor, key in (("M2.1", "m2-1", "m21"), ("M2.2", "m2-2", "m22"), ("M2.3", "m2-3", "m23"),
                              ("M2.4", "m2-4", "m24")):
         out.headline(qid, anchor, out.vars[key]["answer"], short=out.vars[key].get("short"),

@@ -11,19 +11,17 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
 from analysis.answers.tools import DATASET_LABEL, begin, estimates, gap, missing, pp, sentence
 
 FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_dropout",
                                           "d1_bn")
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
 CLAIMS = (FULL, LONG, PENALTY, KERAS, DROPOUT, BN)
-#: the seed's reported values: (train acc, train loss, test acc, test loss); None = not reported
-SEED_FULL = {"softmax": (0.8094, 0.588, 0.7989, 0.612), "A (300)": (0.8903, 0.317, 0.8693, 0.372),
-             "B (300+100)": (0.8911, 0.309, 0.8701, 0.369)}
-SEED_PENALTY = {"L1": (0.8707, 0.291), "L2": (0.8686, 0.431)}
-SEED_KERAS = {1: (0.855, 0.55), 2: (0.9125, 0.35), 3: (0.9201, 0.46), 4: (0.923, 0.47), 5: (0.926, 0.45)}
-SEED_DROPOUT = {4: (0.926, 0.24), 5: (0.928, 0.24)}
+#: the architectures the seed reports for D1.1-D1.3, in the order the learning-curve legend lists them, and the
+#: scorecard question whose rows (`<question>-<metric>` in config/scorecard.csv) hold the seed's values
+FULL_SEED_ROWS = {"softmax": "D1.1", "A (300)": "D1.2", "B (300+100)": "D1.3"}
+FULL_METRICS = ("train_acc", "train_loss", "test_acc", "test_loss")
 LONG_CHECKPOINTS = (200, 500, 1000, 2000)
 
 
@@ -34,6 +32,19 @@ def _hidden(runs: pd.DataFrame) -> pd.Series:
 def _arch_name(hidden: tuple) -> str:
     return {(): "softmax", (300,): "A (300)", (300, 100): "B (300+100)"}.get(
         hidden, f"{'+'.join(map(str, hidden))} ReLU")
+
+
+def seed_full(seed: SeedValues, arch: str) -> dict[str, float] | None:
+    """The seed's D1.1-D1.3 values of an architecture (metric -> value), or None when it reports none."""
+    question = FULL_SEED_ROWS.get(arch)
+    return {m: seed(f"{question}-{m}") for m in FULL_METRICS} if question else None
+
+
+def seed_keras(seed: SeedValues, model_no: int, dropout: float) -> tuple[float, float] | None:
+    """The seed's (test acc, test loss) of Keras model `model_no` (D1.5; D1.6 with dropout), or None."""
+    question = "D1.6" if dropout else "D1.5"
+    acc, loss = (seed.get(f"{question}-m{model_no}-{m}") for m in ("acc", "loss"))
+    return None if acc is None else (acc, loss)
 
 
 def _pct(v: float) -> str:
@@ -63,22 +74,23 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
     rows = []
     for arch, group in runs.groupby("arch", sort=False):
         r = group.iloc[0]
-        seed = SEED_FULL.get(arch)
+        seed = seed_full(ctx.seed, arch)
         if seed:
-            for metric in ("train_acc", "train_loss", "test_acc", "test_loss"):
+            for metric in FULL_METRICS:
                 out.measure(f"d1.{arch.split(' ')[0]}.{metric}", float(r[f"final_{metric}"]), experiments=[FULL],
                             run_ids=[r["run_id"]], anchor="d1-1")
         rows.append({"model": arch, "train acc. (ours)": _pct(r["final_train_acc"]),
-                     "train acc. (seed)": _pct(seed[0]) if seed else "—",
-                     "test acc. (ours)": _pct(r["final_test_acc"]), "test acc. (seed)": _pct(seed[2]) if seed else "—",
-                     "train loss (ours / seed)": f"{r['final_train_loss']:.3f} / {seed[1]:.3f}" if seed
+                     "train acc. (seed)": _pct(seed["train_acc"]) if seed else "—",
+                     "test acc. (ours)": _pct(r["final_test_acc"]),
+                     "test acc. (seed)": _pct(seed["test_acc"]) if seed else "—",
+                     "train loss (ours / seed)": f"{r['final_train_loss']:.3f} / {seed['train_loss']:.3f}" if seed
                                                  else f"{r['final_train_loss']:.3f} / —",
-                     "test loss (ours / seed)": f"{r['final_test_loss']:.3f} / {seed[3]:.3f}" if seed
+                     "test loss (ours / seed)": f"{r['final_test_loss']:.3f} / {seed['test_loss']:.3f}" if seed
                                                 else f"{r['final_test_loss']:.3f} / —",
                      "GFLOP/s": f"{r.get('gflops_per_s', math.nan):.0f}"})
     order = sorted(rows, key=lambda row: (len(row["model"]), row["model"]))
     out.fragment("d1_full_table", markdown_table(pd.DataFrame(order)))
-    main = epochs[epochs["arch"].isin(SEED_FULL)]
+    main = epochs[epochs["arch"].isin(list(FULL_SEED_ROWS))]
     long = main[main["epoch"] > 0].melt(id_vars=["epoch", "arch"],
                                         value_vars=["train_acc", "test_acc", "train_loss", "test_loss"])
     long["split"] = long["variable"].str.split("_").str[0]
@@ -88,7 +100,7 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
         d = long[long["metric"] == metric].copy()
         if metric == "acc":
             d["value"] *= 100
-        sns.lineplot(data=d, x="epoch", y="value", hue="arch", style="split", ax=ax, hue_order=list(SEED_FULL))
+        sns.lineplot(data=d, x="epoch", y="value", hue="arch", style="split", ax=ax, hue_order=list(FULL_SEED_ROWS))
         ax.set_xlabel("full-batch iteration")
         ax.set_ylabel("accuracy (%)" if metric == "acc" else "loss (NLL)")
         ax.legend(fontsize=7)
@@ -126,12 +138,12 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
         if arch not in by.index:
             out.set(f"d1.{key}", f"{arch} was not run in this profile.")
             continue
-        r, seed = by.loc[arch], SEED_FULL[arch]
+        r, seed = by.loc[arch], seed_full(ctx.seed, arch)
         out.set(f"d1.{key}", f"After {iterations} full-batch iterations {arch} reaches "
                 f"{_pct(r['final_test_acc'])} test accuracy (loss {r['final_test_loss']:.3f}) and "
                 f"{_pct(r['final_train_acc'])} on the training set; the seed "
-                f"reports {_pct(seed[2])} ({seed[3]:.3f}) and {_pct(seed[0])}: a difference of "
-                f"{100 * (r['final_test_acc'] - seed[2]):+.2f} points on test.")
+                f"reports {_pct(seed['test_acc'])} ({seed['test_loss']:.3f}) and {_pct(seed['train_acc'])}: a "
+                f"difference of {100 * (r['final_test_acc'] - seed['test_acc']):+.2f} points on test.")
     if {"softmax", "A (300)", "B (300+100)"} <= set(by.index):
         accs = [by.loc[a, "final_test_acc"] for a in ("softmax", "A (300)", "B (300+100)")]
         out.set("d1.layers", f"Going from 1 to 2 to 3 layers moves test accuracy {_pct(accs[0])} → {_pct(accs[1])} → "
@@ -223,7 +235,7 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
             + (" (δ·Σ|w| cannot): its loss can sit below the unpenalised one." if len(neg) else "."))
     out.set("d1.d14", sentence(parts) + " " + (
         f"The seed's signed form gives a negative penalty ({len(neg)} of {len(signed)} runs), so its reported "
-        f"loss {SEED_PENALTY['L1'][1]} can sit below the unpenalised loss for the wrong reason."
+        f"loss {ctx.seed('D1.4-l1_signed-loss')} can sit below the unpenalised loss for the wrong reason."
         if len(neg) else "The signed form's penalty stayed non-negative here."))
     return runs
 
@@ -241,7 +253,7 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
     est = estimates(runs, ["dataset", "model_no", "dropout"], ["test_acc", "test_loss", "train_acc", "val_acc"])
     rows, distance = [], {}
     for (dataset, model_no, dropout), e in sorted(est.items()):
-        seed = (SEED_DROPOUT if dropout else SEED_KERAS).get(model_no)
+        seed = seed_keras(ctx.seed, model_no, dropout)
         kind = "dropout" if dropout else "keras"
         behind = {"experiments": [DROPOUT if dropout else KERAS], "run_ids": e["run_ids"], "anchor": "d1-5"}
         out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_acc", e["test_acc"], **behind)
@@ -275,7 +287,7 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
     if all(plain.values()):
         out.set("d1.d15", "On Fashion-MNIST models 1 to 5 reach " + ", ".join(
             f"{100 * plain[m]['test_acc'].mean:.2f}" for m in range(1, 6)) + " % test accuracy (seed: " + ", ".join(
-            f"{100 * SEED_KERAS[m][0]:.2f}" for m in range(1, 6)) + " %).")
+            f"{100 * ctx.seed(f'D1.5-m{m}-acc'):.2f}" for m in range(1, 6)) + " %).")
     else:
         out.set("d1.d15", "Not every model ran on Fashion-MNIST in this profile.")
     drop = [(m, gap(runs, fm & (runs["model_no"] == m) & (runs["dropout"] > 0),

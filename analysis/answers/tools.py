@@ -22,6 +22,7 @@ DATASET_LABEL = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}
 
 
 def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs that trained to the end (diverged runs are counted apart, never averaged)."""
     return runs[runs["status"] == "ok"]
 
 

@@ -8,7 +8,7 @@ rule manifest:
         # a digest keeps Snakemake's rerun reasons short; the config itself goes into the file
         config_digest=hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16],
     run:
-        from analysis.data import atomic_write
+        from analysis.files import atomic_write
         from pathlib import Path
 
         atomic_write(

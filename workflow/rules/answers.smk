@@ -6,6 +6,8 @@ rule answers:
         tables=expand(f"{OUT}/tables/{{name}}.parquet", name=TABLES),
         provenance=expand(f"{DATA_DIR}/{{dataset}}.json", dataset=DATASETS),
         manifest=f"{OUT}/tables/manifest.json",
+        # the documents' own numbers, which the pages quote (analysis.answers.common.SeedValues)
+        registry="config/scorecard.csv",
     output:
         answers=f"{OUT}/answers/{{page}}.json",
         # `snakemake --report report.html` shows every page's figures, one category per source document

@@ -1,0 +1,88 @@
+"""The one registry of activation functions: a new activation is one entry here plus its config line.
+
+Everything that needs to know the activations reads this table: the model builder (the function), the
+activation probe (fixed histogram bins of a bounded output), the figures (a fixed colour per activation),
+the hand-written MLP pass (its in-place forward and `*_backward` kernel, or none: the run then trains with
+autograd and its record says so), the pages (which activations to show, and in what order) and the config
+schema (`$defs/activation` must list exactly these names; tests/test_config.py checks it).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import torch
+from torch.nn import functional as F
+
+Fn = Callable[[torch.Tensor], torch.Tensor]
+
+aten = torch.ops.aten
+INF = math.inf
+LECUN_A, LECUN_B, LECUN_C = 1.7159, 2.0 / 3.0, 0.01
+#: the colour of an activation registered without one (figures never raise on a missing hue level)
+FALLBACK_COLOUR = "#444444"
+
+
+def lecun_tanh(x: torch.Tensor) -> torch.Tensor:
+    """LeCun's scaled tanh, f(x) = 1.7159·tanh(2x/3) + 0.01·x (seed 003's definition)."""
+    return LECUN_A * torch.tanh(LECUN_B * x) + LECUN_C * x
+
+
+@dataclass(frozen=True)
+class ActivationInfo:
+    """One activation: its function, output range, figure colour and hand-written MLP kernels.
+
+    `kernels` = (in-place forward, backward(grad_out, output)), the ATen kernels autograd itself calls, so the
+    hand-written pass (analysis.mlp_step) gives autograd's bits; each backward needs only the output (for leaky
+    ReLU, output > 0 exactly where input > 0). None: MLPs with this activation train with autograd.
+    """
+
+    name: str
+    fn: Fn
+    output_range: tuple[float, float] = (-INF, INF)
+    colour: str | None = None
+    kernels: tuple[Fn, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] | None = None
+
+    @property
+    def bounded_range(self) -> tuple[float, float] | None:
+        """The output range when both ends are finite (fixed histogram bins, shared by runs); else None."""
+        lo, hi = self.output_range
+        return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
+
+
+def _leaky(name: str, slope: float, colour: str | None = None) -> ActivationInfo:
+    """Leaky ReLU at one slope (0.01: PyTorch's default; 0.3: Keras 2's LeakyReLU(), seed 003's CNN)."""
+    return ActivationInfo(name, lambda x: F.leaky_relu(x, slope), colour=colour,
+                          kernels=(lambda x: F.leaky_relu_(x, slope),
+                                   lambda g, y: aten.leaky_relu_backward(g, y, slope, True)))
+
+
+_ENTRIES = (
+    ActivationInfo("relu", F.relu, (0.0, INF), "#1f77b4",
+                   (torch.relu_, lambda g, y: aten.threshold_backward(g, y, 0))),
+    ActivationInfo("tanh", torch.tanh, (-1.0, 1.0), "#2ca02c", (torch.tanh_, lambda g, y: aten.tanh_backward(g, y))),
+    ActivationInfo("sigmoid", torch.sigmoid, (0.0, 1.0), "#d62728",
+                   (torch.sigmoid_, lambda g, y: aten.sigmoid_backward(g, y))),
+    ActivationInfo("lecun_tanh", lecun_tanh, colour="#9467bd"),  # f is unbounded: the 0.01·x term
+    _leaky("leaky_relu", 0.01, "#17becf"),
+    _leaky("leaky_relu_keras", 0.3),
+    ActivationInfo("identity", lambda x: x, colour="#7f7f7f", kernels=(lambda x: x, lambda g, y: g)),
+    # min of x·Φ(x) is about -0.17 (at x ≈ -0.75); its backward needs the input, so no hand kernel
+    ActivationInfo("gelu", F.gelu, (-0.17, INF), "#ff7f0e"),
+)
+#: name -> entry, in the order pages list activations
+REGISTRY: dict[str, ActivationInfo] = {entry.name: entry for entry in _ENTRIES}
+NAMES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def colour(name: str) -> str:
+    """The activation's figure colour, or the fallback for one registered without a colour (or unknown)."""
+    entry = REGISTRY.get(name)
+    return entry.colour if entry is not None and entry.colour else FALLBACK_COLOUR
+
+
+def ordered(names: Iterable[str]) -> list[str]:
+    """The given activation names in registry order (unknown names last, alphabetically), each once."""
+    names = set(names)
+    return [n for n in NAMES if n in names] + sorted(names - set(NAMES))
