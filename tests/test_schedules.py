@@ -112,3 +112,21 @@ def test_aggregate_carries_the_rate_as_epoch_lr():
     assert epoch_rates(frame, {"lr": 0.1})["epoch_lr"].tolist() == [0.1, 0.05]
     before = pd.DataFrame({"epoch": [0, 1], "test_acc": [0.1, 0.5]})  # a run trained before the column existed
     assert epoch_rates(before, {"lr": 0.02})["epoch_lr"].tolist() == [0.02, 0.02]
+
+
+def test_a_scheduled_learning_rate_shows_on_the_learning_curves(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+    from matplotlib import pyplot as plt
+
+    from analysis.answers.tools import lr_axis
+
+    epochs = pd.DataFrame({"run_id": ["a"] * 3, "epoch": [1, 2, 3], "epoch_lr": [0.1, 0.05, 0.025]})
+    fig, ax = plt.subplots()
+    lr_axis(ax, epochs)
+    assert len(fig.axes) == 2 and fig.axes[1].get_lines()[0].get_ydata().tolist() == [0.1, 0.05, 0.025]
+    fig2, ax2 = plt.subplots()
+    lr_axis(ax2, epochs.assign(epoch_lr=0.1))  # a constant rate: no extra axis
+    assert len(fig2.axes) == 1

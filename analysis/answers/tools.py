@@ -122,7 +122,22 @@ def curves_figure(epochs: pd.DataFrame, hue: str, facet: str | None, out: PageOu
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel or ("accuracy (%)" if metric == "acc" else "loss (NLL)"))
         ax.legend(fontsize=7, ncol=2)
+        lr_axis(ax, epochs if value is None else epochs[epochs[facet] == value], from_epoch)
     out.figure(fig, name, caption)
+
+
+def lr_axis(ax, epochs: pd.DataFrame, from_epoch: int = 1) -> None:
+    """The learning rate in force per epoch, on a right-hand axis, when a schedule changes it (mean over runs);
+    a constant rate is already in the caption's protocol and would only add clutter."""
+    if "epoch_lr" not in epochs:
+        return
+    lr = epochs[epochs["epoch"] >= from_epoch].groupby("epoch")["epoch_lr"].mean().dropna()
+    if lr.nunique() < 2:
+        return
+    twin = ax.twinx()
+    twin.plot(lr.index, lr.values, color="#777777", linestyle=":", linewidth=1.2, label="learning rate")
+    twin.set_ylabel("learning rate (dotted)", color="#777777")
+    twin.tick_params(axis="y", colors="#777777", labelsize=7)
 
 
 def variant_label(runs: pd.DataFrame) -> pd.Series:
