@@ -169,8 +169,9 @@ def calibrate(records: dict[str, dict], runs: dict[str, Run], peak: float, threa
         for name in runs[rid].experiments:
             total = totals.setdefault(name, [0.0, 0.0])
             total[0], total[1] = total[0] + measured[0], total[1] + measured[1]
-    return Calibration({name: gflop / seconds / peak for name, (gflop, seconds) in totals.items() if seconds > 0},
-                       used)
+    # capped at the peak: a higher share only means the probe ran while the machine was busy
+    return Calibration({name: min(1.0, gflop / seconds / peak) for name, (gflop, seconds) in totals.items()
+                        if seconds > 0}, used)
 
 
 def job_seconds(pack: Pack, work: Callable[[Run], Work], peak: float, calibration: Calibration) -> float:
