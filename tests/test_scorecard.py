@@ -155,11 +155,12 @@ def test_fewer_seeds_or_fewer_grid_points_do_not_scale_a_protocol():
 
 def test_the_study_config_scaling_is_read_from_its_overrides():
     cfg = load_config()
-    exp = cfg["experiments"]["m2_depth"]
+    exp = cfg["experiments"]["e7_cnn"]
     expected = f"{exp['profiles']['default']['epochs']} of {exp['base']['epochs']} epochs"
-    assert expected in scorecard.protocol_of(cfg, "default", ["m2_depth"]).scaled
-    assert scorecard.protocol_of(cfg, "full", ["m2_depth", "a7_4"]) == scorecard.Protocol()
+    assert expected in scorecard.protocol_of(cfg, "default", ["e7_cnn"]).scaled
+    assert scorecard.protocol_of(cfg, "full", ["e7_cnn", "a7_4"]) == scorecard.Protocol()
     assert scorecard.protocol_of(cfg, "default", ["a7_4"]).scaled == ()  # 5 of 10 seeds only
+    assert scorecard.protocol_of(cfg, "default", ["m2_depth"]).scaled == ()  # 3 of 5 seeds, every epoch
 
 
 # ------------------------------------------------------------------ registry ---
@@ -272,7 +273,7 @@ def test_scorecard_rows_carry_verdict_cause_runs_and_section():
     assert relu["run_dirs"].startswith("results/runs/r0/,results/runs/r1/")
     assert relu["link"] == "seed002.html#a7-4" and relu["ours_n"] == 10 and relu["ours_values"] == TEN
     assert sigmoid["verdict"] == "not comparable: one run, no interval"
-    assert c.loc["M2.1-5-relu-acc", "verdict"].startswith("not comparable: scaled protocol (")
+    assert not c.loc["M2.1-5-relu-acc", "verdict"].startswith("not comparable: scaled")  # fewer seeds only
     claim = c.loc["E7.obs1"]  # the claim published no run ids: its experiment's runs from tables/runs.parquet
     assert claim["run_ids"] == "e1,e2" and claim["link"] == "seed000.html#e7-2"
     assert claim["verdict"].startswith("not comparable: scaled protocol")
