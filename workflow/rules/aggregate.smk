@@ -2,7 +2,6 @@
 rule manifest:
     output:
         f"{OUT}/tables/manifest.json",
-    localrule: True
     params:
         runs={rid: list(run.experiments) for rid, run in RUNS.items()},
         # a digest keeps Snakemake's rerun reasons short; the config itself goes into the file
