@@ -38,6 +38,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from analysis.config import experiment_specs, load_config
 from analysis.models import build_model, flops_per_sample, weight_layers
 from analysis.mlp_step import HandBackward
 from analysis.packed import PackedNet
@@ -149,18 +150,44 @@ def pack_speedup(spec: dict, k: int, n: int, repeats: int = 3, data: Path = DATA
 
 @dataclass(frozen=True)
 class PackBench:
-    """A packed-training benchmark: an experiment's base spec in config/config.yaml, so what is timed is a step
-    the pipeline takes. ReLU and no batch norm where the experiment's grid varies them; the probes that run
-    inside the training loop, not the activation snapshots (outside it); the data file, no validation split
-    (neither changes a step's work)."""
+    """A packed-training benchmark: one grid cell of an experiment in config/config.yaml, resolved as the `full`
+    profile trains it, so what is timed is a step the pipeline takes (read from the config, never copied). Only
+    what the timing needs changes: `n` training images, one epoch, no validation split and no activation
+    snapshots (both outside the timed steps)."""
 
-    title: str
-    model: dict
-    settings: dict  # the experiment's base settings where they differ from `nnlab_spec`'s
+    experiment: str
+    cell: dict  # grid values picking the cell, e.g. {"model.depth": 40, "activation": "relu"}
+
+    def base(self) -> dict:
+        """The cell's resolved spec (its first seed; the benchmark sets the seeds)."""
+        for spec in experiment_specs(load_config(), self.experiment, "full"):
+            if all(_dotted(spec, key) == value for key, value in self.cell.items()):
+                return spec
+        raise KeyError(f"{self.experiment}: no run with {self.cell} in config/config.yaml")
+
+    @property
+    def model(self) -> dict:
+        return self.base()["model"]
+
+    @property
+    def title(self) -> str:
+        spec = self.base()
+        cell = ", ".join(f"{key} {value}" for key, value in self.cell.items())
+        return (f"{self.experiment} ({cell}): batch {spec['batch_size']}, {spec['optimizer']} lr {spec['lr']} "
+                f"momentum {spec.get('momentum', 0)}, {spec['dataset']}")
 
     def spec(self, n: int) -> dict:
         """The run spec on `n` training images (seed left to `pack_speedup`)."""
-        return {**nnlab_spec(self.model, n, grad_every=0), **self.settings}
+        spec = self.base()
+        probes = {**spec.get("probes", {}), "activation_epochs": [], "track_every": 0}
+        return {**spec, "train_subset": n, "test_subset": 1000, "validation_split": 0.0, "epochs": 1,
+                "probes": probes}
+
+
+def _dotted(spec: dict, key: str):
+    for part in key.split("."):
+        spec = spec.get(part) if isinstance(spec, dict) else None
+    return spec
 
 
 #: K: the pipeline's pack_size (config/config.yaml)
@@ -169,15 +196,9 @@ PACK_MEMBERS = 5
 #: 200-300 GFLOP/s machine, of which about 20 % builds, loads and evaluates the runs outside the timed steps
 PACK_SAMPLES = 6400
 PACK_BENCHES = {
-    "m2_depth40": PackBench("m2_depth at depth 40: MLP 784-128x40-10, batch 32, SGD, Glorot init, grad probe every 10",
-                            {"kind": "mlp", "hidden": [128] * 40},
-                            {"normalise": "unit", "init": "glorot_uniform", "momentum": 0.0, "batch_size": 32,
-                             "log_every": 100, "probes": {"grad_every": 10, "activation_epochs": []}}),
-    "e7_cnn": PackBench("e7_cnn: CNN 16-32-fc128 (3x3), batch 64, SGD momentum 0.9, norm none, probes off",
-                        {"kind": "cnn", "conv": [16, 32], "fc": [128], "kernel": 3},
-                        {"momentum": 0.9, "norm_placement": "before_activation"}),
-    "a7_4": PackBench("a7_4: MLP 784-512-1024-512-10, batch 64, SGD momentum 0.5, grad probe every step",
-                      MODELS["mlp-784-512-1024-512-10"], {"probes": {"grad_every": 1, "activation_epochs": []}}),
+    "m2_depth40": PackBench("m2_depth", {"model.depth": 40, "activation": "relu"}),
+    "e7_cnn": PackBench("e7_cnn", {"dataset": "fashion_mnist", "activation": "relu", "norm": "none"}),
+    "a7_4": PackBench("a7_4", {"activation": "relu"}),
 }
 #: the benchmark whose packed FLOP rate is set against the matmul peak (the existing percent_of_matmul_peak's model)
 PEAK_BENCH = "a7_4"
@@ -188,11 +209,12 @@ def pack_benchmarks(data: Path, peak: float, device: torch.device, n: int = PACK
     """Time every PACK_BENCHES entry with `pack_speedup`, print where each ratio comes from, and return
     the summary lines (`pack_speedup_<name>`, and the packed and unpacked shares of the matmul peak)."""
     print(f"\npacked training: {k} seeds as one pack vs the same {k} runs alone one after another, "
-          f"{torch.get_num_threads()} torch threads for both, on {data.name}, training steps only, best of {repeats}")
+          f"{torch.get_num_threads()} torch threads for both, each on its experiment's data set, training steps only, "
+          f"best of {repeats}")
     summary = []
     for name, bench in PACK_BENCHES.items():
         spec = bench.spec(n)
-        packed, singles = pack_speedup(spec, k, n, repeats, data, device)
+        packed, singles = pack_speedup(spec, k, n, repeats, data.parent / f"{spec['dataset']}.pt", device)
         flops = flops_per_sample(build_model(spec))
         rates = {"alone": k * n / singles, "packed": k * n / packed}
         share = {key: 100 * rate * flops / 1e9 / peak for key, rate in rates.items()}

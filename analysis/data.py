@@ -209,6 +209,11 @@ def fetch_verified(dataset: str, chain: list[Source]) -> tuple[str, dict[str, by
     raise DataSourceError(f"could not obtain {dataset}: every source failed\n" + "\n".join(failures))
 
 
+#: images per split of the MNIST and Fashion-MNIST IDX files, and their classes (checked by build_arrays)
+SPLIT_IMAGES = {"train": 60_000, "test": 10_000}
+CLASSES = 10
+
+
 def build_arrays(files: dict[str, bytes]) -> dict[str, np.ndarray]:
     """Parse the four IDX files and check shapes and label ranges."""
     arrays = {
@@ -217,12 +222,12 @@ def build_arrays(files: dict[str, bytes]) -> dict[str, np.ndarray]:
         "test_x": parse_idx(files["t10k-images-idx3-ubyte"], "t10k-images"),
         "test_y": parse_idx(files["t10k-labels-idx1-ubyte"], "t10k-labels"),
     }
-    for split, n in (("train", 60000), ("test", 10000)):
+    for split, n in SPLIT_IMAGES.items():
         x, y = arrays[f"{split}_x"], arrays[f"{split}_y"]
         if x.shape != (n, 28, 28) or y.shape != (n,):
             raise IdxFormatError(f"{split}: unexpected shapes {x.shape} / {y.shape}")
-        if y.max() > 9:
-            raise IdxFormatError(f"{split}: label {int(y.max())} out of range 0-9")
+        if y.max() > CLASSES - 1:
+            raise IdxFormatError(f"{split}: label {int(y.max())} out of range 0-{CLASSES - 1}")
     return arrays
 
 

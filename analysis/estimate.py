@@ -27,13 +27,13 @@ from typing import Callable
 import torch
 
 from analysis.config import CONFIG_PATH, PROFILES, Run, load_config, study_runs
+from analysis.data import CLASSES, SPLIT_IMAGES
 from analysis.models import build_model, flops_per_sample
 from analysis.packing import Pack, pack_size_of, plan_packs, run_complete, seedless_key
 from analysis.splits import n_classes
 
-#: Images of the MNIST and Fashion-MNIST IDX files (checked when they are parsed, analysis.data.build_arrays);
-#: both have about 6,000 training and 1,000 test images per class.
-TRAIN_IMAGES, TEST_IMAGES, CLASSES = 60_000, 10_000, 10
+#: both data sets have about 6,000 training and 1,000 test images per class (analysis.data.SPLIT_IMAGES)
+TRAIN_IMAGES, TEST_IMAGES = SPLIT_IMAGES["train"], SPLIT_IMAGES["test"]
 #: Without finished runs to calibrate from: the project's notes measured the default study end to end at 37 % of
 #: its machine's peak (0.355 PFLOP in 42.3 min on a 382 GFLOP/s two-core machine). Being end to end, it holds part
 #: of the per-job overhead, which is added all the same: without it, the quick profile's 76 small jobs would be

@@ -49,7 +49,8 @@ def test_pack_speedup_times_both_ways(data_dir: Path, name):
 def test_packed_member_trains_exactly_as_its_run_alone(data_dir: Path, one_thread, name):
     """The benchmark's MLP settings (batch, init, optimiser, probes) at the real widths, fewer layers."""
     bench = PACK_BENCHES[name]
-    spec = {**bench.spec(320), "model": {**bench.model, "hidden": bench.model["hidden"][:3]}}
+    few = {"depth": 3} if "depth" in bench.model else {"hidden": bench.model["hidden"][:3]}
+    spec = {**bench.spec(320), "model": {**bench.model, **few}}
     data = data_dir / "fashion_mnist.pt"
     packed = train_pack([{**spec, "seed": 1}, {**spec, "seed": 2}], data, torch.device("cpu"), progress=False)[0]
     alone = train_run({**spec, "seed": 1}, data, torch.device("cpu"), progress=False)
