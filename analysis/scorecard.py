@@ -29,9 +29,12 @@ Verdicts, in the order they are decided:
 5. numbers: *not comparable: one run, no interval*, *reproduced* or *differs* as above.
 
 The `cause` column says why, from the data: the seed's slip; "within tolerance" or "within one run's spread"
-for a reproduced row; for a difference under the document's own protocol, the registry's declared explanation
-(`cause`, optional) tested against the measurement it names (`cause_measure`, optional: e.g. runs whose weights
-cannot move, for a seed network that never trained), or "unexplained". Every number in a cause comes from
+for a reproduced row; for a difference under the document's own protocol, the registry's declared explanations
+(`cause`, optional) each tested against the measurement it names (`cause_measure`, optional: e.g. runs whose
+weights cannot move, for a seed network that never trained). A row may declare several protocol variants,
+separated by " | " in both columns, in the order they are tried: the cause names the first whose measurement
+reproduces the seed value (and any others that do too), or says "unexplained" with what each variant gave.
+A variant that reproduces a number is evidence for it, not proof. Every number in a cause comes from
 the measurements. Tolerances are declared per row with a reason in the registry, before and independent of
 our results.
 
@@ -110,6 +113,8 @@ def load_registry(path: Path) -> pd.DataFrame:
     untolerated = frame[~numeric & frame["tolerance"].eq("")]["id"].tolist()
     if untolerated:
         raise RegistryError(f"{path}: numeric rows without a tolerance: {', '.join(untolerated)}")
+    for _, row in frame.iterrows():
+        declared_variants(row)  # the same number of causes and measurements, or a RegistryError naming the row
     return frame
 
 
@@ -211,27 +216,57 @@ def fits(seed: float, tol: float, entry: dict) -> tuple[bool | None, str]:
     return interval.low - tol <= seed <= interval.high + tol, _interval_text(interval, int(entry["n"]))
 
 
-def explain(row: pd.Series, gap: str, alternative: tuple[dict, Protocol] | None) -> str:
-    """The cause of a difference: a declared explanation, tested against its measurement where the registry
-    names one, or 'unexplained'; `gap` (how far off, from our data) is kept in every case."""
-    declared, key = row.get("cause", ""), row.get("cause_measure", "")
-    if not declared:
-        return f"unexplained: {gap}"
-    if not key or row["units"] in NON_NUMERIC:
-        return f"{declared} (declared in the registry, not tested by a measurement); {gap}"
-    if alternative is None:
-        return f"unexplained: the declared cause ({declared}) is untested here, `{key}` not measured; {gap}"
-    entry, protocol = alternative
+#: separates the declared variants in a row's `cause` and `cause_measure` (the same count in both)
+VARIANT_SEPARATOR = " | "
+#: a measurement a cause names, with the protocol it ran under (None: not measured in this profile)
+Measured = dict[str, tuple[dict, Protocol]]
+
+
+def declared_variants(row: pd.Series) -> list[tuple[str, str]]:
+    """(explanation, measurement key) per variant the registry row declares; the key is '' for an explanation
+    no measurement tests. Several variants are separated by ' | ' in both columns, in the same order."""
+    causes = [c.strip() for c in str(row.get("cause", "") or "").split(VARIANT_SEPARATOR.strip()) if c.strip()]
+    keys = [k.strip() for k in str(row.get("cause_measure", "") or "").split(VARIANT_SEPARATOR.strip()) if k.strip()]
+    if keys and len(keys) != len(causes):
+        raise RegistryError(f"row {row.get('id', '?')}: {len(causes)} cause(s) but {len(keys)} cause_measure(s); "
+                            f"separate variants with '{VARIANT_SEPARATOR}' in both columns")
+    return list(zip(causes, keys or [""] * len(causes)))
+
+
+def try_variant(row: pd.Series, key: str, measured: Measured) -> tuple[bool | None, str]:
+    """Does the measurement `key` reproduce the seed value? (None: untested, with why.)"""
+    if key not in measured:
+        return None, f"`{key}` not measured"
+    entry, protocol = measured[key]
     if protocol.scaled:
-        return (f"unexplained: the declared cause ({declared}) is untested here, `{key}` runs a scaled protocol "
-                f"({'; '.join(protocol.scaled)}); {gap}")
+        return None, f"`{key}` runs a scaled protocol ({'; '.join(protocol.scaled)})"
+    ok, where = fits(float(row["seed_value"]), float(row["tolerance"]), entry)
+    return ok, f"`{key}` gives {where}"
+
+
+def explain(row: pd.Series, gap: str, measured: Measured | None = None) -> str:
+    """The cause of a difference: the first declared variant whose measurement reproduces the seed value, or
+    'unexplained' with what each variant gave; `gap` (how far off, from our data) is kept in every case."""
+    variants = declared_variants(row)
+    if not variants:
+        return f"unexplained: {gap}"
+    if row["units"] in NON_NUMERIC or all(not key for _, key in variants):
+        declared = "; ".join(cause for cause, _ in variants)
+        return f"{declared} (declared in the registry, not tested by a measurement); {gap}"
     seed, tol = float(row["seed_value"]), float(row["tolerance"])
-    ok, where = fits(seed, tol, entry)
-    if ok:
-        return f"{declared}: `{key}` gives {where}, which ± {tol:g} holds the seed's {seed:.4g}; ours: {gap}"
-    if ok is None:
-        return f"unexplained: the declared cause ({declared}) is untested here, `{key}`: {where}; {gap}"
-    return f"unexplained: the declared cause ({declared}) is not borne out, `{key}` gives {where}; {gap}"
+    tested = [(cause, *try_variant(row, key, measured or {})) for cause, key in variants if key]
+    fitting = [(cause, where) for cause, ok, where in tested if ok]
+    if fitting:
+        (cause, where), others = fitting[0], [c for c, _ in fitting[1:]]
+        also = f" (it is also reproduced by: {'; '.join(others)})" if others else ""
+        return f"{cause}: {where}, which ± {tol:g} holds the seed's {seed:.4g}{also}; ours: {gap}"
+    if len(tested) == 1:
+        cause, ok, where = tested[0]
+        if ok is None:
+            return f"unexplained: the declared cause ({cause}) is untested here, {where}; {gap}"
+        return f"unexplained: the declared cause ({cause}) is not borne out, {where}; {gap}"
+    each = "; ".join(f"{cause}: {'untested, ' if ok is None else ''}{where}" for cause, ok, where in tested)
+    return f"unexplained: none of the {len(tested)} declared variants reproduces it ({each}); {gap}"
 
 
 def judge_claim(row: pd.Series, ours: dict, protocol: Protocol) -> Judgement:
@@ -262,7 +297,7 @@ def judge_computed(row: pd.Series, mean: float) -> Judgement:
 
 
 def judge_number(row: pd.Series, ours: dict, protocol: Protocol,
-                 alternative: tuple[dict, Protocol] | None = None) -> Judgement:
+                 measured: Measured | None = None) -> Judgement:
     """A seed number (one run) against where one run of ours falls, widened by the row's tolerance."""
     seed, tol, mean = float(row["seed_value"]), float(row["tolerance"]), ours.get("mean")
     if not _finite(mean):
@@ -282,7 +317,7 @@ def judge_number(row: pd.Series, ours: dict, protocol: Protocol,
         return Judgement("reproduced", f"the seed's {seed:.4g} inside {where} ± tolerance {tol:g}{notes}", cause)
     side, miss = ("above", seed - high) if seed > high else ("below", low - seed)
     gap = f"the seed's {seed:.4g} lies {miss:.4g} {side} {where} ± tolerance {tol:g}"
-    return Judgement("differs", gap + notes, explain(row, gap, alternative))
+    return Judgement("differs", gap + notes, explain(row, gap, measured))
 
 
 def _at_scale(row: pd.Series, ours: dict) -> str:
@@ -295,9 +330,9 @@ def _at_scale(row: pd.Series, ours: dict) -> str:
 
 
 def judge(row: pd.Series, ours: dict | None, protocol: Protocol = Protocol(),
-          alternative: tuple[dict, Protocol] | None = None) -> Judgement:
+          measured: Measured | None = None) -> Judgement:
     """(verdict, reason, cause) for one registry row; `protocol`: the profile's changes to the experiments
-    behind `ours`; `alternative`: the measurement the row's `cause_measure` names, with its protocol."""
+    behind `ours`; `measured`: the measurements the row's `cause_measure` names, each with its protocol."""
     if row["seed_error"]:
         mean = (ours or {}).get("mean")
         ours_text = f"; ours {mean:.6g}" if _finite(mean) else ""
@@ -308,7 +343,7 @@ def judge(row: pd.Series, ours: dict | None, protocol: Protocol = Protocol(),
         return Judgement(f"{SCALED} ({'; '.join(protocol.scaled)})", _at_scale(row, ours) + _notes(protocol))
     if "text" in ours:
         return judge_claim(row, ours, protocol)
-    return judge_number(row, ours, protocol, alternative)
+    return judge_number(row, ours, protocol, measured)
 
 
 def verdict_class(verdict: str) -> str:
@@ -353,9 +388,9 @@ def scorecard_row(row: pd.Series, measured: dict[str, dict], config: dict | None
                   runs: pd.DataFrame | None) -> dict:
     ours = measured.get(row["measure"]) if row["measure"] else None
     protocol = protocol_of(config, profile, (ours or {}).get("experiments") or ())
-    alt = measured.get(row["cause_measure"]) if row.get("cause_measure") else None
-    alternative = (alt, protocol_of(config, profile, alt.get("experiments") or ())) if alt else None
-    verdict, reason, cause = judge(row, ours, protocol, alternative)
+    causes = {key: (measured[key], protocol_of(config, profile, measured[key].get("experiments") or ()))
+              for _, key in declared_variants(row) if key in measured}
+    verdict, reason, cause = judge(row, ours, protocol, causes)
     mean = ours.get("mean") if ours and "text" not in ours else None
     run_ids = runs_behind(ours, runs)
     page = (ours or {}).get("page") or PAGE_OF.get(row["question"][:2], "")

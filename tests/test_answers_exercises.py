@@ -95,7 +95,7 @@ def m2_tables(sigmoid_first_layer: float, acts: tuple[str, ...] = ("relu", "sigm
     summary = [{"run_id": f"relu{seed}", "experiments": "m2_depth", "activation": "relu", "kind": "post",
                 "epoch": epoch, "layer_index": layer, "dead_fraction": 0.9 if (epoch and layer == 5) else 0.0}
                for seed in (1, 2) for epoch in (0, 1) for layer in range(1, 6)]
-    return {"runs": runs, "grads": grads, "act_summary": summary}
+    return {"runs": runs, "grads": grads, "act_summary": summary, "epochs": []}
 
 
 @pytest.mark.parametrize("first, vanishes", [(1e-4, True), (0.5, False)])
@@ -140,6 +140,55 @@ def test_a_new_activation_appears_on_the_m2_page_from_the_data_alone(tmp_path):
     assert "gelu" in out.figure_text["m22_gradients"] and "lecun_tanh" not in out.figure_text["m22_gradients"]
     assert "m2.d5.gelu.test_acc" in out.vars["measured"]
     assert "gelu is best" in out.vars["m21"]["answer"] and "5 layers gelu" in out.vars["m21"]["short"]
+
+
+def m2_curves(relu_epoch1: float) -> dict[str, list[dict]]:
+    """m2_depth runs (depth 5, relu and tanh, 3 seeds, 3 epochs) and m2_width runs (widths 64 and 256, one
+    epoch), shaped like the aggregate step's tables; ReLU's accuracy after epoch 1 is `relu_epoch1`."""
+    runs, epochs = [], []
+    for act in ("relu", "tanh"):
+        for seed in (1, 2, 3):
+            rid = f"{act}{seed}"
+            curve = [0.10, relu_epoch1 if act == "relu" else 0.91, 0.96, 0.97]
+            curve = [v + 0.002 * seed for v in curve]
+            runs.append({"run_id": rid, "experiments": "m2_depth", "activation": act, "seed": seed, "status": "ok",
+                         "model.depth": 5, "model.width": 128, "final_test_acc": curve[-1], "final_test_loss": 0.1})
+            epochs += [{"run_id": rid, "experiments": "m2_depth", "activation": act, "epoch": e, "test_acc": v,
+                        "test_loss": 2.3 * (1 - v)} for e, v in enumerate(curve)]
+            for width in (64, 256):
+                runs.append({"run_id": f"w{width}{rid}", "experiments": "m2_width", "activation": act, "seed": seed,
+                             "status": "ok", "model.depth": 5, "model.width": width,
+                             "final_test_acc": 0.5 + width / 1000, "final_test_loss": 1.0})
+    return {"runs": runs, "epochs": epochs, "grads": [], "act_summary": []}
+
+
+@pytest.mark.parametrize("relu_epoch1, nearest", [(0.908, "after epoch 1 for relu-5"),
+                                                  (0.50, "after epoch 2 for relu-5")])
+def test_m2_protocol_variants_publish_what_the_registry_names_and_the_scorecard_credits_one(
+        tmp_path, relu_epoch1, nearest):
+    """The variant measurements (epochs 0 and 1 of m2_depth, one epoch at widths 64 and 256) are published
+    under the keys config/scorecard.csv names, the page's sentence follows the curves, and the scorecard's
+    cause names the variant that reproduces the seed's 5-layer ReLU accuracy (90.8 %) only when one does."""
+    from analysis import scorecard
+    ctx = context(tmp_path, m2_curves(relu_epoch1), {"m2_depth": {}, "m2_width": {}}, "seed003")
+    out = output(tmp_path)
+    runs = seed003._depth(ctx.of("runs", "m2_depth"))
+    final = seed003.answer_m21(out, runs, ctx.seed)
+    seed003.m2_variants.answer(out, runs, ctx.of("epochs", "m2_depth"),
+                               seed003._depth(ctx.of("runs", "m2_width")), final, ctx.seed)
+    measured = out.vars["measured"]
+    assert {"m2.d5.relu.epoch0.test_acc", "m2.d5.relu.epoch1.test_acc", "m2.w64.d5.relu.test_acc",
+            "m2.w256.d5.tanh.test_loss"} <= set(measured)
+    assert nearest in out.vars["m2v"]["answer"]
+    header = out.fragments["m2v_table"].splitlines()[0]
+    assert "one epoch, width 64" in header and "one epoch, width 256" in header
+    registry = scorecard.load_registry(scorecard.Path("config/scorecard.csv"))
+    row = registry[registry["id"] == "M2.1-5-relu-acc"].iloc[0]
+    cause = scorecard.scorecard_row(row, measured, None, "default", None)["cause"]
+    if relu_epoch1 == 0.908:
+        assert cause.startswith("one epoch (Keras' fit default")
+    else:
+        assert cause.startswith("unexplained: none of the 3 declared variants reproduces it")
 
 
 def test_lecun_derivative_range_corrects_the_seed():

@@ -12,8 +12,8 @@ import statistics
 import subprocess
 
 import pandas as pd
-import pypandoc
 import pytest
+import pypandoc
 from scipy import stats
 
 from analysis import scorecard
@@ -101,13 +101,40 @@ def test_a_declared_cause_is_tested_against_the_measurement_it_names():
     declared = row(seed_value="0.28", tolerance="0.05", cause="the seed's net never trained",
                    cause_measure="h46.diagnosis")
     ours = trained([0.90, 0.92, 0.91, 0.93, 0.89])
-    stuck = (trained([0.25, 0.26]), scorecard.Protocol())
-    learning = (trained([0.60, 0.62]), scorecard.Protocol())
-    verdict, _, cause = scorecard.judge(declared, ours, alternative=stuck)
+    stuck = {"h46.diagnosis": (trained([0.25, 0.26]), scorecard.Protocol())}
+    learning = {"h46.diagnosis": (trained([0.60, 0.62]), scorecard.Protocol())}
+    verdict, _, cause = scorecard.judge(declared, ours, measured=stuck)
     assert verdict == "differs" and cause.startswith("the seed's net never trained: `h46.diagnosis` gives 0.25–0.26")
-    cause = scorecard.judge(declared, ours, alternative=learning).cause
+    cause = scorecard.judge(declared, ours, measured=learning).cause
     assert cause.startswith("unexplained: the declared cause (the seed's net never trained) is not borne out")
-    assert "untested" in scorecard.judge(declared, ours, alternative=None).cause
+    assert "untested" in scorecard.judge(declared, ours, measured=None).cause
+
+
+def test_the_cause_names_which_declared_variant_reproduces_the_seed_or_what_each_gave():
+    declared = row(seed_value="0.51", tolerance="0.03", cause="one epoch | one epoch at width 64",
+                   cause_measure="m.epoch1 | m.w64")
+    ours = trained([0.96, 0.97, 0.965])
+    near, far = trained([0.49, 0.55, 0.60]), trained([0.20, 0.24, 0.26])
+    protocol = scorecard.Protocol()
+    second = scorecard.judge(declared, ours, measured={"m.epoch1": (far, protocol), "m.w64": (near, protocol)}).cause
+    assert second.startswith("one epoch at width 64: `m.w64` gives 0.49–0.6")
+    both = scorecard.judge(declared, ours, measured={"m.epoch1": (near, protocol), "m.w64": (near, protocol)}).cause
+    assert both.startswith("one epoch: `m.epoch1`") and "also reproduced by: one epoch at width 64" in both
+    neither = scorecard.judge(declared, ours, measured={"m.epoch1": (far, protocol)}).cause
+    assert neither.startswith("unexplained: none of the 2 declared variants reproduces it")
+    assert "one epoch: `m.epoch1` gives 0.2–0.26" in neither
+    assert "one epoch at width 64: untested, `m.w64` not measured" in neither
+    scaled = scorecard.Protocol(scaled=("1 of 10 epochs",))
+    assert "runs a scaled protocol (1 of 10 epochs)" in scorecard.judge(
+        declared, ours, measured={"m.epoch1": (near, scaled)}).cause
+
+
+def test_a_registry_row_with_unequal_variant_lists_is_refused(tmp_path):
+    frame = pd.read_csv(REGISTRY, dtype=str, keep_default_na=False)
+    frame.loc[0, ["cause", "cause_measure"]] = ["a | b", "only.one"]
+    frame.to_csv(tmp_path / "registry.csv", index=False)
+    with pytest.raises(scorecard.RegistryError, match=f"row {frame.loc[0, 'id']}: 2 cause"):
+        scorecard.load_registry(tmp_path / "registry.csv")
 
 
 def test_claims_seed_errors_and_true_false_answers():

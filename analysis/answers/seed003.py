@@ -10,14 +10,15 @@ import seaborn as sns
 import torch
 
 from analysis.activations import ordered
+from analysis.answers import m2_variants
 from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
 from analysis.answers.tools import estimates, missing, ok_runs, sentence
 from analysis.figures import ACTIVATION_PALETTE
 from analysis.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh, model_summary, parameter_count)
 
-DEPTH, CNN = "m2_depth", "m2_cnn"
+DEPTH, CNN, WIDTH = "m2_depth", "m2_cnn", m2_variants.WIDTH
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
-CLAIMS = (DEPTH, CNN)
+CLAIMS = (DEPTH, CNN, WIDTH)
 #: first-layer / last-layer max |∂L/∂W| below this at initialisation = "vanishing" (declared, not fitted)
 VANISH_RATIO = 0.01
 #: a layer with more than this share of dead ReLU units on the fixed batch is called "dying"
@@ -303,13 +304,17 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
         for key in ("m21", "m22"):
             out.set(f"{key}.answer", "No depth × activation runs in this profile's configuration.")
         answer_m23(out, runs, {}, pd.DataFrame(), ctx.seed)
+        m2_variants.answer(out, runs, pd.DataFrame(), runs, {}, ctx.seed)
         return cnn_runs
     runs = _depth(runs)
     est = answer_m21(out, runs, ctx.seed)
     g = answer_m22(out, runs, ctx.of("grads", DEPTH), ctx.of("act_summary", DEPTH))
     answer_m23(out, runs, est, g, ctx.seed)
+    width_runs = ctx.of("runs", WIDTH)
+    width_runs = _depth(width_runs) if not width_runs.empty else width_runs
+    m2_variants.answer(out, runs, ctx.of("epochs", DEPTH), width_runs, est, ctx.seed)
     for qid, anchor, key in (("M2.1", "m2-1", "m21"), ("M2.2", "m2-2", "m22"), ("M2.3", "m2-3", "m23"),
                              ("M2.4", "m2-4", "m24")):
         out.headline(qid, anchor, out.vars[key]["answer"], short=out.vars[key].get("short"),
                      figure="m21_heatmap" if key == "m21" else None)
-    return pd.concat([runs, cnn_runs], ignore_index=True)
+    return pd.concat([runs, width_runs, cnn_runs], ignore_index=True)
