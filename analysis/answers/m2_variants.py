@@ -12,6 +12,7 @@ seed's table; the scorecard says which variant, if any, reproduces each number.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import pandas as pd
 
 from analysis.activations import ordered
@@ -124,6 +125,7 @@ def curves_figure(out: PageOutput, curves: pd.DataFrame, seed: SeedValues, width
                             linestyle="none", markeredgecolor="black", label=f"{act}, width {width}")
         ax.set_title(f"{depth} hidden layers")
         ax.set_xlabel("epoch (0 = untrained)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0][0].set_ylabel("test accuracy (%)")
     axes[0][-1].legend(fontsize=7, loc="lower right")
     out.figure(fig, "m2v_curves", "M2 protocol variants — our test accuracy by epoch (line: mean over seeds, band: "
