@@ -35,6 +35,11 @@ def claims(page: str) -> tuple[str, ...] | None:
     return getattr(module(page), "CLAIMS", None)
 
 
+def questions(page: str) -> tuple:
+    """The questions a page declares (analysis.answers.questions.Question; empty for the experiments page)."""
+    return getattr(module(page), "QUESTIONS", ())
+
+
 def claimed_experiments() -> dict[str, list[str]]:
     """experiment -> the document pages that show it, from the pages' CLAIMS declarations."""
     owners: dict[str, list[str]] = {}

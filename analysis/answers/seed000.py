@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.questions import Question
 from analysis.answers.tools import (DATASET_LABEL, compare_word, curves_figure, epochs_to, epochs_to_text, estimates,
                                     gap, missing, pp, sentence, variant_label, variant_palette)
 from analysis.figures import LAYER_PALETTE
@@ -16,6 +17,13 @@ from analysis.figures import LAYER_PALETTE
 CNN, BN_PAPER = "e7_cnn", "bn_paper_fig1"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
 CLAIMS = (CNN, BN_PAPER)
+#: the questions this page answers, in landing-page order (analysis.answers.questions)
+E71 = Question("E7.1", "e7-1", "e7.e71", ("e7_table", "e7_curves", "e7_loss_curves"))
+E72 = Question("E7.2", "e7-2", "e7.e72", ("e7_seed",))
+E73 = Question("E7.3", "e7-3", "e7.e73", ("e7_hist_fashion_mnist", "e7_hist_mnist", "e7_saturation",
+                                         "e7_preactivation"), figure="e7_hist_fashion_mnist")
+BN_FIGURE = Question("BN paper, Fig. 1", "bn-figure-1", "bn.answer", ("bn_table", "bn_figure"), figure="bn_figure")
+QUESTIONS = (E71, E72, E73, BN_FIGURE)
 VARIANTS = ["relu", "sigmoid", "sigmoid+BN", "relu+BN"]
 #: validation accuracy that counts as "trained" for epochs-to-X, per data set (declared, not fitted)
 EPOCHS_TO = {"fashion_mnist": 0.85, "mnist": 0.97}
@@ -344,8 +352,5 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     if "e7_seed" not in out.fragments:
         out.fragment("e7_seed",
                      "_No Fashion-MNIST E7 runs in this profile: the seed's observations are not checked._\n")
-    for qid, anchor, key in (("E7.1", "e7-1", "e71"), ("E7.2", "e7-2", "e72"), ("E7.3", "e7-3", "e73")):
-        out.headline(qid, anchor, out.vars["e7"][key], figure="e7_hist_fashion_mnist" if key == "e73" else None)
     bn_runs = answer_bn_paper(ctx, out)
-    out.headline("BN paper, Fig. 1", "bn-figure-1", out.vars["bn"]["answer"], figure="bn_figure")
     return pd.concat([runs, bn_runs], ignore_index=True)

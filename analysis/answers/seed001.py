@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.questions import Question
 from analysis.answers.tools import (begin, compare_word, curves_figure, estimates, gap, missing, ok_runs, pp,
                                     sentence)
 from analysis.figures import ACTIVATION_PALETTE
@@ -24,6 +25,15 @@ from analysis.stats import mean_ci, welch_test
 MLP, BN, BATCH, CNN, DIAG = "h4_mlp", "h4_bn", "h4_batch", "h4_cnn", "h4_diagnosis"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
 CLAIMS = (MLP, BN, BATCH, CNN, DIAG)
+#: the questions this page answers (analysis.answers.questions); the claims table and H4.6 head the landing page
+H4_CLAIMS = Question("H4.1–H4.6", "h4-claims", "h4.claims", ("h4_claims",))
+H41 = Question("H4.1", "h4-1", "h4.h41", ("h41_table", "h41_curves"), headline=False)
+H42 = Question("H4.2", "h4-1", "h4.h42", ("h42_table", "h42_val_loss"), headline=False)
+H43 = Question("H4.3", "h4-3", "h4.h43", ("h43_table", "h43_time"), headline=False)
+H44 = Question("H4.4", "h4-4", "h4.h44", ("h44_curves",), headline=False)
+H45 = Question("H4.5", "h4-5", "h4.h45", ("h45_summary", "h45_counts"), headline=False)
+H46 = Question("H4.6", "h4-6", "h4.diagnosis", ("h46_table", "h46_diagnosis"))
+QUESTIONS = (H4_CLAIMS, H41, H42, H43, H44, H45, H46)
 #: the validation rule: stop when validation loss has not improved for this many epochs, keep the best
 PATIENCE = 5
 SEED_H46 = {"original": {"acc": [0.33, 0.24, 0.34, 0.24, 0.27], "loss": [8.28, 8.64, 7.87, 8.62, 8.36]},
@@ -398,8 +408,7 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.fragment("h4_claims", markdown_table(table) if claims else "_No claims could be checked in this profile._\n")
     counts = (pd.Series([c["verdict"].strip("*").split("*")[0] for c in claims]).value_counts().to_dict()
               if claims else {})
-    out.headline("H4.1–H4.6", "h4-claims", f"Of the seed's {len(claims)} checked claims, " + ", ".join(
+    out.set("h4.claims", f"Of the seed's {len(claims)} checked claims, " + ", ".join(
         f"{n} {word}" for word, n in counts.items()) + "." if claims else "no claims checked in this profile.")
-    out.headline("H4.6", "h4-6", out.vars["h4"]["diagnosis"])
     frames = [f for f in (mlp, batch, bn, cnn) if len(f)]
     return pd.concat(frames, ignore_index=True).drop_duplicates("run_id") if frames else ctx.table("runs").iloc[0:0]

@@ -18,6 +18,7 @@ import torch
 from scipy.optimize import linprog
 
 from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
+from analysis.answers.questions import Question
 from analysis.answers.tools import ok_runs
 from analysis.figures import ACTIVATION_PALETTE, LAYER_PALETTE
 from analysis.models import ACTIVATIONS
@@ -26,6 +27,15 @@ from analysis.stats import mean_ci
 EXPERIMENT = "a7_4"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
 CLAIMS = (EXPERIMENT,)
+#: the questions this page answers, in landing-page order (analysis.answers.questions)
+QUESTIONS = (
+    Question("A7.1", "a7-1", "a71.answer"),
+    Question("A7.2", "a7-2", "a72.answer", ("a72_table", "a72_hidden_space")),
+    Question("A7.3", "a7-3", "a73.answer", ("a73_table",)),
+    Question("A7.4", "a7-4", "a74.answer", ("a74_table", "a74_accuracy", "a74_loss", "a74_gradients"),
+             figure="a74_gradients"),
+    Question("A7.5", "a7-5", "a75.answer", ("a75_table", "a75_derivative_table", "a75_derivatives")),
+)
 XOR_X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
 
@@ -532,7 +542,4 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     answer_a73(out, ctx.seed)
     runs, grads, summary = answer_a74(ctx, out)
     answer_a75(out, grads, summary, ctx.seed)
-    for key in ("a71", "a72", "a73", "a74", "a75"):
-        qid = f"A7.{key[-1]}"
-        out.headline(qid, f"a7-{key[-1]}", out.vars[key]["answer"], figure="a74_gradients" if key == "a74" else None)
     return runs

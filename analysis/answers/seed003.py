@@ -12,6 +12,7 @@ import torch
 from analysis.activations import ordered
 from analysis.answers import m2_variants
 from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
+from analysis.answers.questions import Question
 from analysis.answers.tools import estimates, missing, ok_runs, sentence
 from analysis.figures import ACTIVATION_PALETTE
 from analysis.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh, model_summary, parameter_count)
@@ -19,6 +20,13 @@ from analysis.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh,
 DEPTH, CNN, WIDTH = "m2_depth", "m2_cnn", m2_variants.WIDTH
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
 CLAIMS = (DEPTH, CNN, WIDTH)
+#: the questions this page answers, in landing-page order (analysis.answers.questions)
+M21 = Question("M2.1", "m2-1", "m21.answer", ("m21_table", "m21_heatmap"), short="m21.short", figure="m21_heatmap")
+M22 = Question("M2.2", "m2-2", "m22.answer", ("m22_gradients", "m22_ratio_table", "m22_dead"), short="m22.short")
+M23 = Question("M2.3", "m2-3", "m23.answer", ("m23_table", "m23_gradients"), short="m23.short")
+M2_VARIANTS = Question("M2 protocol variants", "m2-variants", "m2v.answer", m2_variants.FRAGMENTS, headline=False)
+M24 = Question("M2.4", "m2-4", "m24.answer", ("m24_summary",), short="m24.short")
+QUESTIONS = (M21, M22, M23, M2_VARIANTS, M24)
 #: first-layer / last-layer max |∂L/∂W| below this at initialisation = "vanishing" (declared, not fitted)
 VANISH_RATIO = 0.01
 #: a layer with more than this share of dead ReLU units on the fixed batch is called "dying"
@@ -216,7 +224,7 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame, 
             f"for large |x| (grid minimum {r['min']:.5f}). The seed's upper bound {seed_upper} is wrong by "
             f"{seed_upper - r['closed_form_max']:.2f}.")
     if g.empty:
-        missing(out, ["m23_gradients", "m23_table"], "LeCun tanh")
+        missing(out, M23.fragments, "LeCun tanh")
         out.set("m23.answer", "No LeCun-tanh runs in this profile.")
         return
     gradient_figure(g, out, ["tanh", "lecun_tanh"], "m23_gradients",
@@ -258,7 +266,7 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.set("m24.scaling", ctx.scaling_text(CNN))
     out.set("m24.protocol", ctx.protocol_text(CNN))
     if exp is None:
-        missing(out, ["m24_summary"], "M2.4")
+        missing(out, M24.fragments, "M2.4")
         out.set("m24.answer", "The M2.4 CNN is not part of this configuration.")
         out.set("m24.params", "—")
         return ctx.table("runs").iloc[0:0]
@@ -300,7 +308,7 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.set("m2.protocol", ctx.protocol_text(DEPTH))
     cnn_runs = answer_m24(ctx, out)
     if runs.empty:
-        missing(out, ["m21_table", "m21_heatmap", "m22_gradients", "m22_ratio_table", "m22_dead"], "M2 depth")
+        missing(out, M21.fragments + M22.fragments, "M2 depth")
         for key in ("m21", "m22"):
             out.set(f"{key}.answer", "No depth × activation runs in this profile's configuration.")
         answer_m23(out, runs, {}, pd.DataFrame(), ctx.seed)
@@ -313,8 +321,4 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     width_runs = ctx.of("runs", WIDTH)
     width_runs = _depth(width_runs) if not width_runs.empty else width_runs
     m2_variants.answer(out, runs, ctx.of("epochs", DEPTH), width_runs, est, ctx.seed)
-    for qid, anchor, key in (("M2.1", "m2-1", "m21"), ("M2.2", "m2-2", "m22"), ("M2.3", "m2-3", "m23"),
-                             ("M2.4", "m2-4", "m24")):
-        out.headline(qid, anchor, out.vars[key]["answer"], short=out.vars[key].get("short"),
-                     figure="m21_heatmap" if key == "m21" else None)
     return pd.concat([runs, width_runs, cnn_runs], ignore_index=True)

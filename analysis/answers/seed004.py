@@ -12,12 +12,21 @@ import pandas as pd
 import seaborn as sns
 
 from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
+from analysis.answers.questions import Question
 from analysis.answers.tools import DATASET_LABEL, begin, estimates, gap, missing, pp, sentence
 
 FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_dropout",
                                           "d1_bn")
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
 CLAIMS = (FULL, LONG, PENALTY, KERAS, DROPOUT, BN)
+#: the questions this page answers, in landing-page order (analysis.answers.questions)
+D11 = Question("D1.1", "d1-1", "d1.d11", ("d1_full_table", "d1_full_curves", "d1_width", "d1_long_table"),
+               short="d1.d11_short")
+D13 = Question("D1.3", "d1-1", "d1.layers", short="d1.layers_short")
+D14 = Question("D1.4", "d1-4", "d1.d14", ("d1_penalty_table", "d1_penalty_curves"), short="d1.d14_short")
+D15 = Question("D1.5", "d1-5", "d1.fits", ("d1_keras_table", "d1_keras_gap"), short="d1.fits_short")
+D17 = Question("D1.7", "d1-7", "d1.d17", ("d1_bn_curves",), short="d1.d17_short")
+QUESTIONS = (D11, D13, D14, D15, D17)
 #: the architectures the seed reports for D1.1-D1.3, in the order the learning-curve legend lists them, and the
 #: scorecard question whose rows (`<question>-<metric>` in config/scorecard.csv) hold the seed's values
 FULL_SEED_ROWS = {"softmax": "D1.1", "A (300)": "D1.2", "B (300+100)": "D1.3"}
@@ -338,9 +347,6 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.set("d1.keras_widths", ", ".join(map(str, widest)) or "(none in this profile)")
     frames = [answer_full(ctx, out), ctx.of("runs", LONG), answer_penalty(ctx, out), answer_keras(ctx, out),
               answer_bn(ctx, out)]
-    for qid, anchor, key in (("D1.1", "d1-1", "d11"), ("D1.3", "d1-1", "layers"), ("D1.4", "d1-4", "d14"),
-                             ("D1.5", "d1-5", "fits"), ("D1.7", "d1-7", "d17")):
-        out.headline(qid, anchor, out.vars["d1"][key], short=out.vars["d1"].get(f"{key}_short"))
     frames = [f for f in frames if len(f)]
     if not frames:
         return ctx.table("runs").iloc[0:0]
