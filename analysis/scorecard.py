@@ -218,6 +218,8 @@ def fits(seed: float, tol: float, entry: dict) -> tuple[bool | None, str]:
 
 #: separates the declared variants in a row's `cause` and `cause_measure` (the same count in both)
 VARIANT_SEPARATOR = " | "
+#: how a cause that no measurement tests is marked (counted apart from tested ones)
+UNTESTED = "(declared in the registry, not tested by a measurement)"
 #: a measurement a cause names, with the protocol it ran under (None: not measured in this profile)
 Measured = dict[str, tuple[dict, Protocol]]
 
@@ -252,7 +254,7 @@ def explain(row: pd.Series, gap: str, measured: Measured | None = None) -> str:
         return f"unexplained: {gap}"
     if row["units"] in NON_NUMERIC or all(not key for _, key in variants):
         declared = "; ".join(cause for cause, _ in variants)
-        return f"{declared} (declared in the registry, not tested by a measurement); {gap}"
+        return f"{declared} {UNTESTED}; {gap}"
     seed, tol = float(row["seed_value"]), float(row["tolerance"])
     tested = [(cause, *try_variant(row, key, measured or {})) for cause, key in variants if key]
     fitting = [(cause, where) for cause, ok, where in tested if ok]
@@ -437,7 +439,11 @@ def summary_text(card: pd.DataFrame) -> str:
     counts = card["verdict_class"].value_counts().reindex(VERDICTS, fill_value=0)
     unexplained = int((card["verdict_class"].eq("differs") & card["cause"].str.startswith("unexplained")).sum())
     one_run = int(card["verdict"].eq(ONE_RUN).sum())
-    differ = f"{counts['differs']} differ" + (f" ({unexplained} of them unexplained)" if counts["differs"] else "")
+    untested = int((card["verdict_class"].eq("differs") & card["cause"].str.contains(UNTESTED, regex=False)).sum())
+    explained = int(counts["differs"]) - unexplained - untested
+    causes = [f"{explained} explained by a tested cause"] + ([f"{untested} by a declared, untested one"] if untested
+                                                             else []) + [f"{unexplained} unexplained"]
+    differ = f"{counts['differs']} differ" + (f" ({', '.join(causes)})" if counts["differs"] else "")
     return (f"{len(card)} seed numbers and claims: {counts['reproduced']} reproduced, {differ}, "
             f"{counts['seed is wrong']} where the seed is wrong, "
             f"{counts[SCALED]} not comparable because this profile scales the protocol, "

@@ -318,6 +318,15 @@ def test_the_summary_counts_scaled_rows_apart():
     assert f"{counts['reproduced']} reproduced" in summary
 
 
+def test_the_summary_says_how_many_differences_a_tested_cause_explains():
+    rows = [("differs", "one epoch: `k` gives 0.90–0.91, which ± 0.03 holds the seed's 0.908"),
+            ("differs", "unexplained: none of the 3 declared variants reproduces it (...)"),
+            ("differs", "untrained networks: `k0` gives 0.05–0.13"), ("reproduced", "within tolerance")]
+    card = pd.DataFrame({"verdict_class": [v for v, _ in rows], "verdict": [v for v, _ in rows],
+                         "cause": [c for _, c in rows]})
+    assert "3 differ (2 explained by a tested cause, 1 unexplained)" in scorecard.summary_text(card)
+
+
 class _Ids(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
