@@ -444,7 +444,9 @@ def summary_text(card: pd.DataFrame) -> str:
     causes = [f"{explained} explained by a tested cause"] + ([f"{untested} by a declared, untested one"] if untested
                                                              else []) + [f"{unexplained} unexplained"]
     differ = f"{counts['differs']} differ" + (f" ({', '.join(causes)})" if counts["differs"] else "")
-    return (f"{len(card)} seed numbers and claims: {counts['reproduced']} reproduced, {differ}, "
+    # no row under a scaled protocol: every verdict is under the documents' own protocols (the `full` profile)
+    lead = "Under the documents' own protocols, " if counts[SCALED] == 0 else ""
+    return (f"{lead}{len(card)} seed numbers and claims: {counts['reproduced']} reproduced, {differ}, "
             f"{counts['seed is wrong']} where the seed is wrong, "
             f"{counts[SCALED]} not comparable because this profile scales the protocol, "
             f"{counts['not comparable']} not comparable for other reasons ({one_run} of them a single run, "

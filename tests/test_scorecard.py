@@ -324,7 +324,10 @@ def test_the_summary_says_how_many_differences_a_tested_cause_explains():
             ("differs", "untrained networks: `k0` gives 0.05–0.13"), ("reproduced", "within tolerance")]
     card = pd.DataFrame({"verdict_class": [v for v, _ in rows], "verdict": [v for v, _ in rows],
                          "cause": [c for _, c in rows]})
-    assert "3 differ (2 explained by a tested cause, 1 unexplained)" in scorecard.summary_text(card)
+    summary = scorecard.summary_text(card)
+    assert "3 differ (2 explained by a tested cause, 1 unexplained)" in summary
+    assert summary.startswith("Under the documents' own protocols, 4 seed numbers")  # no row scaled
+    assert not scorecard.summary_text(card.assign(verdict_class=scorecard.SCALED)).startswith("Under")
 
 
 class _Ids(html.parser.HTMLParser):
