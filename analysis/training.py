@@ -34,7 +34,7 @@ from analysis.schedules import LRSchedule, current_lr, make_schedule
 from analysis.models import activation_layers, build_model, evaluating, flops_per_sample, parameter_count
 from analysis.packed import PackedNet, member_losses, member_penalties
 from analysis.probes import GradientProbe, activation_snapshot, member_activations, track_snapshot
-from analysis.record import environment
+from analysis.environment import environment
 from analysis.splits import Splits, load_splits, n_classes
 
 
