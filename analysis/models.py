@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -244,13 +245,22 @@ def penalty_value(terms: list[tuple[torch.Tensor, float, float, str]]) -> torch.
     return total
 
 
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode inside the block, then the mode the model had before, also when the block raises."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 def flops_per_sample(model: nn.Sequential, in_shape: tuple[int, int, int] = (1, 28, 28)) -> float:
     """Multiply-adds of Linear/Conv layers ×2 (FLOPs) ×3 (forward, input and weight gradients)."""
     macs = 0
     x = torch.zeros((2, *in_shape))
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with evaluating(model), torch.no_grad():
         for layer in model:
             out = layer(x)
             if isinstance(layer, nn.Linear):
@@ -258,7 +268,6 @@ def flops_per_sample(model: nn.Sequential, in_shape: tuple[int, int, int] = (1, 
             elif isinstance(layer, nn.Conv2d):
                 macs += out[0].numel() * layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1]
             x = out
-    model.train(was_training)
     return 6.0 * macs
 
 
@@ -267,9 +276,7 @@ def model_summary(model: nn.Sequential, in_shape: tuple[int, int, int] = (1, 28,
     parameters counted the Keras way (BN: 4 per channel, of which the 2 running statistics are non-trainable)."""
     rows = []
     x = torch.zeros((2, *in_shape))
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with evaluating(model), torch.no_grad():
         for name, layer in model.named_children():
             x = layer(x)
             shape = tuple(x.shape[1:])
@@ -280,5 +287,4 @@ def model_summary(model: nn.Sequential, in_shape: tuple[int, int, int] = (1, 28,
             rows.append({"layer": name, "type": type(layer).__name__ if not isinstance(layer, Activation)
                          else f"Activation({layer.name})", "output shape": "(None, " + ", ".join(map(str, shape)) + ")",
                          "parameters": trainable + running, "non-trainable": running})
-    model.train(was_training)
     return rows

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from analysis.models import ACTIVATION_RANGE, activation_layers
+from analysis.models import ACTIVATION_RANGE, activation_layers, evaluating
 from analysis.packed import PackedNet, packed_weight_layers
 
 SATURATION = {"sigmoid": (0.05, 0.95), "tanh": (-0.95, 0.95)}
@@ -109,12 +109,10 @@ def capture_activations(model: nn.Sequential, batch: torch.Tensor) -> dict[str, 
     hooks = [module.register_forward_hook(
         lambda mod, inp, out, name=name: captured.__setitem__(name, (inp[0].detach(), out.detach())))
         for name, module in activation_layers(model)]
-    was_training = model.training
-    model.eval()
     try:
-        model(batch)
+        with evaluating(model):
+            model(batch)
     finally:
-        model.train(was_training)
         for h in hooks:
             h.remove()
     return captured

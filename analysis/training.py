@@ -31,10 +31,10 @@ from analysis.layout import RUN_TABLES
 from analysis.mlp_step import HandBackward
 from analysis.optim import make_optimizer
 from analysis.schedules import LRSchedule, current_lr, make_schedule
-from analysis.models import activation_layers, build_model, flops_per_sample, parameter_count
+from analysis.models import activation_layers, build_model, evaluating, flops_per_sample, parameter_count
 from analysis.packed import PackedNet, member_losses, member_penalties
 from analysis.probes import GradientProbe, activation_snapshot, member_activations, track_snapshot
-from analysis.record import environment
+from analysis.environment import environment
 from analysis.splits import Splits, load_splits, n_classes
 
 
@@ -91,18 +91,16 @@ def train_step(model: PackedNet, optimizer: torch.optim.Optimizer, xb: torch.Ten
 @torch.no_grad()
 def evaluate(model: PackedNet, split, batch_size: int, loss: dict | None = None) -> tuple[list[float], list[float]]:
     """Each member's mean loss (the one it trains with) and accuracy over a split, in eval mode."""
-    was_training = model.training
-    model.eval()
-    k = model.members
-    totals = [torch.zeros((), device=split.x.device) for _ in range(k)]
-    correct = torch.zeros((k,), device=split.x.device, dtype=torch.long)
-    for start in range(0, len(split), batch_size):
-        xb, yb = split.x[start:start + batch_size], split.y[start:start + batch_size]
-        out = model(model.replicate(xb))
-        for m, value in enumerate(member_losses(out, yb, reduction="sum", loss=loss)):
-            totals[m] += value
-        correct += (out.argmax(2) == yb).sum(1)
-    model.train(was_training)
+    with evaluating(model):
+        k = model.members
+        totals = [torch.zeros((), device=split.x.device) for _ in range(k)]
+        correct = torch.zeros((k,), device=split.x.device, dtype=torch.long)
+        for start in range(0, len(split), batch_size):
+            xb, yb = split.x[start:start + batch_size], split.y[start:start + batch_size]
+            out = model(model.replicate(xb))
+            for m, value in enumerate(member_losses(out, yb, reduction="sum", loss=loss)):
+                totals[m] += value
+            correct += (out.argmax(2) == yb).sum(1)
     n = len(split)
     return [float(v) / n for v in totals], [int(c) / n for c in correct.tolist()]
 

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from analysis.models import (Activation, UnknownActivationError, activation_layers, build_model, lecun_tanh,
-                             model_summary, parameter_count, penalty_terms, penalty_value, weight_layers)
+from analysis.models import (Activation, UnknownActivationError, activation_layers, build_model, evaluating,
+                             lecun_tanh, model_summary, parameter_count, penalty_terms, penalty_value, weight_layers)
 
 
 
@@ -164,3 +164,18 @@ def test_schema_accepts_avgpool_and_rejects_a_zero_size():
     bad["experiments"]["m2_cnn"]["base"]["model"]["layers"][at] = {"avgpool": 0}
     with pytest.raises(ConfigError, match="m2_cnn"):
         validate(bad)
+
+
+def test_evaluating_restores_the_mode_it_found_also_on_error():
+    model = build_model(BASE)
+    with evaluating(model):
+        assert not model.training and not any(m.training for m in model.modules())
+    assert model.training and all(m.training for m in model.modules())
+    model.eval()
+    with evaluating(model):
+        pass
+    assert not model.training
+    model.train()
+    with pytest.raises(RuntimeError), evaluating(model):
+        raise RuntimeError("inside")
+    assert model.training and all(m.training for m in model.modules())

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.report import (SITE_PAGES, SOURCE_DIR, ReportError, callout_titles, expand_shortcodes, front_matter,
-                             one_line, prepare_build, questions_of, render_pandoc, scorecard_verdicts, verdict_cell)
+from analysis.landing import one_line, questions_of, scorecard_verdicts, verdict_cell
+from analysis.pandoc_site import ReportError, callout_titles, expand_shortcodes, front_matter, render_pandoc
+from analysis.report import SITE_PAGES, SOURCE_DIR, prepare_build
 
 
 def test_var_and_nested_include(tmp_path):
@@ -41,7 +42,7 @@ def test_front_matter_split():
 
 
 def test_question_ids_and_anchors():
-    from analysis.report import question_anchor, question_id
+    from analysis.landing import question_anchor, question_id
 
     assert question_id("a74") == "A7.4" and question_id("e71") == "E7.1" and question_id("m21") == "M2.1"
     assert question_anchor("a74") == "a7-4"
