@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis.config import ROOT, experiment_specs, scaling
 from analysis.figures import save
-from analysis.record import versions
+from analysis.environment import versions
 
 GENERATED = "generated"  # folder of the report build that receives each page's fragments
 #: the one home of the numbers and claims the source documents report (id -> seed_value, among other columns)
