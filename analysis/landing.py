@@ -22,12 +22,9 @@ QUESTION_RANGE = re.compile(r"([A-Z]+\d+)\.(\d+)(?:\s*[–-]\s*(?:[A-Z]+\d+\.)?(
 
 
 def findings(page: str, page_vars: dict) -> list[dict]:
-    """A page's findings for the landing page: the headlines it declared, else each `<group>.answer` sentence."""
-    declared = page_vars.get("headlines")
-    if declared:
-        return [{**h, "page": page} for h in declared]
-    return [{"id": question_id(group), "anchor": question_anchor(group), "text": values["answer"], "page": page}
-            for group, values in sorted(page_vars.items()) if isinstance(values, dict) and "answer" in values]
+    """A page's findings for the landing page: the headlines its declared questions produced
+    (analysis.answers.questions; a page that declares none, like the experiments page, has none)."""
+    return [{**h, "page": page} for h in page_vars.get("headlines", ())]
 
 
 def one_line(text: str, limit: int = 170) -> str:
@@ -132,16 +129,6 @@ def run_summary(answers: dict, profile: str) -> str:
         digests = ", ".join(f"{k} `{v[:12]}…`" for k, v in (info.get("sha256") or {}).items())
         lines.append(f"- **{name}:** from {info['source']}; SHA-256 verified: {digests}")
     return "\n".join(lines) + "\n"
-
-
-def question_id(group: str) -> str:
-    """Variable group → question id: 'a74' → 'A7.4', 'e71' → 'E7.1'."""
-    match = re.fullmatch(r"([a-z]+)(\d)(\d+)", group)
-    return f"{match.group(1).upper()}{match.group(2)}.{match.group(3)}" if match else group
-
-
-def question_anchor(group: str) -> str:
-    return question_id(group).lower().replace(".", "-")
 
 
 def page_title(source: Path) -> str:

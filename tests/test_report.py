@@ -41,14 +41,6 @@ def test_front_matter_split():
     assert meta == {"title": "T"} and body == "Hello"
 
 
-def test_question_ids_and_anchors():
-    from analysis.landing import question_anchor, question_id
-
-    assert question_id("a74") == "A7.4" and question_id("e71") == "E7.1" and question_id("m21") == "M2.1"
-    assert question_anchor("a74") == "a7-4"
-    assert question_id("status") == "status"
-
-
 # ------------------------------------------------------------------ the landing page ---
 LONG = ("On Fashion-MNIST the sigmoid CNN ends below the ReLU-CNN after 4 epochs (85.10 % (95 % CI 84.0–86.2, "
         "n = 3) vs 90.20 % (95 % CI 89.9–90.5, n = 3), gap -5.10 pp (95 % CI -6.0 to -4.2)); 85 % validation "
