@@ -88,7 +88,8 @@ def synthetic_answers(answers: Path) -> None:
         elif page == "seed000":
             page_vars["headlines"] = [{"id": "E7.3", "anchor": "e7-3", "text": LONG, "figure": "e7_hist_mnist"}]
         elif page == "seed002":
-            page_vars["a74"] = {"answer": "After one epoch the sigmoid net is at chance; the ReLU net is not."}
+            page_vars["headlines"] = [{"id": "A7.4", "anchor": "a7-4",
+                                       "text": "After one epoch the sigmoid net is at chance; the ReLU net is not."}]
         elif page == "scorecard":
             page_vars["headlines"] = [{"id": "Scorecard", "anchor": "scorecard", "text": "3 rows."}]
         (answers / page / "meta.md").write_text("- meta\n")
