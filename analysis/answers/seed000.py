@@ -1,8 +1,13 @@
 """Seed 000 (Exercise 7): sigmoid CNN, batch normalisation, activation histograms (E7.1–E7.3),
-and Ioffe & Szegedy's Figure 1 (the paper the sheet cites)."""
+and Ioffe & Szegedy's Figure 1 (the paper the sheet cites).
+
+The longer `answer_*` functions select their runs and fill the page in two steps: a compute function (`*_stats`)
+returns the numbers (no prose, no figures) and the functions after it word them, so a statistic and its wording
+can be read, tested and changed apart."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,6 +18,7 @@ from analysis.answers.questions import Question
 from analysis.answers.tools import (DATASET_LABEL, compare_word, curves_figure, epochs_to, epochs_to_text, estimates,
                                     gap, missing, pp, sentence, variant_label, variant_palette)
 from analysis.figures import LAYER_PALETTE
+from analysis.stats import Estimate
 
 CNN, BN_PAPER = "e7_cnn", "bn_paper_fig1"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
@@ -61,41 +67,10 @@ def answer_curves(ctx: Context, out: PageOutput, runs: pd.DataFrame, epochs: pd.
         out.set("e7.e71", "No E7 runs in this profile's configuration.")
         out.set("e7.e72", "No E7 runs in this profile's configuration.")
         return
-    est = estimates(runs, ["dataset", "variant"], ["test_acc", "val_acc", "train_acc", "test_loss"])
-    horizon = int(runs["epochs"].max())
-    rows, e71, e72 = [], [], []
-    for dataset in [d for d in ("fashion_mnist", "mnist") if d in set(runs["dataset"])]:
-        name = DATASET_LABEL[dataset]
-        on = runs["dataset"] == dataset
-        threshold = EPOCHS_TO[dataset]
-        to_x = epochs_to(epochs[epochs["dataset"] == dataset], "val_acc", threshold)
-        for variant in VARIANTS:
-            e = est.get((dataset, variant))
-            if e is None:
-                continue
-            ids = runs[on & (runs["variant"] == variant)]["run_id"]
-            reach = epochs_to_text(to_x.reindex(ids), horizon)
-            g = gap(runs, on & (runs["variant"] == variant), on & (runs["variant"] == "relu"))
-            rows.append({"data set": name, "variant": variant, "test accuracy": e["test_acc"].pct(),
-                         "gap to ReLU-CNN (test)": "—" if variant == "relu" else pp(g),
-                         "reaches the val. threshold": f"{100 * threshold:.0f} %: {reach}", "diverged": e["diverged"]})
-            out.set(f"e7.{dataset}.{variant.replace('+', '_')}.test_acc", e["test_acc"].pct())
-            out.set(f"e7.{dataset}.{variant.replace('+', '_')}.epochs_to", reach)
-        sig_gap = gap(runs, on & (runs["variant"] == "sigmoid"), on & (runs["variant"] == "relu"))
-        bn_gap = gap(runs, on & (runs["variant"] == "sigmoid+BN"), on & (runs["variant"] == "relu"))
-        if (dataset, "sigmoid") in est and (dataset, "relu") in est:
-            e71.append(f"on {name} the sigmoid CNN ends {compare_word(sig_gap, 'above', 'below', 'level with')} the "
-                       f"ReLU-CNN after {horizon} epochs ({est[(dataset, 'sigmoid')]['test_acc'].pct()} vs "
-                       f"{est[(dataset, 'relu')]['test_acc'].pct()}, gap {pp(sig_gap)}); "
-                       f"{100 * threshold:.0f} % validation accuracy: the sigmoid CNN "
-                       f"{epochs_to_text(to_x.reindex(runs[on & (runs['variant'] == 'sigmoid')]['run_id']), horizon)}, "
-                       f"the ReLU-CNN "
-                       f"{epochs_to_text(to_x.reindex(runs[on & (runs['variant'] == 'relu')]['run_id']), horizon)}")
-        if (dataset, "sigmoid+BN") in est and (dataset, "relu") in est:
-            reaches = bn_gap.n >= 2 and not math.isnan(bn_gap.high) and bn_gap.high >= 0
-            e72.append(f"on {name} batch normalisation lifts the sigmoid CNN to "
-                       f"{est[(dataset, 'sigmoid+BN')]['test_acc'].pct()} (gap to the ReLU-CNN {pp(bn_gap)}: it "
-                       f"{'reaches' if reaches else 'does not reach'} ReLU level)")
+    e7 = curves_stats(runs, epochs)
+    horizon = e7.horizon
+    rows = curves_rows(out, e7)
+    e71, e72 = curves_clauses(e7)
     if not rows:
         missing(out, ["e7_table", "e7_curves", "e7_loss_curves"], "E7 CNN")
         out.set("e7.e71", "No E7 runs in this profile's configuration.")
@@ -113,6 +88,73 @@ def answer_curves(ctx: Context, out: PageOutput, runs: pd.DataFrame, epochs: pd.
     curves_figure(epochs, "variant", "dataset", out, "e7_loss_curves",
                   "E7.1–E7.2 — loss per epoch, same runs and line styles.", metric="loss",
                   palette=variant_palette(order), hue_order=order)
+
+
+@dataclass
+class CurvesStats:
+    """E7.1–E7.2 as numbers, per data set and variant, so the table and the sentences only word them."""
+
+    est: dict[tuple, dict]  # estimates per (dataset, variant)
+    horizon: int  # epochs trained
+    datasets: list[str]  # those that ran, Fashion-MNIST first
+    reach: dict[tuple[str, str], pd.Series]  # (dataset, variant) -> per run, first epoch at the val. threshold
+    gap: dict[tuple[str, str], Estimate]  # (dataset, variant) -> final test accuracy minus the ReLU-CNN's
+    bn_reaches: dict[str, bool]  # per dataset: the sigmoid+BN − ReLU interval reaches zero (ReLU level)
+
+
+def curves_stats(runs: pd.DataFrame, epochs: pd.DataFrame) -> CurvesStats:
+    """Seed-averaged accuracies, epochs to the declared threshold, and every variant's gap to the ReLU-CNN."""
+    est = estimates(runs, ["dataset", "variant"], ["test_acc", "val_acc", "train_acc", "test_loss"])
+    datasets = [d for d in ("fashion_mnist", "mnist") if d in set(runs["dataset"])]
+    reach, gaps, bn_reaches = {}, {}, {}
+    for dataset in datasets:
+        on = runs["dataset"] == dataset
+        to_x = epochs_to(epochs[epochs["dataset"] == dataset], "val_acc", EPOCHS_TO[dataset])
+        for variant in VARIANTS:
+            reach[dataset, variant] = to_x.reindex(runs[on & (runs["variant"] == variant)]["run_id"])
+            if variant != "relu":
+                gaps[dataset, variant] = gap(runs, on & (runs["variant"] == variant), on & (runs["variant"] == "relu"))
+        bn_gap = gaps[dataset, "sigmoid+BN"]
+        bn_reaches[dataset] = bn_gap.n >= 2 and not math.isnan(bn_gap.high) and bn_gap.high >= 0
+    return CurvesStats(est, int(runs["epochs"].max()), datasets, reach, gaps, bn_reaches)
+
+
+def curves_rows(out: PageOutput, e7: CurvesStats) -> list[dict]:
+    """The E7 table's rows, each variant's accuracy and epochs-to-threshold also set as page variables."""
+    rows = []
+    for dataset in e7.datasets:
+        threshold = EPOCHS_TO[dataset]
+        for variant in VARIANTS:
+            e = e7.est.get((dataset, variant))
+            if e is None:
+                continue
+            reach = epochs_to_text(e7.reach[dataset, variant], e7.horizon)
+            rows.append({"data set": DATASET_LABEL[dataset], "variant": variant, "test accuracy": e["test_acc"].pct(),
+                         "gap to ReLU-CNN (test)": "—" if variant == "relu" else pp(e7.gap[dataset, variant]),
+                         "reaches the val. threshold": f"{100 * threshold:.0f} %: {reach}", "diverged": e["diverged"]})
+            out.set(f"e7.{dataset}.{variant.replace('+', '_')}.test_acc", e["test_acc"].pct())
+            out.set(f"e7.{dataset}.{variant.replace('+', '_')}.epochs_to", reach)
+    return rows
+
+
+def curves_clauses(e7: CurvesStats) -> tuple[list[str], list[str]]:
+    """Per data set, the E7.1 clause (sigmoid against ReLU) and the E7.2 clause (sigmoid+BN against ReLU)."""
+    est, horizon, e71, e72 = e7.est, e7.horizon, [], []
+    for dataset in e7.datasets:
+        name, sig_gap, bn_gap = DATASET_LABEL[dataset], e7.gap[dataset, "sigmoid"], e7.gap[dataset, "sigmoid+BN"]
+        if (dataset, "sigmoid") in est and (dataset, "relu") in est:
+            e71.append(f"on {name} the sigmoid CNN ends {compare_word(sig_gap, 'above', 'below', 'level with')} the "
+                       f"ReLU-CNN after {horizon} epochs ({est[(dataset, 'sigmoid')]['test_acc'].pct()} vs "
+                       f"{est[(dataset, 'relu')]['test_acc'].pct()}, gap {pp(sig_gap)}); "
+                       f"{100 * EPOCHS_TO[dataset]:.0f} % validation accuracy: the sigmoid CNN "
+                       f"{epochs_to_text(e7.reach[dataset, 'sigmoid'], horizon)}, "
+                       f"the ReLU-CNN "
+                       f"{epochs_to_text(e7.reach[dataset, 'relu'], horizon)}")
+        if (dataset, "sigmoid+BN") in est and (dataset, "relu") in est:
+            e72.append(f"on {name} batch normalisation lifts the sigmoid CNN to "
+                       f"{est[(dataset, 'sigmoid+BN')]['test_acc'].pct()} (gap to the ReLU-CNN {pp(bn_gap)}: it "
+                       f"{'reaches' if e7.bn_reaches[dataset] else 'does not reach'} ReLU level)")
+    return e71, e72
 
 
 def seed_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame) -> None:
@@ -274,17 +316,58 @@ def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
         out.set("bn.answer", "No BN-paper runs in this profile's configuration.")
         out.set("bn.steps", "0")
         return runs
-    last_layer = track["layer_index"].max()
-    t = track[track["layer_index"] == last_layer]
+    bn = bn_paper_stats(runs, track)
+    out.set("bn.steps", f"{bn.steps:,}")
+    out.set("bn.batch", bn.batch)
+    bn_paper_figure(out, bn)
+    out.fragment("bn_table", bn_paper_table(bn))
+    out.set("bn.answer", bn_paper_sentence(bn))
+    return runs
+
+
+NORM_LABEL = {"none": "without BN", "batchnorm": "with BN"}
+NORM_COLOUR = {"none": "#d62728", "batchnorm": "#761516"}
+
+
+@dataclass
+class BNPaper:
+    """Ioffe & Szegedy's Fig. 1 as numbers: the tracked last-layer sigmoid's input percentiles and the test
+    accuracy per step (mean over seeds), and the points the table and the answer quote."""
+
+    batch: int
+    steps: int  # the last step tracked
+    curves: pd.DataFrame  # per norm and step: test_acc, p15, p50, p85
+    start: pd.DataFrame  # the curves at step 0, indexed by norm
+    end: pd.DataFrame  # the curves at the last step, indexed by norm
+    early: pd.Series  # test accuracy by norm, last tracked at or before step `steps // 5`
+    drift: dict[str, float] | None  # how far the median input moved, per norm (None unless both norms ran)
+    faster: bool | None  # BN ahead in test accuracy at step `steps // 5` (None unless both norms ran)
+
+    @property
+    def early_step(self) -> int:
+        return int(self.steps // 5)
+
+
+def bn_paper_stats(runs: pd.DataFrame, track: pd.DataFrame) -> BNPaper:
+    """The last hidden layer's tracked unit, averaged over seeds, and how much its input distribution moves."""
+    t = track[track["layer_index"] == track["layer_index"].max()]
     steps = int(t["step"].max())
-    out.set("bn.steps", f"{steps:,}")
-    out.set("bn.batch", int(runs["batch_size"].iloc[0]))
     curves = t.groupby(["norm", "step"], as_index=False)[["test_acc", "p15", "p50", "p85"]].mean()
+    end = curves[curves["step"] == steps].set_index("norm")
+    start = curves[curves["step"] == 0].set_index("norm")
+    early = curves[curves["step"] <= steps // 5].groupby("norm")["test_acc"].last()
+    both = {"none", "batchnorm"} <= set(end.index)
+    drift = {n: abs(end.loc[n, "p50"] - start.loc[n, "p50"]) for n in ("none", "batchnorm")} if both else None
+    faster = early["batchnorm"] > early["none"] if both else None
+    return BNPaper(int(runs["batch_size"].iloc[0]), steps, curves, start, end, early, drift, faster)
+
+
+def bn_paper_figure(out: PageOutput, bn: BNPaper) -> None:
+    """The paper's three panels: test accuracy, and the input percentiles without and with BN."""
+    curves, steps = bn.curves, bn.steps
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    colours = {"none": "#d62728", "batchnorm": "#761516"}
-    labels = {"none": "without BN", "batchnorm": "with BN"}
     for norm, g in curves.groupby("norm"):
-        axes[0].plot(g["step"], 100 * g["test_acc"], color=colours[norm], label=labels[norm], lw=1.6,
+        axes[0].plot(g["step"], 100 * g["test_acc"], color=NORM_COLOUR[norm], label=NORM_LABEL[norm], lw=1.6,
                      ls="--" if norm == "none" else "-")
     axes[0].set_xlabel("training step")
     axes[0].set_ylabel("test accuracy (%)")
@@ -294,7 +377,7 @@ def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
     for ax, norm, title in ((axes[1], "none", "(b) without BN"), (axes[2], "batchnorm", "(c) with BN")):
         g = curves[curves["norm"] == norm]
         for col, ls in (("p15", ":"), ("p50", "-"), ("p85", "--")):
-            ax.plot(g["step"], g[col], color=colours[norm], ls=ls, label=f"{col[1:]}th percentile")
+            ax.plot(g["step"], g[col], color=NORM_COLOUR[norm], ls=ls, label=f"{col[1:]}th percentile")
         ax.set_title(title)
         ax.set_xlabel("training step")
         ax.set_ylabel("input to one last-layer sigmoid")
@@ -302,36 +385,37 @@ def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
     axes[2].sharey(axes[1])
     out.figure(fig, "bn_figure",
                f"Ioffe & Szegedy (2015) Fig. 1, re-measured: MNIST, 3 × 100 sigmoid units, batch "
-               f"{int(runs['batch_size'].iloc[0])}, {steps:,} steps. (a) test accuracy; (b, c) 15th, 50th and 85th "
+               f"{bn.batch}, {steps:,} steps. (a) test accuracy; (b, c) 15th, 50th and 85th "
                "percentiles, over a fixed batch of 1,000 test images, of the input to unit 0 of the last hidden layer. "
                "Compare how far the three lines move in (b) and in (c); the table above measures it.")
-    end = curves[curves["step"] == steps].set_index("norm")
-    start = curves[curves["step"] == 0].set_index("norm")
-    early = curves[curves["step"] <= steps // 5].groupby("norm")["test_acc"].last()
-    rows = []
+
+
+def bn_paper_table(bn: BNPaper) -> str:
+    """Accuracy early and at the end, and where the median input and the 15–85th band start and end, per norm."""
+    start, end, steps, rows = bn.start, bn.end, bn.steps, []
     for norm in ("none", "batchnorm"):
         if norm not in end.index:
             continue
-        rows.append({"": labels[norm], f"test acc. at step {int(steps // 5):,}": f"{100 * early[norm]:.2f} %",
+        rows.append({"": NORM_LABEL[norm], f"test acc. at step {bn.early_step:,}": f"{100 * bn.early[norm]:.2f} %",
                      f"test acc. at step {steps:,}": f"{100 * end.loc[norm, 'test_acc']:.2f} %",
                      "median input, start → end": f"{start.loc[norm, 'p50']:+.2f} → {end.loc[norm, 'p50']:+.2f}",
                      "15–85th width, start → end": f"{start.loc[norm, 'p85'] - start.loc[norm, 'p15']:.2f} → "
                                                   f"{end.loc[norm, 'p85'] - end.loc[norm, 'p15']:.2f}"})
-    out.fragment("bn_table", markdown_table(pd.DataFrame(rows)))
-    if {"none", "batchnorm"} <= set(end.index):
-        drift = {n: abs(end.loc[n, "p50"] - start.loc[n, "p50"]) for n in ("none", "batchnorm")}
-        faster = early["batchnorm"] > early["none"]
-        out.set("bn.answer",
-                f"After {int(steps // 5):,} steps the BN network is at {100 * early['batchnorm']:.2f} % test accuracy "
-                f"against {100 * early['none']:.2f} % without BN "
-                f"({'faster, as in the paper' if faster else 'not faster, unlike the paper'}); "
-                f"the median input of the tracked last-layer sigmoid moves by {drift['none']:.2f} without BN and "
-                f"{drift['batchnorm']:.2f} with BN over {steps:,} steps "
-                f"""({'the paper' + chr(39) + 's picture: BN holds the distribution steady'
-                      if drift['batchnorm'] < drift['none'] else 'BN does not hold it steadier here'}).""")
-    else:
-        out.set("bn.answer", "Only one of the two BN-paper networks ran in this profile.")
-    return runs
+    return markdown_table(pd.DataFrame(rows))
+
+
+def bn_paper_sentence(bn: BNPaper) -> str:
+    """The answer: is BN faster early, and does it hold the input distribution steadier, as the paper shows?"""
+    if bn.drift is None:
+        return "Only one of the two BN-paper networks ran in this profile."
+    early, drift, faster = bn.early, bn.drift, bn.faster
+    return (f"After {bn.early_step:,} steps the BN network is at {100 * early['batchnorm']:.2f} % test accuracy "
+            f"against {100 * early['none']:.2f} % without BN "
+            f"({'faster, as in the paper' if faster else 'not faster, unlike the paper'}); "
+            f"the median input of the tracked last-layer sigmoid moves by {drift['none']:.2f} without BN and "
+            f"{drift['batchnorm']:.2f} with BN over {bn.steps:,} steps "
+            f"""({'the paper' + chr(39) + 's picture: BN holds the distribution steady'
+                  if drift['batchnorm'] < drift['none'] else 'BN does not hold it steadier here'}).""")
 
 
 def build(ctx: Context, out: PageOutput) -> pd.DataFrame:

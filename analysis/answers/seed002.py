@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,7 +23,7 @@ from analysis.answers.questions import Question
 from analysis.answers.tools import ok_runs
 from analysis.figures import ACTIVATION_PALETTE, LAYER_PALETTE
 from analysis.models import ACTIVATIONS
-from analysis.stats import mean_ci
+from analysis.stats import Estimate, mean_ci
 
 EXPERIMENT = "a7_4"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
@@ -485,47 +486,21 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
 
 def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict, seed: SeedValues) -> None:
     """A7.5: each statement decided from A7.4's measurements or from derivative curves."""
-    sig, rel = summary.get("sigmoid"), summary.get("relu")
-    deriv = derivative_table().set_index("activation")
-    sig_ratio = layer_gradient_ratio(grads, "sigmoid") if len(grads) else None
-    verdicts = {}
-    if sig and rel:
-        verdicts["a"] = (sig["test_acc"].high < POOR_UPPER,
-                         f"sigmoid test accuracy {sig['test_acc'].pct()}; "
-                         f"rule: CI upper bound below {100 * POOR_UPPER:.0f} % (2× chance)")
-        r = sig_ratio["ratio_1_to_3"]
-        lower_higher = r.mean > 1
-        verdicts["b"] = (False,
-                         f"in the sigmoid net, hidden layer 1's mean |∂L/∂W| is {r.mean:.3g}× layer 3's "
-                         f"(95 % CI {r.low:.3g}–{r.high:.3g}): the lower layers get "
-                         f"{'larger' if lower_higher else 'smaller'} gradients. "
-                         + ("Even so, larger gradients near the input would be the opposite of vanishing gradients, "
-                            "so the inference is wrong." if lower_higher else
-                            "That is what vanishing gradients look like; the statement has the direction backwards."))
-        verdicts["d"] = ((rel["test_acc"].low >= WELL_LOWER if rel["test_acc"].n > 1
-                          else rel["test_acc"].mean >= WELL_LOWER),
-                         f"ReLU test accuracy {rel['test_acc'].pct()}; "
-                         f"rule: CI lower bound at least {100 * WELL_LOWER:.0f} %")
-    verdicts["c"] = (deriv.loc["sigmoid", "max"] <= 0.25 + 1e-12,
-                     f"max σ′ over x ∈ [−20, 20] is {deriv.loc['sigmoid', 'max']:.6f} (at x = 0, σ′ = σ(1−σ) = 1/4)")
-    above = deriv[deriv["share_above_1"] > 0]
-    verdicts["e"] = (bool((deriv.drop(index="sigmoid")["min"] > 1).all()),
-                     "no activation has f′ > 1 everywhere: ReLU's f′ is 0 or 1, tanh's at most 1, and even LeCun's "
-                     f"tanh exceeds 1 only on {100 * above['share_above_1'].max() if len(above) else 0:.1f} % of "
-                     "[−20, 20]; their advantage is f′ = 1 (ReLU) or f′ near 1 around 0, not f′ > 1")
+    a = a75_decisions(grads, summary)
+    evidence = a75_evidence(a)
     rows = []
     for key in "abcde":
-        if key not in verdicts:
+        if key not in a.ours:
             continue
-        ours, evidence = verdicts[key]
+        ours = a.ours[key]
         out.set(f"a75.{key}", yes_no(ours))
         # a, b and d are decided from the A7.4 runs; c and e from derivative curves alone
         out.measure(f"a75.{key}", yes_no(ours), experiments=[EXPERIMENT] if key in "abd" else [])
         theirs = seed_a75(seed, key)
         rows.append({"statement": key, "ours": yes_no(ours), "seed": yes_no(theirs),
-                     "agree": "✓" if ours == theirs else "✗", "evidence": evidence})
+                     "agree": "✓" if ours == theirs else "✗", "evidence": evidence[key]})
     out.fragment("a75_table", markdown_table(pd.DataFrame(rows)))
-    out.fragment("a75_derivative_table", markdown_table(deriv.reset_index().assign(
+    out.fragment("a75_derivative_table", markdown_table(a.deriv.reset_index().assign(
         **{"min": lambda f: f["min"].map("{:.5f}".format), "max": lambda f: f["max"].map("{:.5f}".format),
            "share_above_1": lambda f: f["share_above_1"].map("{:.1%}".format)}).rename(
         columns={"min": "min f′", "max": "max f′", "share_above_1": "share of [−20, 20] with f′ > 1"})))
@@ -534,6 +509,58 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict, seed: SeedVa
                           f"{', '.join(r['statement'] for r in rows)}; "
                           f"the seed's answers agree on {agreements} of {len(rows)}.")
     derivative_figure(out)
+
+
+@dataclass
+class A75Decisions:
+    """A7.5's statements decided (our true/false per statement) and the numbers the evidence quotes."""
+
+    ours: dict[str, bool]  # statement -> our answer; a, b and d only when both A7.4 nets ran
+    sig: dict | None  # A7.4's summary of the sigmoid net
+    rel: dict | None  # and of the ReLU net
+    ratio: Estimate | None  # sigmoid net: hidden layer 1's mean |∂L/∂W| over layer 3's
+    deriv: pd.DataFrame  # derivative_table(), indexed by activation
+    share_above_1: float  # the largest share of [−20, 20] on which any activation has f′ > 1
+
+
+def a75_decisions(grads: pd.DataFrame, summary: dict) -> A75Decisions:
+    """Each statement decided by its declared rule: from A7.4's runs (a, b, d) or from derivative curves (c, e)."""
+    sig, rel = summary.get("sigmoid"), summary.get("relu")
+    deriv = derivative_table().set_index("activation")
+    sig_ratio = layer_gradient_ratio(grads, "sigmoid") if len(grads) else None
+    ours, ratio = {}, None
+    if sig and rel:
+        ours["a"] = sig["test_acc"].high < POOR_UPPER
+        ratio = sig_ratio["ratio_1_to_3"]
+        ours["b"] = False  # larger gradients near the input are the opposite of vanishing; smaller, a reversed claim
+        ours["d"] = (rel["test_acc"].low >= WELL_LOWER if rel["test_acc"].n > 1
+                     else rel["test_acc"].mean >= WELL_LOWER)
+    ours["c"] = deriv.loc["sigmoid", "max"] <= 0.25 + 1e-12
+    above = deriv[deriv["share_above_1"] > 0]
+    ours["e"] = bool((deriv.drop(index="sigmoid")["min"] > 1).all())
+    return A75Decisions(ours, sig, rel, ratio, deriv, 100 * above["share_above_1"].max() if len(above) else 0)
+
+
+def a75_evidence(a: A75Decisions) -> dict[str, str]:
+    """Per decided statement, the measurement and the rule behind our answer, in words."""
+    evidence = {}
+    if "a" in a.ours:
+        r, lower_higher = a.ratio, a.ratio.mean > 1
+        evidence["a"] = (f"sigmoid test accuracy {a.sig['test_acc'].pct()}; "
+                         f"rule: CI upper bound below {100 * POOR_UPPER:.0f} % (2× chance)")
+        evidence["b"] = (f"in the sigmoid net, hidden layer 1's mean |∂L/∂W| is {r.mean:.3g}× layer 3's "
+                         f"(95 % CI {r.low:.3g}–{r.high:.3g}): the lower layers get "
+                         f"{'larger' if lower_higher else 'smaller'} gradients. "
+                         + ("Even so, larger gradients near the input would be the opposite of vanishing gradients, "
+                            "so the inference is wrong." if lower_higher else
+                            "That is what vanishing gradients look like; the statement has the direction backwards."))
+        evidence["d"] = (f"ReLU test accuracy {a.rel['test_acc'].pct()}; "
+                         f"rule: CI lower bound at least {100 * WELL_LOWER:.0f} %")
+    evidence["c"] = f"max σ′ over x ∈ [−20, 20] is {a.deriv.loc['sigmoid', 'max']:.6f} (at x = 0, σ′ = σ(1−σ) = 1/4)"
+    evidence["e"] = ("no activation has f′ > 1 everywhere: ReLU's f′ is 0 or 1, tanh's at most 1, and even LeCun's "
+                     f"tanh exceeds 1 only on {a.share_above_1:.1f} % of "
+                     "[−20, 20]; their advantage is f′ = 1 (ReLU) or f′ near 1 around 0, not f′ > 1")
+    return evidence
 
 
 def build(ctx: Context, out: PageOutput) -> pd.DataFrame:

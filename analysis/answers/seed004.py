@@ -1,10 +1,15 @@
 """Seed 004 (Deep Learning Assignment 1): full-batch softmax and MLPs (D1.1–D1.3), L1/L2 with the
 seed's signed-L1 bug (D1.4), Keras-style MLPs with dropout on both data sets (D1.5–D1.6), and a
-measured batch-normalisation comparison (D1.7)."""
+measured batch-normalisation comparison (D1.7).
+
+The longer `answer_*` functions select their runs and fill the page in two steps: a compute function (`*_stats`)
+returns the numbers (no prose, no figures) and the functions after it word them, so a statistic and its wording
+can be read, tested and changed apart."""
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,6 +19,7 @@ import seaborn as sns
 from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
 from analysis.answers.questions import Question
 from analysis.answers.tools import DATASET_LABEL, begin, estimates, gap, missing, pp, sentence
+from analysis.stats import Estimate
 
 FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_dropout",
                                           "d1_bn")
@@ -76,14 +82,53 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
     if runs is None:
         answer_long(ctx, out)
         return ctx.of("runs", FULL)
+    d1 = full_stats(ctx, runs)
+    full_table(out, d1)
+    full_curves_figure(out, d1)
+    if d1.gap_trend is not None:
+        width_answer(out, d1)
+    else:
+        missing(out, ["d1_width"], "width-sweep")
+        out.set("d1.width", "The width sweep has fewer than two widths in this profile.")
+    depth_answers(out, d1)
+    answer_long(ctx, out)
+    return d1.runs
+
+
+@dataclass
+class FullBatch:
+    """D1.1–D1.3 as numbers: one full-batch run per architecture beside the seed's values, and the width sweep."""
+
+    runs: pd.DataFrame  # with `hidden` (tuple of widths) and `arch` (its display name)
+    epochs: pd.DataFrame  # per iteration, with `arch` and `hidden`
+    iterations: int
+    first: dict[str, pd.Series]  # per architecture, in run order: its first run
+    seed: dict[str, dict[str, float] | None]  # per architecture: the seed's values (None when it reports none)
+    widths: pd.DataFrame  # architecture A's width sweep (one hidden layer), by width, with `width`
+    gap_trend: float | None  # slope of the train − test gap over the sweep, points per unit (None: < 2 widths)
+
+
+def full_stats(ctx: Context, runs: pd.DataFrame) -> FullBatch:
+    """Name each run's architecture, look up the seed's values, and fit the width sweep's gap trend."""
     runs = runs.assign(hidden=_hidden(runs))
     runs["arch"] = runs["hidden"].map(_arch_name)
     epochs = ctx.of("epochs", FULL).merge(runs[["run_id", "arch", "hidden"]], on="run_id")
-    iterations = int(runs["epochs"].max())
+    first = {arch: group.iloc[0] for arch, group in runs.groupby("arch", sort=False)}
+    widths = runs[runs["hidden"].map(len) == 1].copy()
+    gap_trend = None
+    if len(widths) > 1:
+        widths["width"] = widths["hidden"].map(lambda h: h[0])
+        widths = widths.sort_values("width")
+        gap_trend = np.polyfit(widths["width"], widths["final_train_acc"] - widths["final_test_acc"], 1)[0] * 100
+    return FullBatch(runs, epochs, int(runs["epochs"].max()), first,
+                     {arch: seed_full(ctx.seed, arch) for arch in first}, widths, gap_trend)
+
+
+def full_table(out: PageOutput, d1: FullBatch) -> None:
+    """Ours beside the seed's per architecture (and each value the scorecard compares)."""
     rows = []
-    for arch, group in runs.groupby("arch", sort=False):
-        r = group.iloc[0]
-        seed = seed_full(ctx.seed, arch)
+    for arch, r in d1.first.items():
+        seed = d1.seed[arch]
         if seed:
             for metric in FULL_METRICS:
                 out.measure(f"d1.{arch.split(' ')[0]}.{metric}", float(r[f"final_{metric}"]), experiments=[FULL],
@@ -99,7 +144,11 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
                      "GFLOP/s": f"{r.get('gflops_per_s', math.nan):.0f}"})
     order = sorted(rows, key=lambda row: (len(row["model"]), row["model"]))
     out.fragment("d1_full_table", markdown_table(pd.DataFrame(order)))
-    main = epochs[epochs["arch"].isin(list(FULL_SEED_ROWS))]
+
+
+def full_curves_figure(out: PageOutput, d1: FullBatch) -> None:
+    """Accuracy and loss per iteration for the seed's three architectures."""
+    main = d1.epochs[d1.epochs["arch"].isin(list(FULL_SEED_ROWS))]
     long = main[main["epoch"] > 0].melt(id_vars=["epoch", "arch"],
                                         value_vars=["train_acc", "test_acc", "train_loss", "test_loss"])
     long["split"] = long["variable"].str.split("_").str[0]
@@ -115,40 +164,41 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
         ax.legend(fontsize=7)
     out.figure(fig, "d1_full_curves",
                "D1.1–D1.3 — accuracy and loss per full-batch Adam iteration (train: loss of the "
-               f"batch before the step; test: after it), {iterations} iterations.")
-    widths = runs[runs["hidden"].map(len) == 1].copy()
-    if len(widths) > 1:
-        widths["width"] = widths["hidden"].map(lambda h: h[0])
-        widths = widths.sort_values("width")
-        fig, ax = plt.subplots(figsize=(7, 4))
-        ax.plot(widths["width"], 100 * widths["final_train_acc"], marker="o", label="train")
-        ax.plot(widths["width"], 100 * widths["final_test_acc"], marker="s", label="test")
-        ax2 = ax.twinx()
-        ax2.bar(widths["width"], 100 * (widths["final_train_acc"] - widths["final_test_acc"]), width=30, alpha=0.25,
-                color="grey", label="train − test gap")
-        ax2.set_ylabel("train − test gap (points)")
-        ax.set_xlabel("hidden ReLU units (architecture A)")
-        ax.set_ylabel(f"accuracy after {iterations} iterations (%)")
-        ax.legend(loc="lower right")
-        out.figure(fig, "d1_width", "D1.2 — architecture A's width sweep: final train and test accuracy (lines) and "
-                   "their gap (bars).")
-        gap_trend = np.polyfit(widths["width"], widths["final_train_acc"] - widths["final_test_acc"], 1)[0] * 100
-        out.set("d1.width", f"From {widths['width'].min()} to {widths['width'].max()} units the test accuracy "
-                f"goes from {_pct(widths['final_test_acc'].iloc[0])} to {_pct(widths['final_test_acc'].iloc[-1])} "
-                "and the train–test gap "
-                f"from {100 * (widths['final_train_acc'] - widths['final_test_acc']).iloc[0]:.2f} to "
-                f"{100 * (widths['final_train_acc'] - widths['final_test_acc']).iloc[-1]:.2f} points "
-                f"({gap_trend * 100:+.2f} points per 100 units).")
-    else:
-        missing(out, ["d1_width"], "width-sweep")
-        out.set("d1.width", "The width sweep has fewer than two widths in this profile.")
-    by = runs.set_index("arch")
+               f"batch before the step; test: after it), {d1.iterations} iterations.")
+
+
+def width_answer(out: PageOutput, d1: FullBatch) -> None:
+    """Architecture A's width sweep: the figure and the sentence on how accuracy and overfitting move with width."""
+    widths = d1.widths
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(widths["width"], 100 * widths["final_train_acc"], marker="o", label="train")
+    ax.plot(widths["width"], 100 * widths["final_test_acc"], marker="s", label="test")
+    ax2 = ax.twinx()
+    ax2.bar(widths["width"], 100 * (widths["final_train_acc"] - widths["final_test_acc"]), width=30, alpha=0.25,
+            color="grey", label="train − test gap")
+    ax2.set_ylabel("train − test gap (points)")
+    ax.set_xlabel("hidden ReLU units (architecture A)")
+    ax.set_ylabel(f"accuracy after {d1.iterations} iterations (%)")
+    ax.legend(loc="lower right")
+    out.figure(fig, "d1_width", "D1.2 — architecture A's width sweep: final train and test accuracy (lines) and "
+               "their gap (bars).")
+    out.set("d1.width", f"From {widths['width'].min()} to {widths['width'].max()} units the test accuracy "
+            f"goes from {_pct(widths['final_test_acc'].iloc[0])} to {_pct(widths['final_test_acc'].iloc[-1])} "
+            "and the train–test gap "
+            f"from {100 * (widths['final_train_acc'] - widths['final_test_acc']).iloc[0]:.2f} to "
+            f"{100 * (widths['final_train_acc'] - widths['final_test_acc']).iloc[-1]:.2f} points "
+            f"({d1.gap_trend * 100:+.2f} points per 100 units).")
+
+
+def depth_answers(out: PageOutput, d1: FullBatch) -> None:
+    """D1.1–D1.3 one sentence each (ours against the seed's), and what each added layer changes."""
+    by = d1.runs.set_index("arch")
     for key, arch in (("d11", "softmax"), ("d12", "A (300)"), ("d13", "B (300+100)")):
         if arch not in by.index:
             out.set(f"d1.{key}", f"{arch} was not run in this profile.")
             continue
-        r, seed = by.loc[arch], seed_full(ctx.seed, arch)
-        out.set(f"d1.{key}", f"After {iterations} full-batch iterations {arch} reaches "
+        r, seed = by.loc[arch], d1.seed[arch]
+        out.set(f"d1.{key}", f"After {d1.iterations} full-batch iterations {arch} reaches "
                 f"{_pct(r['final_test_acc'])} test accuracy (loss {r['final_test_loss']:.3f}) and "
                 f"{_pct(r['final_train_acc'])} on the training set; the seed "
                 f"reports {_pct(seed['test_acc'])} ({seed['test_loss']:.3f}) and {_pct(seed['train_acc'])}: a "
@@ -160,8 +210,6 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
                 f"{100 * (accs[2] - accs[1]):+.2f}.")
     else:
         out.set("d1.layers", "Not all three depths ran in this profile.")
-    answer_long(ctx, out)
-    return runs
 
 
 def answer_long(ctx: Context, out: PageOutput) -> None:
@@ -196,14 +244,64 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
                  "penalty")
     if runs is None:
         return ctx.of("runs", PENALTY)
-    runs["penalty"] = runs.apply(_penalty_label, axis=1)
+    d1 = penalty_stats(runs, ctx.of("epochs", PENALTY))
+    penalty_table(out, d1.runs)
+    penalty_figure(out, d1.epochs)
+    parts = []
+    for (label, frame) in (("correct", d1.correct), ("signed", d1.signed)):
+        for _, row in frame.iterrows():
+            parts.append(f"{label} L1 at δ={row['penalty.l1']:g}: {_pct(row['final_test_acc'])} "
+                         f"(penalty term {row.get('final_train_penalty', math.nan):.3g})"
+                         + (" — diverged" if row["status"] == "diverged" else ""))
+    neg, signed = d1.negative, d1.signed
+    out.set("d1.d14_short", f"The seed's signed L1 term δ·Σw went negative in {len(neg)} of {len(signed)} runs"
+            + (" (δ·Σ|w| cannot): its loss can sit below the unpenalised one." if len(neg) else "."))
+    out.set("d1.d14", sentence(parts) + " " + (
+        f"The seed's signed form gives a negative penalty ({len(neg)} of {len(signed)} runs), so its reported "
+        f"loss {ctx.seed('D1.4-l1_signed-loss')} can sit below the unpenalised loss for the wrong reason."
+        if len(neg) else "The signed form's penalty stayed non-negative here."))
+    return d1.runs
+
+
+#: (L1 form, δ) -> the scorecard's name for a penalty setting the seed ran (L2 at δ = 10⁻³ is "l2")
+PENALTY_KEYS = {("abs", 1e-5): "l1_abs", ("signed", 1e-5): "l1_signed", ("abs", 1.0): "l1_abs_1",
+                ("signed", 1.0): "l1_signed_1"}
+
+
+@dataclass
+class PenaltyStats:
+    """D1.4's runs labelled by penalty, and what the seed's signed L1 term did."""
+
+    runs: pd.DataFrame  # with `penalty`, a label per setting
+    epochs: pd.DataFrame  # per iteration, with the run's `penalty` label
+    correct: pd.DataFrame  # L1 as δ·Σ|w|, by δ
+    signed: pd.DataFrame  # the seed's L1 as δ·Σw, by δ
+    negative: pd.DataFrame  # signed runs whose penalty term ended below zero
+
+
+def penalty_stats(runs: pd.DataFrame, epochs: pd.DataFrame) -> PenaltyStats:
+    """Label each run by its penalty, and pick out the signed L1 runs whose penalty went negative."""
+    runs = runs.assign(penalty=runs.apply(_penalty_label, axis=1))
+    signed = runs[(runs["penalty.l1_form"] == "signed")].sort_values("penalty.l1")
+    correct = runs[(runs["penalty.l1_form"] == "abs")].sort_values("penalty.l1")
+    return PenaltyStats(runs, epochs.merge(runs[["run_id", "penalty"]], on="run_id"), correct, signed,
+                        signed[signed["final_train_penalty"] < 0])
+
+
+def penalty_key(row) -> str | None:
+    """The scorecard's name for a run's penalty setting (None: a setting the seed did not run)."""
+    name = PENALTY_KEYS.get((row.get("penalty.l1_form"), row.get("penalty.l1")))
+    if name is None and row.get("penalty.l2") == 1e-3:
+        name = "l2"
+    return name
+
+
+def penalty_table(out: PageOutput, runs: pd.DataFrame) -> None:
+    """Per run: the data loss and the penalty term apart, and the values the scorecard compares with the seed's."""
     rows = []
     for _, row in runs.iterrows():
         pen = row.get("final_train_penalty", math.nan)
-        name = {("abs", 1e-5): "l1_abs", ("signed", 1e-5): "l1_signed", ("abs", 1.0): "l1_abs_1",
-                ("signed", 1.0): "l1_signed_1"}.get((row.get("penalty.l1_form"), row.get("penalty.l1")))
-        if name is None and row.get("penalty.l2") == 1e-3:
-            name = "l2"
+        name = penalty_key(row)
         if name:
             behind = {"experiments": [PENALTY], "run_ids": [row["run_id"]], "anchor": "d1-4"}
             out.measure(f"d1.penalty.{name}.test_acc", float(row["final_test_acc"]), **behind)
@@ -217,7 +315,10 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
                      "train loss with penalty": (f"{row['final_train_loss'] + pen:.3f}"
                                                  if isinstance(pen, float) and not math.isnan(pen) else "—")})
     out.fragment("d1_penalty_table", markdown_table(pd.DataFrame(rows)))
-    epochs = ctx.of("epochs", PENALTY).merge(runs[["run_id", "penalty"]], on="run_id")
+
+
+def penalty_figure(out: PageOutput, epochs: pd.DataFrame) -> None:
+    """Test accuracy and the objective actually minimised, per penalty: the signed term runs away below zero."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
     for label, g in epochs[epochs["epoch"] > 0].groupby("penalty"):
         axes[0].plot(g["epoch"], 100 * g["test_acc"], label=label)
@@ -231,22 +332,6 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.figure(fig, "d1_penalty_curves", "D1.4 — architecture B under each penalty: test accuracy and the objective "
                "actually minimised (data loss + penalty; symmetric-log scale). The seed's signed L1 term δ·Σw is "
                "unbounded below: the optimiser can lower it forever by pushing weights negative.")
-    signed = runs[(runs["penalty.l1_form"] == "signed")].sort_values("penalty.l1")
-    correct = runs[(runs["penalty.l1_form"] == "abs")].sort_values("penalty.l1")
-    parts = []
-    for (label, frame) in (("correct", correct), ("signed", signed)):
-        for _, row in frame.iterrows():
-            parts.append(f"{label} L1 at δ={row['penalty.l1']:g}: {_pct(row['final_test_acc'])} "
-                         f"(penalty term {row.get('final_train_penalty', math.nan):.3g})"
-                         + (" — diverged" if row["status"] == "diverged" else ""))
-    neg = signed[signed["final_train_penalty"] < 0]
-    out.set("d1.d14_short", f"The seed's signed L1 term δ·Σw went negative in {len(neg)} of {len(signed)} runs"
-            + (" (δ·Σ|w| cannot): its loss can sit below the unpenalised one." if len(neg) else "."))
-    out.set("d1.d14", sentence(parts) + " " + (
-        f"The seed's signed form gives a negative penalty ({len(neg)} of {len(signed)} runs), so its reported "
-        f"loss {ctx.seed('D1.4-l1_signed-loss')} can sit below the unpenalised loss for the wrong reason."
-        if len(neg) else "The signed form's penalty stayed non-negative here."))
-    return runs
 
 
 # ------------------------------------------------------------------ D1.5 – D1.7 ---
@@ -258,11 +343,57 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
         for key in ("d15", "d16", "fits"):
             out.set(f"d1.{key}", "No Keras-style runs in this profile's configuration.")
         return runs
+    d1 = keras_stats(ctx, runs)
+    keras_table(out, d1)
+    g = sns.relplot(data=d1.gap_curves, x="epoch", y="gap", hue="model_no", style="dropout", col="dataset",
+                    kind="line", palette="viridis", height=3.8, aspect=1.3, errorbar=None)
+    g.set_axis_labels("epoch", "train − validation accuracy (points)")
+    out.figure(g.figure, "d1_keras_gap", "D1.5–D1.6 — the train–validation accuracy gap per epoch for models 1–5 "
+               "(colour) without (solid) and with dropout 0.3 (dashed). Rising lines are overfitting.")
+    keras_answers(ctx, out, d1)
+    return d1.runs
+
+
+@dataclass
+class KerasStats:
+    """D1.5–D1.6 as numbers: the Keras-style models per data set and dropout, and how near the seed's values lie."""
+
+    runs: pd.DataFrame  # the d1_keras and d1_dropout runs, with `model_no` (hidden layers + 1)
+    est: dict[tuple, dict]  # per (dataset, model_no, dropout), in that order
+    seed: dict[tuple, tuple[float, float] | None]  # the same keys: the seed's (test acc, test loss), if reported
+    gap_curves: pd.DataFrame  # per run and epoch: `gap`, train − validation accuracy in points
+    mean_dist: dict[str, float]  # per dataset: mean |ours − seed's| test accuracy over the models the seed reports
+    plain: dict[int, dict | None]  # models 1–5 on Fashion-MNIST without dropout: their estimates
+    dropout_gain: list[tuple[int, Estimate]]  # models 4, 5 on Fashion-MNIST: test accuracy with − without dropout
+
+
+def keras_stats(ctx: Context, runs: pd.DataFrame) -> KerasStats:
+    """Seed-averaged results per model, their distance to the seed's per data set, and dropout's effect."""
     runs = runs.assign(model_no=_hidden(runs).map(len) + 1)
-    est = estimates(runs, ["dataset", "model_no", "dropout"], ["test_acc", "test_loss", "train_acc", "val_acc"])
-    rows, distance = [], {}
-    for (dataset, model_no, dropout), e in sorted(est.items()):
-        seed = seed_keras(ctx.seed, model_no, dropout)
+    est = dict(sorted(estimates(runs, ["dataset", "model_no", "dropout"],
+                                ["test_acc", "test_loss", "train_acc", "val_acc"]).items()))
+    seed = {key: seed_keras(ctx.seed, key[1], key[2]) for key in est}
+    distance: dict[str, list[float]] = {}
+    for key, e in est.items():
+        if seed[key]:
+            distance.setdefault(key[0], []).append(abs(e["test_acc"].mean - seed[key][0]))
+    epochs = pd.concat([ctx.of("epochs", KERAS), ctx.of("epochs", DROPOUT)]).drop_duplicates(["run_id", "epoch"])
+    epochs = epochs.merge(runs[["run_id", "model_no"]], on="run_id")
+    fm = runs["dataset"] == "fashion_mnist"
+    return KerasStats(
+        runs=runs, est=est, seed=seed,
+        gap_curves=epochs[epochs["epoch"] > 0].assign(gap=lambda f: 100 * (f["train_acc"] - f["val_acc"])),
+        mean_dist={d: float(np.mean(v)) for d, v in distance.items()},
+        plain={m: est.get(("fashion_mnist", m, 0.0)) for m in range(1, 6)},
+        dropout_gain=[(m, gap(runs, fm & (runs["model_no"] == m) & (runs["dropout"] > 0),
+                              fm & (runs["model_no"] == m) & (runs["dropout"] == 0))) for m in (4, 5)])
+
+
+def keras_table(out: PageOutput, d1: KerasStats) -> None:
+    """Ours beside the seed's per data set, model and dropout (and each value the scorecard compares)."""
+    rows = []
+    for (dataset, model_no, dropout), e in d1.est.items():
+        seed = d1.seed[dataset, model_no, dropout]
         kind = "dropout" if dropout else "keras"
         behind = {"experiments": [DROPOUT if dropout else KERAS], "run_ids": e["run_ids"], "anchor": "d1-5"}
         out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_acc", e["test_acc"], **behind)
@@ -271,19 +402,13 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
                      "test acc. (ours)": e["test_acc"].pct(2), "test acc. (seed)": _pct(seed[0]) if seed else "—",
                      "test loss (ours)": e["test_loss"].num(3), "test loss (seed)": f"{seed[1]:.2f}" if seed else "—",
                      "train − val. gap": f"{100 * (e['train_acc'].mean - e['val_acc'].mean):+.2f} pp"})
-        if seed:
-            distance.setdefault(dataset, []).append(abs(e["test_acc"].mean - seed[0]))
     out.fragment("d1_keras_table", markdown_table(pd.DataFrame(rows)))
-    epochs = pd.concat([ctx.of("epochs", KERAS), ctx.of("epochs", DROPOUT)]).drop_duplicates(["run_id", "epoch"])
-    epochs = epochs.merge(runs[["run_id", "model_no"]], on="run_id")
-    epochs = epochs[epochs["epoch"] > 0].assign(gap=lambda f: 100 * (f["train_acc"] - f["val_acc"]))
-    g = sns.relplot(data=epochs, x="epoch", y="gap", hue="model_no", style="dropout", col="dataset", kind="line",
-                    palette="viridis", height=3.8, aspect=1.3, errorbar=None)
-    g.set_axis_labels("epoch", "train − validation accuracy (points)")
-    out.figure(g.figure, "d1_keras_gap", "D1.5–D1.6 — the train–validation accuracy gap per epoch for models 1–5 "
-               "(colour) without (solid) and with dropout 0.3 (dashed). Rising lines are overfitting.")
-    if len(distance) == 2:
-        mean_dist = {d: float(np.mean(v)) for d, v in distance.items()}
+
+
+def keras_answers(ctx: Context, out: PageOutput, d1: KerasStats) -> None:
+    """Which data set the seed's numbers fit (D1.5), the models' accuracies, and what dropout changed (D1.6)."""
+    mean_dist = d1.mean_dist
+    if len(mean_dist) == 2:
         fit = min(mean_dist, key=mean_dist.get)
         out.set("d1.fits", f"The seed's part-B accuracies lie on average {100 * mean_dist['fashion_mnist']:.2f} "
                 f"points from our Fashion-MNIST results and {100 * mean_dist['mnist']:.2f} points from our MNIST "
@@ -291,22 +416,19 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
                 f"{DATASET_LABEL[fit]} better" + (", though neither closely." if mean_dist[fit] > 0.02 else "."))
     else:
         out.set("d1.fits", "Only one data set ran in this profile: which one the seed used cannot be decided.")
-    fm = runs["dataset"] == "fashion_mnist"
-    plain = {m: est.get(("fashion_mnist", m, 0.0)) for m in range(1, 6)}
+    plain = d1.plain
     if all(plain.values()):
         out.set("d1.d15", "On Fashion-MNIST models 1 to 5 reach " + ", ".join(
             f"{100 * plain[m]['test_acc'].mean:.2f}" for m in range(1, 6)) + " % test accuracy (seed: " + ", ".join(
             f"{100 * ctx.seed(f'D1.5-m{m}-acc'):.2f}" for m in range(1, 6)) + " %).")
     else:
         out.set("d1.d15", "Not every model ran on Fashion-MNIST in this profile.")
-    drop = [(m, gap(runs, fm & (runs["model_no"] == m) & (runs["dropout"] > 0),
-                    fm & (runs["model_no"] == m) & (runs["dropout"] == 0))) for m in (4, 5)]
+    drop = d1.dropout_gain
     if all(d.n for _, d in drop):
         out.set("d1.d16", "Dropout 0.3 changes Fashion-MNIST test accuracy by " + " and ".join(
             f"{100 * d.mean:+.2f} points for model {m}" for m, d in drop) + ".")
     else:
         out.set("d1.d16", "The dropout variants did not run in this profile.")
-    return runs
 
 
 def answer_bn(ctx: Context, out: PageOutput) -> pd.DataFrame:
