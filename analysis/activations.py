@@ -25,7 +25,7 @@ FALLBACK_COLOUR = "#444444"
 
 
 def lecun_tanh(x: torch.Tensor) -> torch.Tensor:
-    """LeCun's scaled tanh, f(x) = 1.7159·tanh(2x/3) + 0.01·x (seed 003's definition)."""
+    """LeCun's scaled tanh, f(x) = 1.7159·tanh(2x/3) + 0.01·x (document 003's definition)."""
     return LECUN_A * torch.tanh(LECUN_B * x) + LECUN_C * x
 
 
@@ -52,7 +52,7 @@ class ActivationInfo:
 
 
 def _leaky(name: str, slope: float, colour: str | None = None) -> ActivationInfo:
-    """Leaky ReLU at one slope (0.01: PyTorch's default; 0.3: Keras 2's LeakyReLU(), seed 003's CNN)."""
+    """Leaky ReLU at one slope (0.01: PyTorch's default; 0.3: Keras 2's LeakyReLU(), document 003's CNN)."""
     return ActivationInfo(name, lambda x: F.leaky_relu(x, slope), colour=colour,
                           kernels=(lambda x: F.leaky_relu_(x, slope),
                                    lambda g, y: aten.leaky_relu_backward(g, y, slope, True)))

@@ -1,10 +1,10 @@
-"""Benchmark: nnlab's training loop against the seeds' loop and the machine's matmul peak, and packed
+"""Benchmark: nnlab's training loop against the documents' loop and the machine's matmul peak, and packed
 training against the same runs trained one after another.
 
 `python -m analysis.bench` prints figures (it asserts nothing; targets live in the README).
 Measured in one run on one machine, so the ratios are comparable:
 
-(a) the seeds' loop, written from seed 002's code: a per-sample Dataset that turns each
+(a) the documents' loop, written from document 002's code: a per-sample Dataset that turns each
     image into a PIL image, converts it to a tensor and normalises it, a DataLoader with
     default settings (batch 64, shuffle), `.item()` on the gradient means every batch;
 (b) nnlab's loop (`analysis.training.train_run`, a run alone = a pack of one): device-resident
@@ -20,8 +20,8 @@ Also: (b)'s probe overhead (grad_every=1 vs 0), (b) with autograd's backward ins
 hand-written one, and one job × 2 threads vs two jobs × 1 thread, which decides
 `threads_per_job` (and is how the pipeline uses the machine). Before timing, (a) and (b) are
 checked to give the same losses for the same seed, initial weights and batch order.
-`--device cuda` runs everything on the GPU (the seeds' loop then moves each batch to it,
-as seed 002's code does). `--pack-only` runs just (c) and (d), in about 1-2 minutes on 2 threads.
+`--device cuda` runs everything on the GPU (the documents' loop then moves each batch to it,
+as document 002's code does). `--pack-only` runs just (c) and (d), in about 1-2 minutes on 2 threads.
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ MODELS = {
 }
 
 
-class SeedStyleDataset(Dataset):
+class DocumentStyleDataset(Dataset):
     """torchvision's FashionMNIST.__getitem__ + ToTensor + Normalize, op for op, without torchvision."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor):
@@ -77,9 +77,9 @@ class SeedStyleDataset(Dataset):
         return tensor.sub_(mean.view(-1, 1, 1)).div_(std.view(-1, 1, 1)), target
 
 
-def seed_loop(model: nn.Module, loader: DataLoader, steps: int, probe_layers: list[nn.Module],
+def document_loop(model: nn.Module, loader: DataLoader, steps: int, probe_layers: list[nn.Module],
               every_loss: bool = False, device: torch.device = torch.device("cpu")) -> tuple[float, list[float]]:
-    """Seed 002's `train`: log-softmax + NLL, per-batch |grad| means read with .item(), the loss
+    """Document 002's `train`: log-softmax + NLL, per-batch |grad| means read with .item(), the loss
     read every `log_interval` (100) batches, or every batch when `every_loss` (for the equivalence check)."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
     model.train()
@@ -100,8 +100,8 @@ def seed_loop(model: nn.Module, loader: DataLoader, steps: int, probe_layers: li
     return time.perf_counter() - started, losses
 
 
-def seed_model(model_spec: dict) -> nn.Module:
-    """The same architecture in PyTorch's default (contiguous) memory format, as the seeds' code has it."""
+def document_model(model_spec: dict) -> nn.Module:
+    """The same architecture in PyTorch's default (contiguous) memory format, as the documents' code has it."""
     return build_model({"activation": "relu", "model": model_spec}).to(memory_format=torch.contiguous_format)
 
 
@@ -112,7 +112,7 @@ def pack_of_one(model: nn.Sequential) -> PackedNet:
 
 
 def nnlab_spec(model_spec: dict, n: int, grad_every: int) -> dict:
-    """A7.4's protocol (seed 002) on `n` training images: the spec (b) times, and the packed benchmarks' base."""
+    """A7.4's protocol (document 002) on `n` training images: the spec (b) times, and the packed benchmarks' base."""
     return {"dataset": "fashion_mnist", "train_subset": n, "test_subset": 1000, "validation_split": 0.0,
             "split_seed": 0, "normalise": {"mean": MEAN, "std": STD}, "activation": "relu", "norm": "none",
             "model": model_spec, "optimizer": "sgd", "lr": 0.01, "momentum": 0.5, "batch_size": 64,
@@ -230,14 +230,14 @@ def pack_benchmarks(data: Path, peak: float, device: torch.device, n: int = PACK
     return summary
 
 
-def seed_rate(images, labels, model_spec: dict, steps: int, repeats: int = 3,
+def document_rate(images, labels, model_spec: dict, steps: int, repeats: int = 3,
               device: torch.device = torch.device("cpu")) -> float:
     best = 0.0
     for _ in range(repeats):
         torch.manual_seed(1)
-        model = seed_model(model_spec).to(device)
-        loader = DataLoader(SeedStyleDataset(images, labels), batch_size=64, shuffle=True)
-        seconds, _ = seed_loop(model, loader, steps, [m for _, m in weight_layers(model)][:3], device=device)
+        model = document_model(model_spec).to(device)
+        loader = DataLoader(DocumentStyleDataset(images, labels), batch_size=64, shuffle=True)
+        seconds, _ = document_loop(model, loader, steps, [m for _, m in weight_layers(model)][:3], device=device)
         best = max(best, steps * 64 / seconds)
     return best
 
@@ -247,13 +247,13 @@ def equivalence(images, labels, data: Path, model_spec: dict, steps: int = 30) -
     from analysis.splits import load_splits
 
     torch.manual_seed(1)
-    theirs = seed_model(model_spec)
+    theirs = document_model(model_spec)
     member = build_model({"activation": "relu", "model": model_spec})
     member.load_state_dict(theirs.state_dict())
     ours = pack_of_one(member)
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[: steps * 64]
-    loader = DataLoader(SeedStyleDataset(images, labels), batch_size=64, sampler=order.tolist())
-    _, seed_losses = seed_loop(theirs, loader, steps, [], every_loss=True)
+    loader = DataLoader(DocumentStyleDataset(images, labels), batch_size=64, sampler=order.tolist())
+    _, doc_losses = document_loop(theirs, loader, steps, [], every_loss=True)
     splits = load_splits(data, {"normalise": {"mean": MEAN, "std": STD}}, torch.device("cpu"))
     optimizer = make_optimizer({"optimizer": "sgd", "lr": 0.01, "momentum": 0.5}, ours.parameters())
     hand = HandBackward(ours) if HandBackward.applies(ours) else None
@@ -262,7 +262,7 @@ def equivalence(images, labels, data: Path, model_spec: dict, steps: int = 30) -
         x, y = splits.train.batch(order[b * 64:(b + 1) * 64])
         _, losses, _ = train_step(ours, optimizer, ours.pack_inputs(x.unsqueeze(0)), y.unsqueeze(0), hand)
         our_losses.append(float(losses[0]))
-    return float(np.max(np.abs(np.array(seed_losses) - our_losses) / np.abs(seed_losses)))
+    return float(np.max(np.abs(np.array(doc_losses) - our_losses) / np.abs(doc_losses)))
 
 
 def _sync(device: torch.device) -> None:
@@ -363,7 +363,7 @@ def parallel_rate(data: Path, model_spec: dict, n: int, jobs: int, threads: int)
     return float(sum(rates))
 
 
-def loop_benchmarks(data: Path, peak: float, device: torch.device, samples: int, seed_steps: int) -> list[str]:
+def loop_benchmarks(data: Path, peak: float, device: torch.device, samples: int, document_steps: int) -> list[str]:
     """(a) against (b) for every MODELS entry, (b)'s probe and backward, the MLP step's parts and the
     threads question; prints the details and returns the summary lines."""
     raw = torch.load(data, weights_only=True)
@@ -372,7 +372,7 @@ def loop_benchmarks(data: Path, peak: float, device: torch.device, samples: int,
     for name, model_spec in MODELS.items():
         flops = flops_per_sample(build_model({"activation": "relu", "model": model_spec}))
         diff = equivalence(images, labels, data, model_spec)
-        seed = seed_rate(images, labels, model_spec, seed_steps, device=device)
+        seed = document_rate(images, labels, model_spec, document_steps, device=device)
         # probe on / off / autograd interleaved, best of several each: the machine is shared and noisy
         ours, bare, autograd = 0.0, 0.0, 0.0
         for _ in range(3):
@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--samples", type=int, default=12800, help="training samples per timed nnlab epoch")
-    parser.add_argument("--seed-steps", type=int, default=100, help="batches per timed seed-loop run")
+    parser.add_argument("--document-steps", type=int, default=100, help="batches per timed seed-loop run")
     parser.add_argument("--pack-only", action="store_true", help="only the matmul peak and the packed benchmarks")
     parser.add_argument("--pack-samples", type=int, default=PACK_SAMPLES,
                         help="training images per run in the packed benchmarks")
@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = matmul_gflops(device=device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} torch threads"
     print(f"machine: {where}, dense fp32 matmul {peak:.1f} GFLOP/s (2048², best of 5)")
-    summary = [] if args.pack_only else loop_benchmarks(args.data, peak, device, args.samples, args.seed_steps)
+    summary = [] if args.pack_only else loop_benchmarks(args.data, peak, device, args.samples, args.document_steps)
     summary += pack_benchmarks(args.data, peak, device, args.pack_samples, args.pack_repeats)
     print()
     print("\n".join(summary))

@@ -16,7 +16,7 @@ from analysis.pandoc_site import front_matter
 
 #: a confidence interval or a seed count in parentheses: the landing table's one-line answers leave them to the page
 INTERVAL = re.compile(r"\s*\((?:95 % CI|n = )[^()]*\)")
-NBSP = "\u00a0"  # keeps a link like 'Seed 003 →' on one line in a narrow table column
+NBSP = "\u00a0"  # keeps a link like 'M2 · document 003 →' on one line in a narrow table column
 #: 'E7.1', 'H4.1–H4.6', 'D1.5-D1.6' in a headline id: the scorecard questions it covers
 QUESTION_RANGE = re.compile(r"([A-Z]+\d+)\.(\d+)(?:\s*[–-]\s*(?:[A-Z]+\d+\.)?(\d+))?")
 
@@ -82,7 +82,7 @@ def summary_table(items: list[dict], verdicts: dict[str, Counter], build: Path) 
 
     rows = [{"question": f"**{h['id']}** {section_title(build / (h['page'] + '.qmd'), h['anchor'])}".strip(),
              "answer (this run)": h.get("short") or one_line(h["text"]),
-             "seed's numbers (scorecard)": verdict_cell(h["id"], verdicts),
+             "document's numbers (scorecard)": verdict_cell(h["id"], verdicts),
              "details": f"[{page_label(h['page']).replace(' ', NBSP)}{NBSP}→]({h['page']}.html#{h['anchor']})"}
             for h in items]
     return markdown_table(pd.DataFrame(rows)) if rows else "_No exercise has results yet._\n"

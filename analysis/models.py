@@ -101,7 +101,7 @@ def _block(layers: "OrderedDict[str, nn.Module]", i: int, layer: nn.Module, widt
 
 def _sequence(model_spec: dict, spec: dict, in_shape: tuple[int, int, int], n_classes: int,
               layers: "OrderedDict[str, nn.Module]") -> None:
-    """`kind: layers`: an explicit layer list, Keras-style, for the seeds' own architectures.
+    """`kind: layers`: an explicit layer list, Keras-style, for the documents' own architectures.
 
     Items: {conv: filters, kernel, padding: valid|same}, {dense: units} (on a 4-D tensor it acts per
     position, like Keras' Dense on the last axis: a 1x1 convolution), bn, {act: name} (or `act` for the
@@ -233,7 +233,7 @@ def penalty_terms(model: nn.Sequential, penalty: dict | None) -> list[tuple[torc
 
 
 def penalty_value(terms: list[tuple[torch.Tensor, float, float, str]]) -> torch.Tensor | None:
-    """δ₁·Σ|w| (or the seed's δ₁·Σw with l1_form 'signed') + δ₂·Σw², summed over the layers."""
+    """δ₁·Σ|w| (or the document's δ₁·Σw with l1_form 'signed') + δ₂·Σw², summed over the layers."""
     total = None
     for weight, l1, l2, form in terms:
         term = 0.0

@@ -230,7 +230,7 @@ def packed_weight_layers(net: nn.Sequential) -> list[tuple[str, nn.Module]]:
 
 
 def member_penalties(net: nn.Sequential, penalty: dict | None) -> torch.Tensor | None:
-    """Each member's δ₁·Σ|w| (or the seed's δ₁·Σw with l1_form 'signed') + δ₂·Σw² over its weight
+    """Each member's δ₁·Σ|w| (or the document's δ₁·Σw with l1_form 'signed') + δ₂·Σw² over its weight
     matrices (biases excluded), plus the per-layer `l2` of `kind: layers` models: [K], or None."""
     penalty = penalty or {}
     l1, l2, form = penalty.get("l1", 0.0), penalty.get("l2", 0.0), penalty.get("l1_form", "abs")

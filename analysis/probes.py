@@ -1,7 +1,7 @@
 """Probes: what a run records beside its loss, kept on the device until an epoch ends.
 
 - Gradient magnitudes: per batch and weight layer, mean and max of |∂L/∂W|, as in
-  seed 002's loop (it plotted the per-batch mean). Values stay device tensors; one
+  document 002's loop (it plotted the per-batch mean). Values stay device tensors; one
   transfer per epoch, so the probe never forces a host sync per step.
 - Activation histograms: on a fixed evaluation batch (the first N test images, the
   same for every run), the input (pre) and output (post) of every activation module,

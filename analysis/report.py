@@ -23,7 +23,7 @@ from analysis.answers import DOCUMENT_PAGES, PAGES
 from analysis.landing import findings, pages_list, run_summary, scorecard_verdicts, summary_table, thumbnails
 from analysis.pandoc_site import ReportError, render_pandoc
 
-#: pages of the site: one per seed document, the experiments page, then the scorecard that joins them
+#: pages of the site: one per source document, the experiments page, then the scorecard that joins them
 SITE_PAGES: tuple[str, ...] = (*PAGES, "scorecard")
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "report"
@@ -54,10 +54,10 @@ PROFILE_NOTICE = {
     "quick": "::: {.callout-warning}\n## Quick profile\nThis site was built with the `quick` profile: every "
              "experiment on a small subset for one epoch or so. It proves the pipeline works; **its numbers "
              "are not meaningful.** Build the `default` profile for results.\n:::\n",
-    "default": "::: {.callout-note}\n## Default profile\nThe protocols of the seed documents, scaled only where "
+    "default": "::: {.callout-note}\n## Default profile\nThe protocols of the source documents, scaled only where "
                "a 2-core CPU could not run them in the time budget; each page prints its scaling beside the "
                "results it affects.\n:::\n",
-    "full": "::: {.callout-note}\n## Full profile\nThe seed documents' protocols, unscaled.\n:::\n",
+    "full": "::: {.callout-note}\n## Full profile\nThe source documents' protocols, unscaled.\n:::\n",
 }
 
 

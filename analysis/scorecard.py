@@ -1,8 +1,8 @@
-"""The reproduction scorecard: every number and claim the seed documents report (config/scorecard.csv,
+"""The reproduction scorecard: every number and claim the source documents report (config/scorecard.csv,
 kept as data) joined with what this run measured, each row with a verdict, the cause behind it, the runs it
 rests on and the page section that answers it.
 
-Almost every seed number is *one* training run, so it is compared with where one run of ours falls, not with
+Almost every document number is *one* training run, so it is compared with where one run of ours falls, not with
 the confidence interval of our mean (which shrinks as seeds are added and would call an ordinary run a
 difference). The rule (`analysis.stats.one_run_interval`), per numeric row with n runs of ours:
 
@@ -11,13 +11,13 @@ difference). The rule (`analysis.stats.one_run_interval`), per numeric row with 
   row's tolerance carries the rest);
 - n = 1: no interval. The verdict is "not comparable: one run, no interval"; nothing is judged.
 
-That interval, widened by the row's declared tolerance, either holds the seed value (*reproduced*) or not
+That interval, widened by the row's declared tolerance, either holds the document's value (*reproduced*) or not
 (*differs*). A value computed without training (exact arithmetic, a parameter count: published without
 experiments) is judged by the tolerance alone.
 
 Verdicts, in the order they are decided:
 
-1. *seed is wrong*: the registry names the seed's error (`seed_error`), e.g. an arithmetic slip;
+1. *document is wrong*: the registry names the document's error (`document_error`), e.g. an arithmetic slip;
 2. *not comparable*: not measured in this profile;
 3. *not comparable: scaled protocol (4 of 10 epochs)*: an experiment behind the measurement runs under profile
    overrides that change its runs (epochs, subsets, batch, model, grid values the document does not have, any
@@ -28,12 +28,12 @@ Verdicts, in the order they are decided:
    contradicts it, *not comparable* when it is inconclusive; true/false verdicts: same word or not;
 5. numbers: *not comparable: one run, no interval*, *reproduced* or *differs* as above.
 
-The `cause` column says why, from the data: the seed's slip; "within tolerance" or "within one run's spread"
+The `cause` column says why, from the data: the document's slip; "within tolerance" or "within one run's spread"
 for a reproduced row; for a difference under the document's own protocol, the registry's declared explanations
 (`cause`, optional) each tested against the measurement it names (`cause_measure`, optional: e.g. runs whose
-weights cannot move, for a seed network that never trained). A row may declare several protocol variants,
+weights cannot move, for a document's network that never trained). A row may declare several protocol variants,
 separated by " | " in both columns, in the order they are tried: the cause names the first whose measurement
-reproduces the seed value (and any others that do too), or says "unexplained" with what each variant gave.
+reproduces the document's value (and any others that do too), or says "unexplained" with what each variant gave.
 A variant that reproduces a number is evidence for it, not proof. Every number in a cause comes from
 the measurements. Tolerances are declared per row with a reason in the registry, before and independent of
 our results.
@@ -58,22 +58,23 @@ import pandas as pd
 from analysis.answers import PAGES
 from analysis.answers.common import PageOutput, markdown_table
 from analysis.config import scaling
+from analysis.documents import DOCUMENTS
 from analysis.files import atomic_write
-from analysis.stats import Interval, one_run_interval
+from analysis.stats import Interval, one_run_interval, percent
 
 SCALED = "not comparable: scaled protocol"
 ONE_RUN = "not comparable: one run, no interval"
 #: verdict classes, counted on the page; a verdict is one of them or starts with one and a parenthesis
-VERDICTS = ("reproduced", "differs", "seed is wrong", SCALED, "not comparable")
-REGISTRY_COLUMNS = ("id", "seed_file", "question", "quantity", "seed_value", "units", "measure", "tolerance",
-                    "tolerance_reason", "seed_error", "notes")
+VERDICTS = ("reproduced", "differs", "document is wrong", SCALED, "not comparable")
+REGISTRY_COLUMNS = ("id", "document_file", "question", "quantity", "document_value", "units", "measure", "tolerance",
+                    "tolerance_reason", "document_error", "notes")
 #: optional: a declared explanation of a difference, and the measurement that tests it
 OPTIONAL_COLUMNS = ("cause", "cause_measure")
 #: profile overrides that change no run's result: bookkeeping, seeds (counted apart), measurement-only probes
 UNSCALED_KEYS = frozenset({"note", "seeds", "grid", "probes", "log_every", "eval_batch_size"})
 RUNS_DIR = "results/runs"
 #: which page answers which question prefix (when a measurement does not say)
-PAGE_OF = {"E7": "seed000", "H4": "seed001", "A7": "seed002", "M2": "seed003", "D1": "seed004"}
+PAGE_OF = {d.prefix: d.page for d in DOCUMENTS}
 NON_NUMERIC = ("claim", "verdict")
 
 
@@ -109,7 +110,7 @@ def load_registry(path: Path) -> pd.DataFrame:
     duplicated = frame["id"][frame["id"].duplicated()].tolist()
     if duplicated:
         raise RegistryError(f"{path}: duplicate id(s) {', '.join(duplicated)}")
-    numeric = frame["units"].isin(NON_NUMERIC) | frame["seed_error"].ne("")
+    numeric = frame["units"].isin(NON_NUMERIC) | frame["document_error"].ne("")
     untolerated = frame[~numeric & frame["tolerance"].eq("")]["id"].tolist()
     if untolerated:
         raise RegistryError(f"{path}: numeric rows without a tolerance: {', '.join(untolerated)}")
@@ -203,17 +204,17 @@ def _interval_text(interval: Interval, n: int) -> str:
     return f"{interval.low:.4g}–{interval.high:.4g} ({what})"
 
 
-def fits(seed: float, tol: float, entry: dict) -> tuple[bool | None, str]:
-    """Does one run of `entry` land within the tolerance of the seed value? (None: no interval to say so.)"""
+def fits(theirs: float, tol: float, entry: dict) -> tuple[bool | None, str]:
+    """Does one run of `entry` land within the tolerance of the document's value? (None: no interval to say so.)"""
     mean = entry.get("mean")
     if not _finite(mean):
         return None, "no finite measurement"
     if not entry.get("experiments"):  # a computation: no spread
-        return abs(mean - seed) <= tol, f"{mean:.6g} (computed)"
+        return abs(mean - theirs) <= tol, f"{mean:.6g} (computed)"
     interval = where_one_run_falls(entry)
     if interval is None:
         return None, f"{mean:.4g} from one run"
-    return interval.low - tol <= seed <= interval.high + tol, _interval_text(interval, int(entry["n"]))
+    return interval.low - tol <= theirs <= interval.high + tol, _interval_text(interval, int(entry["n"]))
 
 
 #: separates the declared variants in a row's `cause` and `cause_measure` (the same count in both)
@@ -236,18 +237,18 @@ def declared_variants(row: pd.Series) -> list[tuple[str, str]]:
 
 
 def try_variant(row: pd.Series, key: str, measured: Measured) -> tuple[bool | None, str]:
-    """Does the measurement `key` reproduce the seed value? (None: untested, with why.)"""
+    """Does the measurement `key` reproduce the document's value? (None: untested, with why.)"""
     if key not in measured:
         return None, f"`{key}` not measured"
     entry, protocol = measured[key]
     if protocol.scaled:
         return None, f"`{key}` runs a scaled protocol ({'; '.join(protocol.scaled)})"
-    ok, where = fits(float(row["seed_value"]), float(row["tolerance"]), entry)
+    ok, where = fits(float(row["document_value"]), float(row["tolerance"]), entry)
     return ok, f"`{key}` gives {where}"
 
 
 def explain(row: pd.Series, gap: str, measured: Measured | None = None) -> str:
-    """The cause of a difference: the first declared variant whose measurement reproduces the seed value, or
+    """The cause of a difference: the first declared variant whose measurement reproduces the document's value, or
     'unexplained' with what each variant gave; `gap` (how far off, from our data) is kept in every case."""
     variants = declared_variants(row)
     if not variants:
@@ -255,13 +256,13 @@ def explain(row: pd.Series, gap: str, measured: Measured | None = None) -> str:
     if row["units"] in NON_NUMERIC or all(not key for _, key in variants):
         declared = "; ".join(cause for cause, _ in variants)
         return f"{declared} {UNTESTED}; {gap}"
-    seed, tol = float(row["seed_value"]), float(row["tolerance"])
+    theirs, tol = float(row["document_value"]), float(row["tolerance"])
     tested = [(cause, *try_variant(row, key, measured or {})) for cause, key in variants if key]
     fitting = [(cause, where) for cause, ok, where in tested if ok]
     if fitting:
         (cause, where), others = fitting[0], [c for c, _ in fitting[1:]]
         also = f" (it is also reproduced by: {'; '.join(others)})" if others else ""
-        return f"{cause}: {where}, which ± {tol:g} holds the seed's {seed:.4g}{also}; ours: {gap}"
+        return f"{cause}: {where}, which ± {tol:g} holds the document's {theirs:.4g}{also}; ours: {gap}"
     if len(tested) == 1:
         cause, ok, where = tested[0]
         if ok is None:
@@ -281,44 +282,46 @@ def judge_claim(row: pd.Series, ours: dict, protocol: Protocol) -> Judgement:
             return Judgement("differs", "our check contradicts the claim" + notes,
                              explain(row, "our check contradicts the claim", None))
         return Judgement("not comparable", f"our check is {text}" + notes)
-    if text == row["seed_value"]:
+    if text == row["document_value"]:
         return Judgement("reproduced", "same verdict" + notes, f"ours is also {text}")
-    return Judgement("differs", f"ours: {text}" + notes, explain(row, f"ours is {text}, the seed's {row['seed_value']}",
+    return Judgement("differs", f"ours: {text}" + notes,
+                     explain(row, f"ours is {text}, the document's {row['document_value']}",
                                                                  None))
 
 
 def judge_computed(row: pd.Series, mean: float) -> Judgement:
     """A value computed without training: the tolerance alone decides."""
-    seed, tol = float(row["seed_value"]), float(row["tolerance"])
-    diff = abs(mean - seed)
+    theirs, tol = float(row["document_value"]), float(row["tolerance"])
+    diff = abs(mean - theirs)
     if diff <= tol:
         return Judgement("reproduced", f"|difference| {diff:.4g} ≤ tolerance {tol:g}",
-                         f"computed exactly: ours {mean:.6g}, the seed's {seed:.6g}")
+                         f"computed exactly: ours {mean:.6g}, the document's {theirs:.6g}")
     return Judgement("differs", f"|difference| {diff:.4g} > tolerance {tol:g}",
-                     explain(row, f"ours {mean:.6g} computed, the seed's {seed:.6g}", None))
+                     explain(row, f"ours {mean:.6g} computed, the document's {theirs:.6g}", None))
 
 
 def judge_number(row: pd.Series, ours: dict, protocol: Protocol,
                  measured: Measured | None = None) -> Judgement:
-    """A seed number (one run) against where one run of ours falls, widened by the row's tolerance."""
-    seed, tol, mean = float(row["seed_value"]), float(row["tolerance"]), ours.get("mean")
+    """A document number (one run) against where one run of ours falls, widened by the row's tolerance."""
+    theirs, tol, mean = float(row["document_value"]), float(row["tolerance"]), ours.get("mean")
     if not _finite(mean):
         return Judgement("not comparable", "no finite measurement (all runs diverged?)")
     if not ours.get("experiments"):
         return judge_computed(row, mean)
-    n, notes, diff = int(ours.get("n") or 0), _notes(protocol), abs(mean - seed)
+    n, notes, diff = int(ours.get("n") or 0), _notes(protocol), abs(mean - theirs)
     interval = where_one_run_falls(ours)
     if interval is None:
-        return Judgement(ONE_RUN, f"ours {mean:.4g} from one run, the seed's {seed:.4g} (|difference| {diff:.4g}, "
+        return Judgement(ONE_RUN, f"ours {mean:.4g} from one run, the document's {theirs:.4g} "
+                                  f"(|difference| {diff:.4g}, "
                                   f"tolerance {tol:g}){notes}")
     where = _interval_text(interval, n)
     low, high = interval.low - tol, interval.high + tol
-    if low <= seed <= high:
-        cause = (f"within tolerance: |ours − seed| = {diff:.4g} ≤ {tol:g}" if diff <= tol else
-                 f"within one run's spread: {where} ± {tol:g} holds the seed's {seed:.4g}")
-        return Judgement("reproduced", f"the seed's {seed:.4g} inside {where} ± tolerance {tol:g}{notes}", cause)
-    side, miss = ("above", seed - high) if seed > high else ("below", low - seed)
-    gap = f"the seed's {seed:.4g} lies {miss:.4g} {side} {where} ± tolerance {tol:g}"
+    if low <= theirs <= high:
+        cause = (f"within tolerance: |ours − document| = {diff:.4g} ≤ {tol:g}" if diff <= tol else
+                 f"within one run's spread: {where} ± {tol:g} holds the document's {theirs:.4g}")
+        return Judgement("reproduced", f"the document's {theirs:.4g} inside {where} ± tolerance {tol:g}{notes}", cause)
+    side, miss = ("above", theirs - high) if theirs > high else ("below", low - theirs)
+    gap = f"the document's {theirs:.4g} lies {miss:.4g} {side} {where} ± tolerance {tol:g}"
     return Judgement("differs", gap + notes, explain(row, gap, measured))
 
 
@@ -328,17 +331,18 @@ def _at_scale(row: pd.Series, ours: dict) -> str:
         return f"at this scale our check says: {ours['text']}"
     mean = ours.get("mean")
     shown = f"{mean:.4g} (n = {ours.get('n')})" if _finite(mean) else "no finite value"
-    return f"at this scale ours is {shown}, the seed's {row['seed_value']}"
+    return f"at this scale ours is {shown}, the document's {row['document_value']}"
 
 
 def judge(row: pd.Series, ours: dict | None, protocol: Protocol = Protocol(),
           measured: Measured | None = None) -> Judgement:
     """(verdict, reason, cause) for one registry row; `protocol`: the profile's changes to the experiments
     behind `ours`; `measured`: the measurements the row's `cause_measure` names, each with its protocol."""
-    if row["seed_error"]:
+    if row["document_error"]:
         mean = (ours or {}).get("mean")
         ours_text = f"; ours {mean:.6g}" if _finite(mean) else ""
-        return Judgement("seed is wrong", row["seed_error"], f"the seed's slip: {row['seed_error']}{ours_text}")
+        return Judgement("document is wrong", row["document_error"],
+                         f"the document's slip: {row['document_error']}{ours_text}")
     if ours is None:
         return Judgement("not comparable", "not measured in this profile")
     if protocol.scaled:
@@ -397,9 +401,9 @@ def scorecard_row(row: pd.Series, measured: dict[str, dict], config: dict | None
     run_ids = runs_behind(ours, runs)
     page = (ours or {}).get("page") or PAGE_OF.get(row["question"][:2], "")
     anchor = (ours or {}).get("anchor") or anchor_of(row["question"])
-    numeric = row["units"] not in NON_NUMERIC and row["seed_error"] == ""
+    numeric = row["units"] not in NON_NUMERIC and row["document_error"] == ""
     return {**row.to_dict(), "ours": ours.get("text") if ours and "text" in ours else mean, **_numbers(ours),
-            "difference": (mean - float(row["seed_value"])) if _finite(mean) and numeric else None,
+            "difference": (mean - float(row["document_value"])) if _finite(mean) and numeric else None,
             "verdict": verdict, "verdict_class": verdict_class(verdict), "reason": reason, "cause": cause,
             "experiments": ",".join((ours or {}).get("experiments") or ()), "run_ids": ",".join(run_ids),
             "run_dirs": ",".join(f"{RUNS_DIR}/{r}/" for r in run_ids),
@@ -424,7 +428,7 @@ def _fmt(value, units: str) -> str:
     if isinstance(value, str):
         return value
     if units == "fraction":
-        return f"{100 * value:.2f} %"
+        return f"{percent(value, 2)}"
     if units == "parameters":
         return f"{value:,.0f}"
     return f"{value:.4g}"
@@ -446,8 +450,8 @@ def summary_text(card: pd.DataFrame) -> str:
     differ = f"{counts['differs']} differ" + (f" ({', '.join(causes)})" if counts["differs"] else "")
     # no row under a scaled protocol: every verdict is under the documents' own protocols (the `full` profile)
     lead = "Under the documents' own protocols, " if counts[SCALED] == 0 else ""
-    return (f"{lead}{len(card)} seed numbers and claims: {counts['reproduced']} reproduced, {differ}, "
-            f"{counts['seed is wrong']} where the seed is wrong, "
+    return (f"{lead}{len(card)} numbers and claims from the documents: {counts['reproduced']} reproduced, {differ}, "
+            f"{counts['document is wrong']} where the document is wrong, "
             f"{counts[SCALED]} not comparable because this profile scales the protocol, "
             f"{counts['not comparable']} not comparable for other reasons ({one_run} of them a single run, "
             "which has no interval; the rest not measured or inconclusive).")
@@ -462,9 +466,9 @@ def _ours_cell(row: pd.Series) -> str:
     return _fmt(ours, units) + (" (one run)" if row["experiments"] and row["ours_n"] == 1 else "")
 
 
-def _seed_cell(row: pd.Series) -> str:
-    numeric = row["units"] not in NON_NUMERIC and row["seed_error"] == ""
-    return _fmt(float(row["seed_value"]) if numeric else row["seed_value"], row["units"])
+def _document_cell(row: pd.Series) -> str:
+    numeric = row["units"] not in NON_NUMERIC and row["document_error"] == ""
+    return _fmt(float(row["document_value"]) if numeric else row["document_value"], row["units"])
 
 
 def rows_table(card: pd.DataFrame) -> str:
@@ -472,7 +476,7 @@ def rows_table(card: pd.DataFrame) -> str:
     table = pd.DataFrame({
         "id": [f"[{i}]({link})" if link else i for i, link in zip(card["id"], card["link"])],
         "quantity": card["quantity"],
-        "seed": card.apply(_seed_cell, axis=1),
+        "document": card.apply(_document_cell, axis=1),
         "ours: mean [where one run falls]": card.apply(_ours_cell, axis=1),
         "verdict": [f"**{v}**" for v in card["verdict"]],
         "why": card["reason"],
@@ -502,9 +506,10 @@ def page_fragments(card: pd.DataFrame, out: PageOutput) -> None:
         out.set(f"count.{re.sub(r'[^a-z]+', '_', verdict)}", int(counts[verdict]))
     out.set("count.not_comparable_one_run", int(card["verdict"].eq(ONE_RUN).sum()))
     out.headline("Scorecard", "scorecard", summary)
-    by_seed = card.pivot_table(index="seed_file", columns="verdict_class", values="id", aggfunc="count", fill_value=0)
-    by_seed = by_seed.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
-    out.fragment("by_seed", markdown_table(by_seed.astype(str)))
+    by_document = card.pivot_table(index="document_file", columns="verdict_class", values="id", aggfunc="count",
+                                   fill_value=0)
+    by_document = by_document.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
+    out.fragment("by_document", markdown_table(by_document.astype(str)))
     out.fragment("table", rows_table(card))
     out.fragment("runs", runs_list(card))
 

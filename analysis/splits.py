@@ -80,7 +80,7 @@ def load_splits(path: Path | str, spec: dict, device: torch.device) -> Splits:
     n_val = int(round(len(train_idx) * spec.get("validation_split", 0.0)))
     val_idx, train_idx = train_idx[:n_val], train_idx[n_val:]
     if not (spec.get("train_subset") or spec.get("train_per_class") or classes) and n_val == 0:
-        train_idx = torch.arange(raw["train_y"].shape[0])  # the canonical order, as the seeds' loaders see it
+        train_idx = torch.arange(raw["train_y"].shape[0])  # the canonical order, as the documents' loaders see it
 
     def make(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> Split:
         return Split(_normalise(x[idx], spec.get("normalise", "unit")).to(device), y[idx].long().to(device))

@@ -9,6 +9,11 @@ import numpy as np
 from scipy import stats
 
 
+def percent(fraction: float, digits: int = 1) -> str:
+    """A fraction as the pages print a percentage: 0.9081 → '90.8 %' (the one place that format is written)."""
+    return f"{100 * fraction:.{digits}f} %"
+
+
 @dataclass(frozen=True)
 class Estimate:
     """Mean over n seeds with a two-sided confidence interval (nan bounds when n < 2); `values` keeps the
@@ -26,12 +31,12 @@ class Estimate:
                 "values": list(self.values)}
 
     def pct(self, digits: int = 2) -> str:
-        """'79.39 % [78.1, 80.6]' style text for percentages stored as fractions."""
+        """'79.39 % (95 % CI 78.10–80.60, n = 5)' style text for percentages stored as fractions."""
         if self.n < 2 or math.isnan(self.low):
-            return f"{100 * self.mean:.{digits}f} % (n = {self.n})"
+            return f"{percent(self.mean, digits)} (n = {self.n})"
         # an accuracy cannot leave [0, 100 %]: the t-interval is clipped for display
         low, high = max(self.low, 0.0), min(self.high, 1.0)
-        return f"{100 * self.mean:.{digits}f} % (95 % CI {100 * low:.{digits}f}–{100 * high:.{digits}f}, n = {self.n})"
+        return f"{percent(self.mean, digits)} (95 % CI {100 * low:.{digits}f}–{100 * high:.{digits}f}, n = {self.n})"
 
     def num(self, digits: int = 3) -> str:
         if self.n < 2 or math.isnan(self.low):

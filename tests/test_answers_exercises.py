@@ -1,4 +1,4 @@
-"""The computed answers of seeds 000, 001, 003 and 004 follow the measurements: each is fed synthetic
+"""The computed answers of documents 000, 001, 003 and 004 follow the measurements: each is fed synthetic
 tables (shaped like the aggregate step's) for both outcomes, and the sentence must change with them."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.answers import seed000, seed001, seed003, seed004
-from analysis.answers.common import Context, PageOutput, seed_values
+from analysis.answers import e7, h4, m2, d1
+from analysis.answers.common import Context, PageOutput, document_values
 from analysis.figures import setup_style
 
 
@@ -25,7 +25,7 @@ def output(tmp_path) -> PageOutput:
     return PageOutput(page="p", out_dir=tmp_path / "answers")
 
 
-# ------------------------------------------------------------------ seed 000 ---
+# ------------------------------------------------------------------ document 000 ---
 def e7_tables(sigmoid_acc: float, bn_acc: float) -> dict[str, list[dict]]:
     runs, epochs = [], []
     accs = {("relu", "none"): 0.90, ("sigmoid", "none"): sigmoid_acc, ("sigmoid", "batchnorm"): bn_acc,
@@ -48,10 +48,10 @@ def e7_tables(sigmoid_acc: float, bn_acc: float) -> dict[str, list[dict]]:
 @pytest.mark.parametrize("sigmoid_acc, bn_acc, e71_word, e72_word", [
     (0.10, 0.90, "below", "it reaches"), (0.90, 0.60, "level with", "it does not reach")])
 def test_e7_answers_follow_the_measurements(tmp_path, sigmoid_acc, bn_acc, e71_word, e72_word):
-    ctx = context(tmp_path, e7_tables(sigmoid_acc, bn_acc), {"e7_cnn": {}}, "seed000")
+    ctx = context(tmp_path, e7_tables(sigmoid_acc, bn_acc), {"e7_cnn": {}}, "e7")
     out = output(tmp_path)
-    runs = seed000._label(ctx.of("runs", "e7_cnn"))
-    seed000.answer_curves(ctx, out, runs, seed000._label(ctx.of("epochs", "e7_cnn")))
+    runs = e7._label(ctx.of("runs", "e7_cnn"))
+    e7.answer_curves(ctx, out, runs, e7._label(ctx.of("epochs", "e7_cnn")))
     assert f"ends {e71_word} the ReLU-CNN" in out.vars["e7"]["e71"]
     assert e72_word + " ReLU level" in out.vars["e7"]["e72"]
     assert "e7_curves" in out.fragments and (tmp_path / "answers/p/e7_curves.svg").is_file()
@@ -69,15 +69,15 @@ def test_bn_paper_answer_follows_the_drift(tmp_path, bn_drift, steadier):
                              "p50": median, "p85": median + 1, "test_acc": acc * step / 1000})
     runs = [{"run_id": n, "experiments": "bn_paper_fig1", "norm": n, "batch_size": 60, "status": "ok"}
             for n in ("none", "batchnorm")]
-    ctx = context(tmp_path, {"runs": runs, "track": rows}, {"bn_paper_fig1": {}}, "seed000")
+    ctx = context(tmp_path, {"runs": runs, "track": rows}, {"bn_paper_fig1": {}}, "e7")
     out = output(tmp_path)
-    seed000.answer_bn_paper(ctx, out)
+    e7.answer_bn_paper(ctx, out)
     answer = out.vars["bn"]["answer"]
     assert ("BN holds the distribution steady" in answer) is steadier
     assert out.vars["bn"]["steps"] == "1,000"
 
 
-# ------------------------------------------------------------------ seed 003 ---
+# ------------------------------------------------------------------ document 003 ---
 def m2_tables(sigmoid_first_layer: float, acts: tuple[str, ...] = ("relu", "sigmoid")) -> dict[str, list[dict]]:
     runs, grads = [], []
     for act in acts:
@@ -100,11 +100,11 @@ def m2_tables(sigmoid_first_layer: float, acts: tuple[str, ...] = ("relu", "sigm
 
 @pytest.mark.parametrize("first, vanishes", [(1e-4, True), (0.5, False)])
 def test_m2_answers_name_where_gradients_vanish(tmp_path, first, vanishes):
-    ctx = context(tmp_path, m2_tables(first), {"m2_depth": {}}, "seed003")
+    ctx = context(tmp_path, m2_tables(first), {"m2_depth": {}}, "m2")
     out = output(tmp_path)
-    runs = seed003._depth(ctx.of("runs", "m2_depth"))
-    seed003.answer_m21(out, runs, ctx.seed)
-    seed003.answer_m22(out, runs, ctx.of("grads", "m2_depth"), ctx.of("act_summary", "m2_depth"))
+    runs = m2._depth(ctx.of("runs", "m2_depth"))
+    m2.answer_m21(out, runs, ctx.document)
+    m2.answer_m22(out, runs, ctx.of("grads", "m2_depth"), ctx.of("act_summary", "m2_depth"))
     assert ("sigmoid at 5 layers" in out.vars["m22"]["answer"]) is vanishes
     assert "sigmoid stays at chance" in out.vars["m21"]["answer"]
     assert "5-layer net from layer 5" in out.vars["m22"]["answer"]
@@ -128,10 +128,10 @@ def test_a_new_activation_appears_on_the_m2_page_from_the_data_alone(tmp_path):
     """gelu is one registry entry (analysis/activations.py): runs of it show in the M2.1 table and heat map and
     the M2.2 figure and table, in registry order, with no list on the page to extend."""
     acts = ("gelu", "relu", "tanh", "sigmoid", "lecun_tanh")
-    ctx = context(tmp_path, m2_tables(0.5, acts), {"m2_depth": {}}, "seed003")
+    ctx = context(tmp_path, m2_tables(0.5, acts), {"m2_depth": {}}, "m2")
     setup_style()
-    out = Recording(page="seed003", out_dir=tmp_path / "answers")
-    seed003.build(ctx, out)
+    out = Recording(page="m2", out_dir=tmp_path / "answers")
+    m2.build(ctx, out)
     table = out.fragments["m21_table"]
     assert [line.split("|")[2].strip() for line in table.splitlines()[2:]] == [
         "relu", "tanh", "sigmoid", "lecun_tanh", "gelu"]
@@ -168,14 +168,14 @@ def test_m2_protocol_variants_publish_what_the_registry_names_and_the_scorecard_
         tmp_path, relu_epoch1, nearest):
     """The variant measurements (epochs 0 and 1 of m2_depth, one epoch at widths 64 and 256) are published
     under the keys config/scorecard.csv names, the page's sentence follows the curves, and the scorecard's
-    cause names the variant that reproduces the seed's 5-layer ReLU accuracy (90.8 %) only when one does."""
+    cause names the variant that reproduces the document's 5-layer ReLU accuracy (90.8 %) only when one does."""
     from analysis import scorecard
-    ctx = context(tmp_path, m2_curves(relu_epoch1), {"m2_depth": {}, "m2_width": {}}, "seed003")
+    ctx = context(tmp_path, m2_curves(relu_epoch1), {"m2_depth": {}, "m2_width": {}}, "m2")
     out = output(tmp_path)
-    runs = seed003._depth(ctx.of("runs", "m2_depth"))
-    final = seed003.answer_m21(out, runs, ctx.seed)
-    seed003.m2_variants.answer(out, runs, ctx.of("epochs", "m2_depth"),
-                               seed003._depth(ctx.of("runs", "m2_width")), final, ctx.seed)
+    runs = m2._depth(ctx.of("runs", "m2_depth"))
+    final = m2.answer_m21(out, runs, ctx.document)
+    m2.m2_variants.answer(out, runs, ctx.of("epochs", "m2_depth"),
+                               m2._depth(ctx.of("runs", "m2_width")), final, ctx.document)
     measured = out.vars["measured"]
     assert {"m2.d5.relu.epoch0.test_acc", "m2.d5.relu.epoch1.test_acc", "m2.w64.d5.relu.test_acc",
             "m2.w256.d5.tanh.test_loss"} <= set(measured)
@@ -191,14 +191,14 @@ def test_m2_protocol_variants_publish_what_the_registry_names_and_the_scorecard_
         assert cause.startswith("unexplained: none of the 3 declared variants reproduces it")
 
 
-def test_lecun_derivative_range_corrects_the_seed():
-    r = seed003.lecun_derivative_range()
+def test_lecun_derivative_range_corrects_the_document():
+    r = m2.lecun_derivative_range()
     assert r["max"] == pytest.approx(1.15393, abs=1e-5)
     assert r["min"] == pytest.approx(0.01, abs=1e-4)
-    assert seed_values()("M2.3-deriv") - r["max"] == pytest.approx(0.4, abs=1e-5)
+    assert document_values()("M2.3-deriv") - r["max"] == pytest.approx(0.4, abs=1e-5)
 
 
-# ------------------------------------------------------------------ seed 004 ---
+# ------------------------------------------------------------------ document 004 ---
 @pytest.mark.parametrize("signed_penalty, negative", [(-50.0, True), (3.0, False)])
 def test_d14_answer_follows_the_sign_of_the_seeds_penalty(tmp_path, signed_penalty, negative):
     runs, epochs = [], []
@@ -210,19 +210,19 @@ def test_d14_answer_follows_the_sign_of_the_seeds_penalty(tmp_path, signed_penal
         for it in range(3):
             epochs.append({"run_id": rid, "experiments": "d1_penalty", "epoch": it, "test_acc": 0.8,
                            "train_loss": 0.5, "train_penalty": pen})
-    ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"d1_penalty": {}}, "seed004")
+    ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"d1_penalty": {}}, "d1")
     out = output(tmp_path)
-    seed004.answer_penalty(ctx, out)
+    d1.answer_penalty(ctx, out)
     assert ("gives a negative penalty" in out.vars["d1"]["d14"]) is negative
     assert "train loss with penalty" in out.fragments["d1_penalty_table"]
 
 
-# ------------------------------------------------------------------ seed 001 ---
+# ------------------------------------------------------------------ document 001 ---
 def test_validation_rule_picks_the_best_epoch_and_stops_after_patience():
     losses = [9, 5, 4, 3, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0, 4.1]
     frame = pd.DataFrame({"epoch": range(len(losses)), "val_loss": losses})
-    assert seed001.validation_rule(frame, patience=5) == (3, 8)
-    assert seed001.validation_rule(frame.iloc[:5], patience=5) == (3, 4)
+    assert h4.validation_rule(frame, patience=5) == (3, 8)
+    assert h4.validation_rule(frame.iloc[:5], patience=5) == (3, 4)
 
 
 @pytest.mark.parametrize("bn_acc, verdict", [(0.90, "supported"), (0.80, "contradicted"), (0.85, "inconclusive")])
@@ -235,13 +235,13 @@ def test_h44_claim_follows_the_measurement(tmp_path, bn_acc, verdict):
             runs.append({**common, "status": "ok",
                          "final_test_acc": acc + 0.001 * (seed - 2) * (1 if norm == "none" else 5)})
             epochs += [{**common, "epoch": e, "train_acc": 0.8, "val_acc": 0.8, "test_acc": 0.8} for e in range(3)]
-    ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"h4_mlp": {}, "h4_bn": {}}, "seed001")
+    ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"h4_mlp": {}, "h4_bn": {}}, "h4")
     out = output(tmp_path)
     claims: list[dict] = []
-    seed001.answer_bn(ctx, out, ctx.of("runs", "h4_mlp"), claims)
+    h4.answer_bn(ctx, out, ctx.of("runs", "h4_mlp"), claims)
     assert verdict in claims[0]["verdict"]
 
 
 def test_fc_parameter_count():
-    assert seed001.fc_parameters([10], inputs=784) == 784 * 10 + 10
-    assert seed001.fc_parameters([3, 2], inputs=4) == (4 * 3 + 3) + (3 * 2 + 2)
+    assert h4.fc_parameters([10], inputs=784) == 784 * 10 + 10
+    assert h4.fc_parameters([3, 2], inputs=4) == (4 * 3 + 3) + (3 * 2 + 2)

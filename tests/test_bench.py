@@ -1,4 +1,4 @@
-"""The benchmark's premises: the seeds' loop and nnlab's step compute the same training, so their speeds compare;
+"""The benchmark's premises: the documents' loop and nnlab's step compute the same training, so their speeds compare;
 a packed member trains exactly as its run alone, so the packed benchmarks time the same work. Speeds are not
 asserted here (they live in `python -m analysis.bench`)."""
 from pathlib import Path

@@ -84,7 +84,7 @@ def test_a_config_only_experiment_gets_its_section_with_figures(tmp_path):
     index, text = out.fragments["index"], out.fragments["sections"]
     for name in config["experiments"]:
         assert f"`{name}`" in index
-    assert "[Seed 002](seed002.html)" in index and "[this page, below](#exp-toy)" in index
+    assert "[A7 · document 002](a7.html)" in index and "[this page, below](#exp-toy)" in index
     assert "## `toy` · A toy MLP added in YAML only {#exp-toy}" in text
     for figure in ("toy_curves", "toy_batch_loss", "toy_gradients", "toy_activations"):
         assert f"generated/experiments/{figure}.png" in text, figure
@@ -128,8 +128,8 @@ def test_claims_are_declared_once_per_page_and_checked():
     owners = claimed_experiments()
     assert set(owners) <= set(load_config()["experiments"])  # a claim names a configured experiment (no typo)
     assert all(len(pages) == 1 for pages in owners.values())  # and each is answered on one page
-    assert undeclared_reads("seed002", {"a7_4", "toy"}) == ["toy"]
-    assert undeclared_reads("seed002", {"a7_4"}) == [] and undeclared_reads("experiments", {"toy"}) == []
+    assert undeclared_reads("a7", {"a7_4", "toy"}) == ["toy"]
+    assert undeclared_reads("a7", {"a7_4"}) == [] and undeclared_reads("experiments", {"toy"}) == []
     assert set(PAGES) == set(DOCUMENT_PAGES) | {"experiments"}
 
 

@@ -35,7 +35,7 @@ def test_unknown_activation_lists_the_known_ones():
 def test_lecun_tanh_derivative_range():
     x = torch.linspace(-10, 10, 200_001, dtype=torch.float64, requires_grad=True)
     (grad,) = torch.autograd.grad(lecun_tanh(x).sum(), x)
-    assert grad.max().item() == pytest.approx(1.7159 * 2 / 3 + 0.01, abs=1e-9)  # 1.15393, not the seed's 1.55393
+    assert grad.max().item() == pytest.approx(1.7159 * 2 / 3 + 0.01, abs=1e-9)  # 1.15393, not the document's 1.55393
     assert grad.min().item() > 0.01  # the infimum 0.01 is approached only as |x| → ∞
 
 
@@ -51,7 +51,7 @@ def test_glorot_init_zeroes_biases():
         assert torch.count_nonzero(layer.bias) == 0
 
 
-def test_seed003_cnn_from_the_config_has_the_seeds_parameter_count():
+def test_m2_cnn_from_the_config_has_the_documents_parameter_count():
     """M2.4: the `m2_cnn` layer list in config/config.yaml rebuilds the Keras summary's 1,221,450 parameters."""
     from analysis.config import load_config
 
@@ -84,7 +84,7 @@ def test_per_layer_l2_and_spec_penalties():
     torch.nn.init.constant_(model.linear2.weight, -1.0)
     signed = penalty_value(penalty_terms(model, {"l1": 1.0, "l1_form": "signed"}))
     absolute = penalty_value(penalty_terms(model, {"l1": 1.0, "l1_form": "abs"}))
-    assert float(signed.detach()) < 0 < float(absolute.detach())  # the seed's δ·Σw rewards negative weights
+    assert float(signed.detach()) < 0 < float(absolute.detach())  # the document's δ·Σw rewards negative weights
 
 
 def test_keras_leaky_relu_slope():

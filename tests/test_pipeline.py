@@ -57,10 +57,10 @@ def workflow(tmp_path_factory) -> Path:
 def test_site_holds_the_computed_answers(workflow):
     site = workflow / "results/quick/site"
     pages = {p.name for p in site.glob("*.html")}
-    assert pages == {"index.html", "seed000.html", "seed001.html", "seed002.html", "seed003.html", "seed004.html",
+    assert pages == {"index.html", "e7.html", "h4.html", "a7.html", "m2.html", "d1.html",
                      "scorecard.html", "experiments.html"}
-    answers = json.loads((workflow / "results/quick/answers/seed002.json").read_text())["vars"]
-    html = " ".join((site / "seed002.html").read_text().split())  # pandoc wraps long lines…
+    answers = json.loads((workflow / "results/quick/answers/a7.json").read_text())["vars"]
+    html = " ".join((site / "a7.html").read_text().split())  # pandoc wraps long lines…
     html = html.replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')  # …and curls quotes
     for value in (answers["a74"]["sigmoid"]["test_acc"], answers["a74"]["relu"]["test_acc"],
                   answers["a74"]["answer"], answers["a71"]["answer"], answers["a75"]["answer"]):
@@ -83,7 +83,7 @@ def test_experiments_page_shows_what_no_page_claims(workflow):
     lenet = runs[runs["experiments"] == "lenet"]
     assert len(lenet) == 4 and all(f"results/runs/{rid}/" in html for rid in lenet["run_id"])
     assert "activation = relu" in html and "activation = tanh" in html and "95 % CI" in html
-    assert 'href="seed002.html"' in html  # the index names the page that shows each claimed experiment
+    assert 'href="a7.html"' in html  # the index names the page that shows each claimed experiment
     assert 'href="experiments.html"' in (site / "index.html").read_text()  # in the sidebar
 
 
@@ -92,10 +92,10 @@ def test_landing_page_opens_on_a_table_of_answers(workflow):
     html = (site / "index.html").read_text()
     table = html.index("<table")
     assert table < html.index('class="nnlab-thumbs"') < html.index("<details>")
-    for anchor in ("seed000.html#e7-1", "seed002.html#a7-4", "seed003.html#m2-1", "seed004.html#d1-7"):
+    for anchor in ("e7.html#e7-1", "a7.html#a7-4", "m2.html#m2-1", "d1.html#d1-7"):
         assert f'href="{anchor}"' in html[table:html.index("</table>")], anchor
     assert "scorecard.html#scorecard" in html
-    assert 'href="seed003.html#m2-1"><img src="generated/seed003/m21_heatmap.png"' in " ".join(html.split())
+    assert 'href="m2.html#m2-1"><img src="generated/m2/m21_heatmap.png"' in " ".join(html.split())
 
 
 def test_every_image_and_link_resolves(workflow):
@@ -109,7 +109,7 @@ def test_every_image_and_link_resolves(workflow):
         for href in re.findall(r'href="([^"#:]+)(?:#[^"]*)?"', html):
             assert (site / href).exists(), f"{page.name}: broken link {href}"
     assert images >= 4
-    assert (site / "generated/seed002/a74_gradients.svg").is_file()
+    assert (site / "generated/a7/a74_gradients.svg").is_file()
 
 
 def test_every_page_passes_in_a_real_browser(workflow):
@@ -125,12 +125,12 @@ def test_every_page_passes_in_a_real_browser(workflow):
 def test_browser_check_fails_on_a_removed_image_and_a_broken_link(workflow, tmp_path):
     site = tmp_path / "site"
     shutil.copytree(workflow / "results/quick/site", site)
-    (site / "generated/seed002/a74_gradients.png").unlink()
-    page = site / "seed004.html"
-    page.write_text(page.read_text().replace('href="seed003.html"', 'href="seed003-gone.html"', 1))
+    (site / "generated/a7/a74_gradients.png").unlink()
+    page = site / "d1.html"
+    page.write_text(page.read_text().replace('href="m2.html"', 'href="m2-gone.html"', 1))
     problems = check_site(site).problems
-    assert any("seed002.html: image did not load: generated/seed002/a74_gradients.png" in p for p in problems), problems
-    assert any("broken link 'seed003-gone.html'" in p for p in problems), problems
+    assert any("a7.html: image did not load: generated/a7/a74_gradients.png" in p for p in problems), problems
+    assert any("broken link 'm2-gone.html'" in p for p in problems), problems
 
 
 def test_snakemakes_own_report_holds_the_figures(workflow):

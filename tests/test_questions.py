@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.answers import DOCUMENT_PAGES, questions
+from analysis.answers import DOCUMENT_PAGES, declared_questions
 from analysis.answers.common import PageOutput
 from analysis.answers.questions import Question, emit_headlines, fragment_problems, source_problems
 from analysis.config import ROOT
@@ -13,7 +13,7 @@ from analysis.config import ROOT
 
 @pytest.mark.parametrize("page", DOCUMENT_PAGES)
 def test_every_page_source_includes_exactly_what_its_questions_declare(page):
-    declared = questions(page)
+    declared = declared_questions(page)
     assert declared, f"analysis/answers/{page}.py declares no QUESTIONS"
     assert source_problems(ROOT / "report" / f"{page}.qmd", declared) == []
 

@@ -50,7 +50,7 @@ LONG = ("On Fashion-MNIST the sigmoid CNN ends below the ReLU-CNN after 4 epochs
 def test_one_line_keeps_the_first_clause_without_intervals():
     assert one_line(LONG) == "On Fashion-MNIST the sigmoid CNN ends below the ReLU-CNN after 4 epochs (85.10 % vs " \
                              "90.20 %, gap -5.10 pp)."
-    assert one_line("Outputs are 0, 1, 1, 0: exactly XOR, split by W²·h = ½. The seed's lines slip.") == \
+    assert one_line("Outputs are 0, 1, 1, 0: exactly XOR, split by W²·h = ½. The document's lines slip.") == \
         "Outputs are 0, 1, 1, 0: exactly XOR, split by W²·h = ½."
     assert one_line("word " * 60).endswith(" …") and len(one_line("word " * 60)) <= 172
 
@@ -81,13 +81,13 @@ def synthetic_answers(answers: Path) -> None:
         (answers / page).mkdir()
         meta = {"profile": "quick", "runs": 2, "wall_seconds": 60.0, "datasets": {}}
         page_vars: dict = {"summary": f"{page} summary."}
-        if page == "seed003":
+        if page == "m2":
             page_vars["headlines"] = [{"id": "M2.1", "anchor": "m2-1", "text": LONG, "figure": "m21_heatmap",
                                        "short": "Best activation by depth: 5 layers relu (90.1 %)."}]
             (answers / page / "m21_heatmap.png").write_bytes(b"png")
-        elif page == "seed000":
+        elif page == "e7":
             page_vars["headlines"] = [{"id": "E7.3", "anchor": "e7-3", "text": LONG, "figure": "e7_hist_mnist"}]
-        elif page == "seed002":
+        elif page == "a7":
             page_vars["headlines"] = [{"id": "A7.4", "anchor": "a7-4",
                                        "text": "After one epoch the sigmoid net is at chance; the ReLU net is not."}]
         elif page == "scorecard":
@@ -106,13 +106,14 @@ def test_landing_page_is_a_table_of_questions_with_thumbnails(tmp_path):
     index = tmp_path / "build/generated/index"
     summary = (index / "summary.md").read_text()
     assert "| **M2.1** Depth × activation | Best activation by depth: 5 layers relu (90.1 %). |" in summary
-    assert "[1 reproduced, 1 differs](scorecard.html#scorecard) | [Seed\u00a0003\u00a0→](seed003.html#m2-1) |" \
+    assert ("[1 reproduced, 1 differs](scorecard.html#scorecard) | "
+            "[M2\u00a0·\u00a0document\u00a0003\u00a0→](m2.html#m2-1) |") \
         in summary
     assert "| **A7.4** Sigmoid vs ReLU: gradients per layer and accuracy after one epoch | After one epoch the " \
            "sigmoid net is at chance. | — |" in summary  # no short form, no scorecard row: shortened, a dash
     assert "Scorecard" not in summary and "95 % CI" not in summary
     thumbs = (index / "thumbnails.md").read_text()
-    assert '<a class="nnlab-thumb" href="seed003.html#m2-1"><img src="generated/seed003/m21_heatmap.png"' in thumbs
+    assert '<a class="nnlab-thumb" href="m2.html#m2-1"><img src="generated/m2/m21_heatmap.png"' in thumbs
     assert "e7_hist_mnist" not in thumbs  # a figure this profile did not draw is left out
     assert "95 % CI 84.0–86.2" in (index / "headlines.md").read_text()  # the full sentences stay one click away
 

@@ -1,5 +1,5 @@
-"""The scorecard registry covers the seeds' numbers, and its verdicts and causes follow the measurements:
-one seed run is judged against where one run of ours falls, a scaled protocol is never judged, one run of ours
+"""The scorecard registry covers the documents' numbers, and its verdicts and causes follow the measurements:
+one document's run is judged against where one run of ours falls, a scaled protocol is never judged, one run of ours
 gives no interval, and every cause is computed from the data."""
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import pypandoc
 from scipy import stats
 
 from analysis import scorecard
-from analysis.answers import seed001, seed002, seed003, seed004
-from analysis.answers.common import PageOutput, seed_values
+from analysis.answers import h4, a7, m2, d1
+from analysis.answers.common import PageOutput, document_values
 from analysis.config import ROOT, load_config
 from analysis.stats import mean_ci
 
@@ -28,8 +28,8 @@ TEN = [0.66, 0.74, 0.67, 0.73, 0.68, 0.72, 0.69, 0.71, 0.65, 0.75]
 
 
 def row(**over) -> pd.Series:
-    base = {"id": "x", "question": "A7.4", "seed_value": "0.80", "units": "fraction", "tolerance": "0.02",
-            "seed_error": "", "measure": "m", "cause": "", "cause_measure": ""}
+    base = {"id": "x", "question": "A7.4", "document_value": "0.80", "units": "fraction", "tolerance": "0.02",
+            "document_error": "", "measure": "m", "cause": "", "cause_measure": ""}
     return pd.Series({**base, **over})
 
 
@@ -39,26 +39,26 @@ def trained(values, experiments=("exp",)) -> dict:
 
 
 # ------------------------------------------------------------------ where one run falls ---
-def test_seed_outside_the_ci_of_our_mean_but_inside_one_runs_interval_is_reproduced():
+def test_document_value_outside_the_ci_of_our_mean_but_inside_one_runs_interval_is_reproduced():
     ours, tol = trained(TEN), 0.01
-    seed = 0.77
-    assert seed > ours["high"] + tol  # the old rule (CI of the mean ± tolerance) would call this a difference
-    verdict, reason, cause = scorecard.judge(row(seed_value=str(seed), tolerance=str(tol)), ours)
+    theirs = 0.77
+    assert theirs > ours["high"] + tol  # the old rule (CI of the mean ± tolerance) would call this a difference
+    verdict, reason, cause = scorecard.judge(row(document_value=str(theirs), tolerance=str(tol)), ours)
     assert verdict == "reproduced"
     assert cause.startswith("within one run's spread") and "n = 10" in reason
 
 
-def test_seed_outside_one_runs_interval_differs_and_is_unexplained_without_a_declared_cause():
-    verdict, _, cause = scorecard.judge(row(seed_value="0.85", tolerance="0.01"), trained(TEN))
-    assert verdict == "differs" and cause.startswith("unexplained: the seed's 0.85 lies")
+def test_document_value_outside_one_runs_interval_differs_and_is_unexplained_without_a_declared_cause():
+    verdict, _, cause = scorecard.judge(row(document_value="0.85", tolerance="0.01"), trained(TEN))
+    assert verdict == "differs" and cause.startswith("unexplained: the document's 0.85 lies")
 
 
-@pytest.mark.parametrize("seed, verdict", [("0.745", "reproduced"), ("0.695", "reproduced"), ("0.76", "differs"),
+@pytest.mark.parametrize("theirs, verdict", [("0.745", "reproduced"), ("0.695", "reproduced"), ("0.76", "differs"),
                                            ("0.68", "differs")])
-def test_two_or_three_runs_use_their_range(seed, verdict):
+def test_two_or_three_runs_use_their_range(theirs, verdict):
     ours = trained([0.70, 0.72, 0.74])
     assert scorecard.where_one_run_falls(ours).method == "range"
-    assert scorecard.judge(row(seed_value=seed, tolerance="0.01"), ours).verdict == verdict
+    assert scorecard.judge(row(document_value=theirs, tolerance="0.01"), ours).verdict == verdict
 
 
 def test_two_or_three_runs_without_their_values_give_no_interval():
@@ -68,16 +68,16 @@ def test_two_or_three_runs_without_their_values_give_no_interval():
     assert one_run_interval(3, 0.9, 0.01, (0.89, 0.9, 0.91)).method == "range"
 
 
-@pytest.mark.parametrize("seed", ["0.70", "0.95"])
-def test_one_run_gives_no_interval_and_no_judgement(seed):
-    verdict, reason, cause = scorecard.judge(row(seed_value=seed), trained([0.70]))
+@pytest.mark.parametrize("theirs", ["0.70", "0.95"])
+def test_one_run_gives_no_interval_and_no_judgement(theirs):
+    verdict, reason, cause = scorecard.judge(row(document_value=theirs), trained([0.70]))
     assert verdict == "not comparable: one run, no interval" and cause == ""
     assert "from one run" in reason
 
 
 def test_a_computed_value_is_judged_by_the_tolerance_alone():
-    assert scorecard.judge(row(seed_value="0.9", tolerance="1e-9"), {"mean": 0.9, "n": 1}).verdict == "reproduced"
-    assert scorecard.judge(row(seed_value="0.9", tolerance="1e-9"), {"mean": 0.0, "n": 1}).verdict == "differs"
+    assert scorecard.judge(row(document_value="0.9", tolerance="1e-9"), {"mean": 0.9, "n": 1}).verdict == "reproduced"
+    assert scorecard.judge(row(document_value="0.9", tolerance="1e-9"), {"mean": 0.0, "n": 1}).verdict == "differs"
 
 
 def one_run_high(values) -> float:
@@ -88,30 +88,31 @@ def one_run_high(values) -> float:
 
 def test_the_cause_follows_the_data():
     lower = [v - 0.1 for v in TEN]
-    near = scorecard.judge(row(seed_value="0.85", tolerance="0.01"), trained(TEN)).cause
-    far = scorecard.judge(row(seed_value="0.85", tolerance="0.01"), trained(lower)).cause
-    assert near != far  # how far the seed lies beyond one run's interval + tolerance, from the runs
+    near = scorecard.judge(row(document_value="0.85", tolerance="0.01"), trained(TEN)).cause
+    far = scorecard.judge(row(document_value="0.85", tolerance="0.01"), trained(lower)).cause
+    assert near != far  # how far the document's value lies beyond one run's interval + tolerance, from the runs
     assert f"lies {0.85 - one_run_high(TEN) - 0.01:.4g} above" in near
     assert f"lies {0.85 - one_run_high(lower) - 0.01:.4g} above" in far
-    within = scorecard.judge(row(seed_value="0.705", tolerance="0.01"), trained(TEN)).cause
-    assert within == "within tolerance: |ours − seed| = 0.005 ≤ 0.01"
+    within = scorecard.judge(row(document_value="0.705", tolerance="0.01"), trained(TEN)).cause
+    assert within == "within tolerance: |ours − document| = 0.005 ≤ 0.01"
 
 
 def test_a_declared_cause_is_tested_against_the_measurement_it_names():
-    declared = row(seed_value="0.28", tolerance="0.05", cause="the seed's net never trained",
+    declared = row(document_value="0.28", tolerance="0.05", cause="the document's net never trained",
                    cause_measure="h46.diagnosis")
     ours = trained([0.90, 0.92, 0.91, 0.93, 0.89])
     stuck = {"h46.diagnosis": (trained([0.25, 0.26]), scorecard.Protocol())}
     learning = {"h46.diagnosis": (trained([0.60, 0.62]), scorecard.Protocol())}
     verdict, _, cause = scorecard.judge(declared, ours, measured=stuck)
-    assert verdict == "differs" and cause.startswith("the seed's net never trained: `h46.diagnosis` gives 0.25–0.26")
+    assert verdict == "differs"
+    assert cause.startswith("the document's net never trained: `h46.diagnosis` gives 0.25–0.26")
     cause = scorecard.judge(declared, ours, measured=learning).cause
-    assert cause.startswith("unexplained: the declared cause (the seed's net never trained) is not borne out")
+    assert cause.startswith("unexplained: the declared cause (the document's net never trained) is not borne out")
     assert "untested" in scorecard.judge(declared, ours, measured=None).cause
 
 
-def test_the_cause_names_which_declared_variant_reproduces_the_seed_or_what_each_gave():
-    declared = row(seed_value="0.51", tolerance="0.03", cause="one epoch | one epoch at width 64",
+def test_the_cause_names_which_declared_variant_reproduces_the_document_or_what_each_gave():
+    declared = row(document_value="0.51", tolerance="0.03", cause="one epoch | one epoch at width 64",
                    cause_measure="m.epoch1 | m.w64")
     ours = trained([0.96, 0.97, 0.965])
     near, far = trained([0.49, 0.55, 0.60]), trained([0.20, 0.24, 0.26])
@@ -137,15 +138,15 @@ def test_a_registry_row_with_unequal_variant_lists_is_refused(tmp_path):
         scorecard.load_registry(tmp_path / "registry.csv")
 
 
-def test_claims_seed_errors_and_true_false_answers():
-    claim = row(units="claim", seed_value="supported", tolerance="")
+def test_claims_document_errors_and_true_false_answers():
+    claim = row(units="claim", document_value="supported", tolerance="")
     assert scorecard.judge(claim, {"text": "supported"}).verdict == "reproduced"
     assert scorecard.judge(claim, {"text": "contradicted"}).verdict == "differs"
     assert scorecard.judge(claim, {"text": "inconclusive"}).verdict == "not comparable"
-    wrong = scorecard.judge(row(seed_error="a5 = max(0, −4) = 0, not −4"), {"mean": 0.0, "n": 1})
-    assert wrong.verdict == "seed is wrong"
-    assert wrong.cause == "the seed's slip: a5 = max(0, −4) = 0, not −4; ours 0"
-    answer = row(units="verdict", seed_value="True", tolerance="")
+    wrong = scorecard.judge(row(document_error="a5 = max(0, −4) = 0, not −4"), {"mean": 0.0, "n": 1})
+    assert wrong.verdict == "document is wrong"
+    assert wrong.cause == "the document's slip: a5 = max(0, −4) = 0, not −4; ours 0"
+    answer = row(units="verdict", document_value="True", tolerance="")
     assert [scorecard.judge(answer, {"text": t}).verdict for t in ("True", "False")] == ["reproduced", "differs"]
     assert scorecard.judge(row(), None).verdict == "not comparable"
 
@@ -161,10 +162,10 @@ def config(default: dict, grid: dict | None = None) -> dict:
 @pytest.mark.parametrize("epochs", [4, 2])
 def test_a_scaled_protocol_is_never_judged_and_names_its_scaling_from_the_config(epochs):
     protocol = scorecard.protocol_of(config({"epochs": epochs, "seeds": [1, 2, 3], "note": "x"}), "default", ["exp"])
-    far = scorecard.judge(row(seed_value="0.99", tolerance="0.01"), trained(TEN), protocol)
+    far = scorecard.judge(row(document_value="0.99", tolerance="0.01"), trained(TEN), protocol)
     assert far.verdict == f"not comparable: scaled protocol ({epochs} of 10 epochs)"
     assert "3 of 5 seeds" in far.reason
-    claim = scorecard.judge(row(units="claim", seed_value="supported"), {"text": "contradicted"}, protocol)
+    claim = scorecard.judge(row(units="claim", document_value="supported"), {"text": "contradicted"}, protocol)
     assert claim.verdict.startswith("not comparable: scaled protocol")
 
 
@@ -172,7 +173,7 @@ def test_fewer_seeds_or_fewer_grid_points_do_not_scale_a_protocol():
     fewer = config({"seeds": [1, 2, 3], "grid": {"activation": ["relu"]}})
     seeds_only = scorecard.protocol_of(fewer, "default", ["exp"])
     assert seeds_only.scaled == () and seeds_only.notes == ("3 of 5 seeds", "1 of 2 activation values")
-    verdict, reason, _ = scorecard.judge(row(seed_value="0.70"), trained(TEN), seeds_only)
+    verdict, reason, _ = scorecard.judge(row(document_value="0.70"), trained(TEN), seeds_only)
     assert verdict == "reproduced" and "3 of 5 seeds" in reason
     new_value = scorecard.protocol_of(config({"grid": {"activation": ["tanh"]}}), "default", ["exp"])
     assert new_value.scaled == ('activation ["tanh"] instead of ["relu", "sigmoid"]',)
@@ -203,62 +204,64 @@ def test_registry_rejects_a_numeric_row_without_tolerance(tmp_path):
 
 
 #: module-level SEED_* constants still allowed in answer modules, and why: data the registry has no row for (a curve,
-#: vectors, per-run lists whose averages are the rows, the wording of claims). Every other seed number is read
-#: from config/scorecard.csv with ctx.seed (issue 19).
-KEPT_SEED_CONSTANTS = {
-    "seed000.SEED_OBSERVATIONS": "the seed's wording of its claims, quoted on the page (rows hold the verdicts)",
-    "seed001.SEED_H46": "five runs' values; the registry holds the averages the seed printed",
-    "seed002.SEED_A74_LOG": "the seed's per-100-batch training-loss log, drawn as a curve",
-    "seed002.SEED_A72_WRITTEN": "vectors the seed wrote down, shown beside ours",
+#: vectors, per-run lists whose averages are the rows, the wording of claims). Every other document number is read
+#: from config/scorecard.csv with ctx.document (issue 19).
+KEPT_DOCUMENT_CONSTANTS = {
+    "e7.DOCUMENT_OBSERVATIONS": "the document's wording of its claims, quoted on the page (rows hold the verdicts)",
+    "h4.DOCUMENT_H46": "five runs' values; the registry holds the averages the document printed",
+    "a7.DOCUMENT_A74_LOG": "the document's per-100-batch training-loss log, drawn as a curve",
+    "a7.DOCUMENT_A72_WRITTEN": "vectors the document wrote down, shown beside ours",
 }
 
 
-def seed_constants() -> dict[str, object]:
-    """Every module-level SEED_* name of the answer modules, as module.NAME -> value."""
+def document_constants() -> dict[str, object]:
+    """Every module-level DOCUMENT_* name of the answer modules, as module.NAME -> value."""
     found = {}
-    for path in sorted((ROOT / "analysis/answers").glob("*.py")):
+    for path in sorted(p for p in (ROOT / "analysis/answers").glob("*.py") if not p.name.startswith("__")):
         module = importlib.import_module(f"analysis.answers.{path.stem}")
         for node in ast.parse(path.read_text()).body:
             targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
             for target in targets:
-                if isinstance(target, ast.Name) and target.id.startswith("SEED_"):
+                if isinstance(target, ast.Name) and target.id.startswith("DOCUMENT_"):
                     found[f"{path.stem}.{target.id}"] = getattr(module, target.id)
     return found
 
 
-def test_answer_modules_hold_no_seed_numbers_the_registry_holds():
-    """A document's number lives in config/scorecard.csv; pages read it through `ctx.seed(id)`."""
-    found = seed_constants()
-    unexplained = sorted(set(found) - set(KEPT_SEED_CONSTANTS))
-    assert not unexplained, f"seed constants in answer modules (read them with ctx.seed): {unexplained}"
-    assert not set(KEPT_SEED_CONSTANTS) - set(found), "KEPT_SEED_CONSTANTS names a constant that is gone"
+def test_answer_modules_hold_no_document_numbers_the_registry_holds():
+    """A document's number lives in config/scorecard.csv; pages read it through `ctx.document(id)`."""
+    found = document_constants()
+    unexplained = sorted(set(found) - set(KEPT_DOCUMENT_CONSTANTS))
+    assert not unexplained, f"document constants in answer modules (read them with ctx.document): {unexplained}"
+    assert not set(KEPT_DOCUMENT_CONSTANTS) - set(found), "KEPT_DOCUMENT_CONSTANTS names a constant that is gone"
     registry = scorecard.load_registry(REGISTRY)
-    values = {round(float(v), 6) for v, u in zip(registry["seed_value"], registry["units"])
+    values = {round(float(v), 6) for v, u in zip(registry["document_value"], registry["units"])
               if u not in ("claim", "verdict")}
-    assert round(sum(seed001.SEED_H46["original"]["loss"]) / 5, 2) == 8.35
-    assert {8.35, 0.28, 0.29, 4.65} <= values  # H4.6 averages as the seed printed them
+    assert round(sum(h4.DOCUMENT_H46["original"]["loss"]) / 5, 2) == 8.35
+    assert {8.35, 0.28, 0.29, 4.65} <= values  # H4.6 averages as the document printed them
     assert set(registry["id"].str[:2]) == {"E7", "H4", "A7", "M2", "D1"}
 
 
-def test_pages_read_the_seed_values_from_the_registry():
-    seed = seed_values(REGISTRY)
-    assert seed("M2.1-5-relu-acc") == 0.908 and seed("M2.4-params") == 1_221_450 and seed("A7.5b") == "False"
-    assert seed.get("M2.1-5-gelu-acc") is None
-    assert seed003.seed_m21(seed).loc[5, "relu"] == pytest.approx(90.8)
-    assert seed002.seed_a74(seed, "relu", "test_acc") == 0.7939 and seed002.seed_a75(seed, "b") is False
-    assert seed004.seed_full(seed, "B (300+100)")["test_loss"] == 0.369 and seed004.seed_full(seed, "600 ReLU") is None
-    assert seed004.seed_keras(seed, 2, 0.0) == (0.9125, 0.35) and seed004.seed_keras(seed, 5, 0.3) == (0.928, 0.24)
-    assert seed004.seed_keras(seed, 3, 0.3) is None  # the seed ran dropout on models 4 and 5 only
+def test_pages_read_the_document_values_from_the_registry():
+    theirs = document_values(REGISTRY)
+    assert theirs("M2.1-5-relu-acc") == 0.908 and theirs("M2.4-params") == 1_221_450 and theirs("A7.5b") == "False"
+    assert theirs.get("M2.1-5-gelu-acc") is None
+    assert m2.document_m21(theirs).loc[5, "relu"] == pytest.approx(90.8)
+    assert a7.document_a74(theirs, "relu", "test_acc") == 0.7939 and a7.document_a75(theirs, "b") is False
+    assert d1.document_full(theirs, "B (300+100)")["test_loss"] == 0.369
+    assert d1.document_full(theirs, "600 ReLU") is None
+    assert d1.document_keras(theirs, 2, 0.0) == (0.9125, 0.35) and d1.document_keras(theirs, 5, 0.3) == (0.928, 0.24)
+    assert d1.document_keras(theirs, 3, 0.3) is None  # the document ran dropout on models 4 and 5 only
 
 
 def test_the_rows_a_page_quotes_are_the_rows_of_what_it_measures():
-    """Each row id a page reads its seed value from is the row the scorecard compares the page's measurement with."""
+    """Each row id a page reads its document value from is the row the scorecard compares the page's measurement
+    with."""
     measure = dict(zip(*(scorecard.load_registry(REGISTRY)[c] for c in ("id", "measure"))))
-    quoted = {row: f"a73.{key}" for key, row in seed002.A73_ROWS.items()}
-    quoted |= {row: f"a74.{act}.{metric}" for act, rows in seed002.A74_ROWS.items() for metric, row in rows.items()}
-    quoted |= {row: f"a75.{key}" for key, row in seed002.A75_ROWS.items()}
+    quoted = {row: f"a73.{key}" for key, row in a7.A73_ROWS.items()}
+    quoted |= {row: f"a74.{act}.{metric}" for act, rows in a7.A74_ROWS.items() for metric, row in rows.items()}
+    quoted |= {row: f"a75.{key}" for key, row in a7.A75_ROWS.items()}
     quoted |= {f"{question}-{metric}": f"d1.{arch.split(' ')[0]}.{metric}"
-               for arch, question in seed004.FULL_SEED_ROWS.items() for metric in seed004.FULL_METRICS}
+               for arch, question in d1.FULL_SEED_ROWS.items() for metric in d1.FULL_METRICS}
     quoted |= {f"D1.{q}-m{m}-{short}": f"d1.{kind}.fashion_mnist.m{m}.{metric}"
                for q, kind, models in ((5, "keras", range(1, 6)), (6, "dropout", (4, 5))) for m in models
                for short, metric in (("acc", "test_acc"), ("loss", "test_loss"))}
@@ -275,7 +278,7 @@ def test_every_declared_cause_names_a_measurement_of_a_numeric_row():
 
 # ------------------------------------------------------------------ the table and page ---
 def measured() -> dict[str, dict]:
-    out = PageOutput(page="seed002", out_dir=ROOT)
+    out = PageOutput(page="a7", out_dir=ROOT)
     out.measure("a74.relu.test_acc", mean_ci(TEN), experiments=["a7_4"], run_ids=[f"r{i}" for i in range(10)])
     out.measure("a74.sigmoid.test_acc", mean_ci([0.10]), experiments=["a7_4"], run_ids=["s0"])
     out.measure("m2.d5.relu.test_acc", mean_ci([0.5, 0.6, 0.7]), experiments=["m2_depth"])
@@ -298,13 +301,13 @@ def test_scorecard_rows_carry_verdict_cause_runs_and_section():
     assert relu["verdict"] == "reproduced" and relu["cause"].startswith("within")
     assert relu["run_ids"].split(",") == [f"r{i}" for i in range(10)]
     assert relu["run_dirs"].startswith("results/runs/r0/,results/runs/r1/")
-    assert relu["link"] == "seed002.html#a7-4" and relu["ours_n"] == 10 and relu["ours_values"] == TEN
+    assert relu["link"] == "a7.html#a7-4" and relu["ours_n"] == 10 and relu["ours_values"] == TEN
     assert sigmoid["verdict"] == "not comparable: one run, no interval"
     assert not c.loc["M2.1-5-relu-acc", "verdict"].startswith("not comparable: scaled")  # fewer seeds only
     claim = c.loc["E7.obs1"]  # the claim published no run ids: its experiment's runs from tables/runs.parquet
-    assert claim["run_ids"] == "e1,e2" and claim["link"] == "seed000.html#e7-2"
+    assert claim["run_ids"] == "e1,e2" and claim["link"] == "e7.html#e7-2"
     assert claim["verdict"].startswith("not comparable: scaled protocol")
-    assert c.loc["A7.3b", "verdict"] == "reproduced" and c.loc["A7.3f", "verdict"] == "seed is wrong"
+    assert c.loc["A7.3b", "verdict"] == "reproduced" and c.loc["A7.3f", "verdict"] == "document is wrong"
     assert set(c["verdict_class"]) <= set(scorecard.VERDICTS)
     assert card("full").loc["E7.obs1", "verdict"] == "reproduced"
 
@@ -319,14 +322,14 @@ def test_the_summary_counts_scaled_rows_apart():
 
 
 def test_the_summary_says_how_many_differences_a_tested_cause_explains():
-    rows = [("differs", "one epoch: `k` gives 0.90–0.91, which ± 0.03 holds the seed's 0.908"),
+    rows = [("differs", "one epoch: `k` gives 0.90–0.91, which ± 0.03 holds the document's 0.908"),
             ("differs", "unexplained: none of the 3 declared variants reproduces it (...)"),
             ("differs", "untrained networks: `k0` gives 0.05–0.13"), ("reproduced", "within tolerance")]
     card = pd.DataFrame({"verdict_class": [v for v, _ in rows], "verdict": [v for v, _ in rows],
                          "cause": [c for _, c in rows]})
     summary = scorecard.summary_text(card)
     assert "3 differ (2 explained by a tested cause, 1 unexplained)" in summary
-    assert summary.startswith("Under the documents' own protocols, 4 seed numbers")  # no row scaled
+    assert summary.startswith("Under the documents' own protocols, 4 numbers and claims")  # no row scaled
     assert not scorecard.summary_text(card.assign(verdict_class=scorecard.SCALED)).startswith("Under")
 
 
@@ -352,14 +355,14 @@ def test_the_page_links_each_row_to_its_runs_and_every_anchor_exists(tmp_path):
     parsed.feed(page)
     local = [h[1:] for h in parsed.hrefs if h.startswith("#")]
     assert len(local) == 4 and set(local) <= parsed.ids  # A7.4a, A7.4d, M2.1-5-relu-acc, E7.obs1; each link lands
-    assert out.vars["count"]["not_comparable_scaled_protocol"] >= 1 and "seed_is_wrong" in out.vars["count"]
+    assert out.vars["count"]["not_comparable_scaled_protocol"] >= 1 and "document_is_wrong" in out.vars["count"]
 
 
 def test_cli_writes_the_table_with_causes(tmp_path):
     answers = tmp_path / "answers"
     answers.mkdir()
     entries = measured()
-    (answers / "seed002.json").write_text(json.dumps({"vars": {"measured": entries}}, default=str))
+    (answers / "a7.json").write_text(json.dumps({"vars": {"measured": entries}}, default=str))
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"profile": "full", "runs": {}, "config": load_config()}))
     runs = tmp_path / "runs.parquet"
@@ -370,5 +373,6 @@ def test_cli_writes_the_table_with_causes(tmp_path):
     written = pd.read_parquet(table).set_index("id")
     assert {"cause", "verdict_class", "run_ids", "run_dirs", "link"} <= set(written.columns)
     assert written.loc["A7.4d", "verdict"] == "reproduced"  # full profile: the document's protocol
-    assert json.loads((answers / "scorecard.json").read_text())["vars"]["summary"].startswith(f"{len(written)} seed")
+    summary = json.loads((answers / "scorecard.json").read_text())["vars"]["summary"]
+    assert f"{len(written)} numbers and claims" in summary
     assert float(written.loc["A7.4d", "ours"]) == pytest.approx(0.70)

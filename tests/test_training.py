@@ -103,7 +103,7 @@ def test_divergence_is_recorded_not_raised(train):
 
 
 def test_full_batch_penalised_run_records_penalty_and_throughput(train):
-    """D1.4's path: batch = training set (no shuffle), the seed's signed L1 at δ = 1 drives the penalty negative."""
+    """D1.4's path: batch = training set (no shuffle), the document's signed L1 at δ = 1 drives the penalty negative."""
     spec = {**SPEC, "activation": "relu", "validation_split": 0.0, "batch_size": 600, "epochs": 4,
             "optimizer": "adam", "lr": 0.01, "penalty": {"l1": 1.0, "l1_form": "signed"},
             "probes": {"grad_every": 0, "activation_epochs": []}}

@@ -1,4 +1,4 @@
-"""Per-page answers: `python -m analysis.answers --page seed002 ...`.
+"""Per-page answers: `python -m analysis.answers --page a7 ...`.
 
 PAGES maps each report page to the function that computes its answers. Each source-document
 page module declares the experiments it shows in a `CLAIMS` tuple; the `experiments` page shows
@@ -11,15 +11,17 @@ import importlib
 from types import ModuleType
 from typing import Callable
 
-#: the pages that answer one source document each (their modules declare CLAIMS)
-DOCUMENT_PAGES: tuple[str, ...] = ("seed000", "seed001", "seed002", "seed003", "seed004")
+from analysis.documents import BY_PAGE, DOCUMENTS
+
+#: the pages that answer one source document each (analysis/documents.py; their modules declare CLAIMS)
+DOCUMENT_PAGES: tuple[str, ...] = tuple(d.page for d in DOCUMENTS)
 #: report page -> "module:function" computing its answers (module under analysis.answers)
 PAGES: dict[str, str] = {**{page: f"{page}:build" for page in DOCUMENT_PAGES}, "experiments": "experiments:build"}
 
 
 def page_label(page: str) -> str:
-    """Link text for a page: 'seed003' -> 'Seed 003', 'experiments' -> 'Experiments'."""
-    return f"Seed {page[4:]}" if page.startswith("seed") and page[4:].isdigit() else page.capitalize()
+    """Link text for a page: 'm2' -> 'M2 · document 003', 'experiments' -> 'Experiments'."""
+    return BY_PAGE[page].label if page in BY_PAGE else page.capitalize()
 
 
 def module(page: str) -> ModuleType:
@@ -35,7 +37,7 @@ def claims(page: str) -> tuple[str, ...] | None:
     return getattr(module(page), "CLAIMS", None)
 
 
-def questions(page: str) -> tuple:
+def declared_questions(page: str) -> tuple:
     """The questions a page declares (analysis.answers.questions.Question; empty for the experiments page)."""
     return getattr(module(page), "QUESTIONS", ())
 

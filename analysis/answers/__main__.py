@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from analysis.answers import PAGES, builder, claims, questions
+from analysis.answers import PAGES, builder, claims, declared_questions
 from analysis.answers.common import Context, PageOutput, meta_fragment, page_meta
 from analysis.answers.questions import emit_headlines, fragment_problems
 from analysis.figures import setup_style
@@ -41,12 +41,12 @@ def main(argv: list[str] | None = None) -> int:
               f"list in CLAIMS (analysis/answers/{args.page}.py); declare them there, or the experiments page "
               "shows them as unanswered too", file=sys.stderr)
         return 1
-    problems = fragment_problems(out, questions(args.page)) if questions(args.page) else []
+    problems = fragment_problems(out, declared_questions(args.page)) if declared_questions(args.page) else []
     if problems:
         print(f"nnlab answers: page {args.page} disagrees with its QUESTIONS (analysis/answers/{args.page}.py): "
               + "; ".join(problems), file=sys.stderr)
         return 1
-    emit_headlines(out, questions(args.page))
+    emit_headlines(out, declared_questions(args.page))
     meta = page_meta(ctx, page_runs)
     out.fragment("meta", meta_fragment(meta))
     out.write(meta)

@@ -1,4 +1,6 @@
-"""What every page's answer module shares: the tables, the config, and how results are written.
+"""What a page's answer module reads and writes: the tables, the config and the documents' values
+(`Context`), the variables, fragments and figures it produces (`PageOutput`), the page's provenance line, and
+the fillers for a profile that has none of a question's runs (`missing`, `begin`).
 
 An answer module gets a `Context` and fills a `PageOutput`: nested variables (numbers
 and sentences, read by the pages through `{{< var >}}`), Markdown fragments (tables,
@@ -23,19 +25,19 @@ from analysis.figures import save
 from analysis.environment import versions
 
 GENERATED = "generated"  # folder of the report build that receives each page's fragments
-#: the one home of the numbers and claims the source documents report (id -> seed_value, among other columns)
+#: the one home of the numbers and claims the source documents report (id -> document_value, among other columns)
 SCORECARD = ROOT / "config" / "scorecard.csv"
 _INTEGER = re.compile(r"-?\d+")
 
 
-class SeedValues:
-    """The source documents' values by scorecard id (config/scorecard.csv): pages quote the seeds from here,
-    so a seed number lives in one place. Integers come back as int (counts print without a decimal point),
+class DocumentValues:
+    """The source documents' values by scorecard id (config/scorecard.csv): pages quote the documents from here,
+    so a document's number lives in one place. Integers come back as int (counts print without a decimal point),
     other numbers as float, claims and verdicts as their text."""
 
     def __init__(self, path: Path = SCORECARD):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        self._values: dict[str, str] = dict(zip(frame["id"], frame["seed_value"]))
+        self._values: dict[str, str] = dict(zip(frame["id"], frame["document_value"]))
 
     def __call__(self, row_id: str) -> int | float | str:
         try:
@@ -64,9 +66,9 @@ def _parse(text: str) -> int | float | str:
 
 
 @lru_cache(maxsize=4)
-def seed_values(path: Path = SCORECARD) -> SeedValues:
+def document_values(path: Path = SCORECARD) -> DocumentValues:
     """The registry, read once per process."""
-    return SeedValues(path)
+    return DocumentValues(path)
 
 
 @dataclass
@@ -83,12 +85,12 @@ class Context:
     scorecard: Path = SCORECARD
 
     @property
-    def seed(self) -> SeedValues:
-        """The documents' values by scorecard id: `ctx.seed("M2.1-5-relu-acc")`."""
-        return seed_values(self.scorecard)
+    def document(self) -> DocumentValues:
+        """The documents' values by scorecard id: `ctx.document("M2.1-5-relu-acc")`."""
+        return document_values(self.scorecard)
 
-    def seed_value(self, row_id: str) -> int | float | str:
-        return self.seed(row_id)
+    def document_value(self, row_id: str) -> int | float | str:
+        return self.document(row_id)
 
     def table(self, name: str) -> pd.DataFrame:
         if name not in self._tables:
@@ -150,7 +152,7 @@ class Context:
             return f"Experiment `{experiment}` is not part of this configuration."
         info = scaling(self.config, experiment, self.profile)
         if not info["changes"]:
-            return f"Profile `{self.profile}`: the protocol as the seed describes it, unscaled."
+            return f"Profile `{self.profile}`: the protocol as the document describes it, unscaled."
         changes = ", ".join(f"`{k}` = {json.dumps(v)}" for k, v in info["changes"].items())
         note = info["note"].strip()
         if note and not note.endswith((".", "!", "?")):
@@ -189,7 +191,7 @@ class PageOutput:
 
     def measure(self, key: str, value: Any, *, experiments: Iterable[str] = (), run_ids: Iterable[str] = (),
                 anchor: str = "") -> None:
-        """A measured value the scorecard can join with a seed value (config/scorecard.csv `measure` column):
+        """A measured value the scorecard can join with a document's value (config/scorecard.csv `measure` column):
         an Estimate (mean, CI, n, per-run values), a plain number, or a verdict word for a claim.
 
         `experiments` names the config experiments the value was trained in (the scorecard reads their profile
@@ -282,3 +284,23 @@ def meta_fragment(meta: dict) -> str:
         lines.append(f"- **{name}:** from {info['source']} (train-images SHA-256 `{digest[:16]}…`, "
                      "all four files verified).")
     return "\n".join(lines) + "\n"
+
+
+def missing(out: PageOutput, names: Iterable[str], what: str) -> None:
+    """Fill fragments a page includes when the profile has none of the runs they need."""
+    for name in names:
+        out.fragment(name, f"_No {what} runs in this profile's configuration: nothing to show._\n")
+
+
+def begin(ctx: Context, out: PageOutput, experiment: str, scaling_var: str, fragments: Iterable[str],
+          answer_vars: list[str], what: str) -> pd.DataFrame | None:
+    """The opening every answer shares: state the profile's scaling, and when the profile has no runs of the
+    experiment, fill its fragments and sentences with a 'not in this profile' line and return None."""
+    runs = ctx.of("runs", experiment)
+    out.set(scaling_var, ctx.scaling_text(experiment))
+    if runs.empty:
+        missing(out, fragments, what)
+        for var in answer_vars:
+            out.set(var, f"No {what} runs in this profile's configuration.")
+        return None
+    return runs

@@ -23,7 +23,7 @@ from analysis.answers.common import Context, PageOutput, markdown_table
 from analysis.answers.tools import curves_figure, estimates, ok_runs
 from analysis.config import run_id
 from analysis.layout import RUN_FILES
-from analysis.stats import Estimate
+from analysis.stats import Estimate, percent
 
 #: final metrics of the table: (metric, column title, Estimate formatter)
 METRICS = (("test_acc", "test accuracy", "pct"), ("test_loss", "test loss", "num"),
@@ -147,7 +147,7 @@ def run_table(runs: pd.DataFrame, grid: pd.DataFrame) -> str:
     frame = grid.merge(known, on="run_id", how="left")
     rows = [{"run id": f"`{r.run_id}`", "grid cell": r.cell, "seed": r.seed,
              "status": r.status if isinstance(r.status, str) else "not in the tables",
-             "test accuracy": "—" if pd.isna(r.final_test_acc) else f"{100 * r.final_test_acc:.2f} %",
+             "test accuracy": "—" if pd.isna(r.final_test_acc) else f"{percent(r.final_test_acc, 2)}",
              "files": f"`results/runs/{r.run_id}/`"} for r in frame.itertuples()]
     files = ", ".join(f"`{f}`" for f in RUN_FILES)
     return (markdown_table(pd.DataFrame(rows)) + f"\nEach folder holds {files} and `train.log`; the run id is the "

@@ -1,11 +1,11 @@
-"""M2's protocol variants (issue 16): the details seed 003 leaves open, measured. Declared in config/config.yaml
+"""M2's protocol variants (issue 16): the details document 003 leaves open, measured. Declared in config/config.yaml
 (the `m2_width` experiment) and in config/scorecard.csv (each M2.1/M2.3 row's `cause` / `cause_measure`)
 before their runs existed. This module publishes the measurements those rows name and shows them beside the
-seed's table; the scorecard says which variant, if any, reproduces each number.
+document's table; the scorecard says which variant, if any, reproduces each number.
 
-- one epoch: Keras' `fit` trains one epoch unless told otherwise, and the seed gives no epoch count. Read
+- one epoch: Keras' `fit` trains one epoch unless told otherwise, and the document gives no epoch count. Read
   from m2_depth's evaluation after epoch 1 (constant learning rate: the same as a one-epoch run);
-- one epoch at width 64 and 256: the seed gives no width either (m2_depth fixes 128);
+- one epoch at width 64 and 256: the document gives no width either (m2_depth fixes 128);
 - untrained (epoch 0): M2.3's section says its networks are untrained; m2_depth's evaluation at
   initialisation.
 """
@@ -16,10 +16,10 @@ from matplotlib.ticker import MaxNLocator
 import pandas as pd
 
 from analysis.activations import ordered
-from analysis.answers.common import PageOutput, SeedValues, markdown_table
-from analysis.answers.tools import estimates, missing
+from analysis.answers.common import DocumentValues, PageOutput, markdown_table, missing
+from analysis.answers.tools import estimates
 from analysis.figures import ACTIVATION_PALETTE
-from analysis.stats import Estimate, mean_ci
+from analysis.stats import Estimate, mean_ci, percent
 
 DEPTH, WIDTH = "m2_depth", "m2_width"
 #: the epochs of m2_depth's curves a variant reads: at initialisation, and after Keras' default single epoch
@@ -58,16 +58,16 @@ def _spread(e: Estimate | None) -> str:
     if e is None or e.n == 0:
         return "—"
     if e.n == 1:
-        return f"{100 * e.mean:.1f} % (one run)"
-    return f"{100 * e.mean:.1f} % ({100 * min(e.values):.1f}–{100 * max(e.values):.1f})"
+        return f"{percent(e.mean)} (one run)"
+    return f"{percent(e.mean)} ({100 * min(e.values):.1f}–{100 * max(e.values):.1f})"
 
 
-def variants_table(seed: SeedValues, final: dict, by_epoch: dict, widths: dict) -> pd.DataFrame:
-    """One row per cell of the seed's M2.1 table: the seed, ours as trained, and each declared variant."""
+def variants_table(doc: DocumentValues, final: dict, by_epoch: dict, widths: dict) -> pd.DataFrame:
+    """One row per cell of the document's M2.1 table: the seed, ours as trained, and each declared variant."""
     rows = []
-    for (depth, act), value in seed.matching(r"M2\.1-(\d+)-(\w+)-acc").items():
+    for (depth, act), value in doc.matching(r"M2\.1-(\d+)-(\w+)-acc").items():
         depth = int(depth)
-        row = {"hidden layers": depth, "activation": act, "seed": f"{100 * value:.1f} %",
+        row = {"hidden layers": depth, "activation": act, "document": f"{percent(value)}",
                "ours, all epochs": _spread((final.get((depth, act)) or {}).get("test_acc")),
                "one epoch": _spread((by_epoch[1].get((depth, act)) or {}).get("test_acc"))}
         for width in sorted({w for w, _, _ in widths}):
@@ -76,34 +76,34 @@ def variants_table(seed: SeedValues, final: dict, by_epoch: dict, widths: dict) 
     return pd.DataFrame(rows)
 
 
-def init_table(seed: SeedValues, untrained: dict) -> pd.DataFrame:
+def init_table(doc: DocumentValues, untrained: dict) -> pd.DataFrame:
     """M2.3's table (loss / accuracy) beside our networks at initialisation."""
     rows = []
-    for (depth, act), acc in seed.matching(r"M2\.3-(\d+)-(\w+)-acc").items():
+    for (depth, act), acc in doc.matching(r"M2\.3-(\d+)-(\w+)-acc").items():
         e = untrained.get((int(depth), act))
         ours = f"{e['test_loss'].mean:.3f} / {_spread(e['test_acc'])}" if e else "—"
         rows.append({"hidden layers": int(depth), "activation": act,
-                     "seed (loss / accuracy)": f"{seed(f'M2.3-{depth}-{act}-loss'):.3f} / {100 * acc:.1f} %",
+                     "document (loss / accuracy)": f"{doc(f'M2.3-{depth}-{act}-loss'):.3f} / {percent(acc)}",
                      "ours untrained, epoch 0 (loss / accuracy)": ours})
     return pd.DataFrame(rows)
 
 
-def nearest_epochs(seed: SeedValues, curves: pd.DataFrame) -> dict[int, list[str]]:
-    """For each cell of the seed's M2.1 table, the epoch at which our mean test accuracy comes closest to it."""
+def nearest_epochs(doc: DocumentValues, curves: pd.DataFrame) -> dict[int, list[str]]:
+    """For each cell of the document's M2.1 table, the epoch at which our mean test accuracy comes closest to it."""
     mean = curves.groupby(["depth", "activation", "epoch"])["test_acc"].mean()
     nearest: dict[int, list[str]] = {}
-    for (depth, act), value in seed.matching(r"M2\.1-(\d+)-(\w+)-acc").items():
+    for (depth, act), value in doc.matching(r"M2\.1-(\d+)-(\w+)-acc").items():
         if (int(depth), act) not in mean.index.droplevel("epoch"):
             continue
         curve = mean.loc[(int(depth), act)]
         epoch = int((curve - value).abs().idxmin())
-        nearest.setdefault(epoch, []).append(f"{act}-{depth} ({100 * value:.1f} % against {100 * curve[epoch]:.1f} %)")
+        nearest.setdefault(epoch, []).append(f"{act}-{depth} ({percent(value)} against {percent(curve[epoch])})")
     return dict(sorted(nearest.items()))
 
 
-def curves_figure(out: PageOutput, curves: pd.DataFrame, seed: SeedValues, widths: dict) -> None:
-    """Test accuracy by epoch per depth (mean and range over seeds), the seed's value as a dashed line in the
-    activation's colour, and the width variants as markers at epoch 1: where on our curves the seed's
+def curves_figure(out: PageOutput, curves: pd.DataFrame, doc: DocumentValues, widths: dict) -> None:
+    """Test accuracy by epoch per depth (mean and range over seeds), the document's value as a dashed line in the
+    activation's colour, and the width variants as markers at epoch 1: where on our curves the document's
     numbers fall."""
     depths = sorted(curves["depth"].unique())
     acts = ordered(curves["activation"].unique())
@@ -116,7 +116,7 @@ def curves_figure(out: PageOutput, curves: pd.DataFrame, seed: SeedValues, width
             s, colour = stats.loc[(depth, act)], ACTIVATION_PALETTE.get(act)
             ax.plot(s.index, s["mean"], color=colour, label=act)
             ax.fill_between(s.index, s["min"], s["max"], color=colour, alpha=0.2)
-            value = seed.get(f"M2.1-{depth}-{act}-acc")
+            value = doc.get(f"M2.1-{depth}-{act}-acc")
             if value is not None:
                 ax.axhline(100 * value, color=colour, linestyle="--", linewidth=1)
             for (width, d, a), e in widths.items():
@@ -129,12 +129,13 @@ def curves_figure(out: PageOutput, curves: pd.DataFrame, seed: SeedValues, width
     axes[0][0].set_ylabel("test accuracy (%)")
     axes[0][-1].legend(fontsize=7, loc="lower right")
     out.figure(fig, "m2v_curves", "M2 protocol variants — our test accuracy by epoch (line: mean over seeds, band: "
-               "their range; width 128), the seed's M2.1 value as a dashed line in the same colour, and one epoch at "
-               "widths 64 (▼) and 256 (▲). Where a dashed line meets a curve is the epoch that matches the seed.")
+               "their range; width 128), the document's M2.1 value as a dashed line in the same colour, and one "
+               "epoch at "
+               "widths 64 (▼) and 256 (▲). Where a dashed line meets a curve is the epoch that matches the document.")
 
 
 def answer(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame, width_runs: pd.DataFrame,
-           final: dict, seed: SeedValues) -> None:
+           final: dict, doc: DocumentValues) -> None:
     """Publish the variants' measurements and the M2 page's section on them. `runs` (with a `depth` column)
     and `epochs` belong to m2_depth, `width_runs` (with `depth`) to m2_width, `final` is M2.1's estimates."""
     if runs.empty or epochs.empty:
@@ -147,18 +148,18 @@ def answer(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame, width_runs
               estimates(width_runs, ["model.width", "depth", "activation"], METRICS).items()} \
         if not width_runs.empty else {}
     publish(out, by_epoch, widths)
-    out.fragment("m2v_table", markdown_table(variants_table(seed, final, by_epoch, widths)))
-    out.fragment("m2v_init_table", markdown_table(init_table(seed, by_epoch[0])))
-    curves_figure(out, curves, seed, widths)
-    near = nearest_epochs(seed, curves)
+    out.fragment("m2v_table", markdown_table(variants_table(doc, final, by_epoch, widths)))
+    out.fragment("m2v_init_table", markdown_table(init_table(doc, by_epoch[0])))
+    curves_figure(out, curves, doc, widths)
+    near = nearest_epochs(doc, curves)
     parts = [f"{'untrained (epoch 0)' if epoch == 0 else f'after epoch {epoch}'} for {', '.join(cells)}"
              for epoch, cells in near.items()]
-    text = "Our mean test-accuracy curve comes closest to the seed's M2.1 numbers: " + "; ".join(parts) + "."
+    text = "Our mean test-accuracy curve comes closest to the document's M2.1 numbers: " + "; ".join(parts) + "."
     if by_epoch[0]:
         losses = [e["test_loss"].mean for e in by_epoch[0].values()]
         accs = [e["test_acc"].mean for e in by_epoch[0].values()]
-        m23 = list(seed.matching(r"M2\.3-(\d+)-(\w+)-loss").values())
+        m23 = list(doc.matching(r"M2\.3-(\d+)-(\w+)-loss").values())
         text += (f" Untrained, our networks give test losses {min(losses):.2f}–{max(losses):.2f} and accuracies "
-                 f"{100 * min(accs):.0f}–{100 * max(accs):.0f} %; the seed's M2.3 table has losses "
+                 f"{100 * min(accs):.0f}–{percent(max(accs), 0)}; the document's M2.3 table has losses "
                  f"{min(m23):.2f}–{max(m23):.2f}.")
     out.set("m2v.answer", text + " Which variant reproduces which number, judged row by row, is on the scorecard.")

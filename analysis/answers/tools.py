@@ -1,6 +1,7 @@
-"""Building blocks the exercise pages share: seed-averaged estimates, learning curves with
-bands, epochs-to-threshold, and comparison verdicts. Each page module is then its questions'
-logic only: which runs to compare and what sentence the comparison supports.
+"""The statistics and renderings the exercise pages share: seed-averaged estimates, differences and the
+words for them, epochs-to-threshold, learning curves with bands and their palettes. (What a page reads and
+writes, and the "not in this profile" fillers, are in `analysis.answers.common`.) Each page module is then its
+questions' logic only: which runs to compare and what sentence the comparison supports.
 """
 from __future__ import annotations
 
@@ -157,23 +158,3 @@ def variant_palette(labels: Iterable[str]) -> dict[str, str]:
 def _shade(hex_colour: str, factor: float) -> str:
     r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     return "#{:02x}{:02x}{:02x}".format(*(int(c * factor) for c in (r, g, b)))
-
-
-def missing(out: PageOutput, names: Iterable[str], what: str) -> None:
-    """Fill fragments a page includes when the profile has none of the runs they need."""
-    for name in names:
-        out.fragment(name, f"_No {what} runs in this profile's configuration: nothing to show._\n")
-
-
-def begin(ctx, out: PageOutput, experiment: str, scaling_var: str, fragments: list[str], answer_vars: list[str],
-          what: str) -> pd.DataFrame | None:
-    """The opening every answer shares: state the profile's scaling, and when the profile has no runs of the
-    experiment, fill its fragments and sentences with a 'not in this profile' line and return None."""
-    runs = ctx.of("runs", experiment)
-    out.set(scaling_var, ctx.scaling_text(experiment))
-    if runs.empty:
-        missing(out, fragments, what)
-        for var in answer_vars:
-            out.set(var, f"No {what} runs in this profile's configuration.")
-        return None
-    return runs

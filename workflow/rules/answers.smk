@@ -6,7 +6,7 @@ rule answers:
         tables=expand(f"{OUT}/tables/{{name}}.parquet", name=TABLES),
         provenance=expand(f"{DATA_DIR}/{{dataset}}.json", dataset=DATASETS),
         manifest=f"{OUT}/tables/manifest.json",
-        # the documents' own numbers, which the pages quote (analysis.answers.common.SeedValues)
+        # the documents' own numbers, which the pages quote (analysis.answers.common.DocumentValues)
         registry="config/scorecard.csv",
     output:
         answers=f"{OUT}/answers/{{page}}.json",
@@ -28,7 +28,7 @@ rule answers:
         " --manifest {input.manifest:q} --tables {OUT}/tables --data-dir {DATA_DIR} --out {OUT}/answers > {log:q} 2>&1"
 
 
-# Every seed number and claim (config/scorecard.csv) beside this run's measurement, with a verdict.
+# Every document number and claim (config/scorecard.csv) beside this run's measurement, with a verdict.
 rule scorecard:
     input:
         registry="config/scorecard.csv",

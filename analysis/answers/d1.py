@@ -1,5 +1,5 @@
-"""Seed 004 (Deep Learning Assignment 1): full-batch softmax and MLPs (D1.1–D1.3), L1/L2 with the
-seed's signed-L1 bug (D1.4), Keras-style MLPs with dropout on both data sets (D1.5–D1.6), and a
+"""Document 004 (Deep Learning Assignment 1): full-batch softmax and MLPs (D1.1–D1.3), L1/L2 with the
+document's signed-L1 bug (D1.4), Keras-style MLPs with dropout on both data sets (D1.5–D1.6), and a
 measured batch-normalisation comparison (D1.7).
 
 The longer `answer_*` functions select their runs and fill the page in two steps: a compute function (`*_stats`)
@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
+from analysis.answers.common import Context, DocumentValues, PageOutput, begin, markdown_table, missing
 from analysis.answers.questions import Question
-from analysis.answers.tools import DATASET_LABEL, begin, estimates, gap, missing, pp, sentence
-from analysis.stats import Estimate
+from analysis.answers.tools import DATASET_LABEL, estimates, gap, pp, sentence
+from analysis.stats import Estimate, percent
 
 FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_dropout",
                                           "d1_bn")
@@ -33,8 +33,8 @@ D14 = Question("D1.4", "d1-4", "d1.d14", ("d1_penalty_table", "d1_penalty_curves
 D15 = Question("D1.5", "d1-5", "d1.fits", ("d1_keras_table", "d1_keras_gap"), short="d1.fits_short")
 D17 = Question("D1.7", "d1-7", "d1.d17", ("d1_bn_curves",), short="d1.d17_short")
 QUESTIONS = (D11, D13, D14, D15, D17)
-#: the architectures the seed reports for D1.1-D1.3, in the order the learning-curve legend lists them, and the
-#: scorecard question whose rows (`<question>-<metric>` in config/scorecard.csv) hold the seed's values
+#: the architectures the document reports for D1.1-D1.3, in the order the learning-curve legend lists them, and the
+#: scorecard question whose rows (`<question>-<metric>` in config/scorecard.csv) hold the document's values
 FULL_SEED_ROWS = {"softmax": "D1.1", "A (300)": "D1.2", "B (300+100)": "D1.3"}
 FULL_METRICS = ("train_acc", "train_loss", "test_acc", "test_loss")
 LONG_CHECKPOINTS = (200, 500, 1000, 2000)
@@ -49,27 +49,27 @@ def _arch_name(hidden: tuple) -> str:
         hidden, f"{'+'.join(map(str, hidden))} ReLU")
 
 
-def seed_full(seed: SeedValues, arch: str) -> dict[str, float] | None:
-    """The seed's D1.1-D1.3 values of an architecture (metric -> value), or None when it reports none."""
+def document_full(doc: DocumentValues, arch: str) -> dict[str, float] | None:
+    """The document's D1.1-D1.3 values of an architecture (metric -> value), or None when it reports none."""
     question = FULL_SEED_ROWS.get(arch)
-    return {m: seed(f"{question}-{m}") for m in FULL_METRICS} if question else None
+    return {m: doc(f"{question}-{m}") for m in FULL_METRICS} if question else None
 
 
-def seed_keras(seed: SeedValues, model_no: int, dropout: float) -> tuple[float, float] | None:
-    """The seed's (test acc, test loss) of Keras model `model_no` (D1.5; D1.6 with dropout), or None."""
+def document_keras(doc: DocumentValues, model_no: int, dropout: float) -> tuple[float, float] | None:
+    """The document's (test acc, test loss) of Keras model `model_no` (D1.5; D1.6 with dropout), or None."""
     question = "D1.6" if dropout else "D1.5"
-    acc, loss = (seed.get(f"{question}-m{model_no}-{m}") for m in ("acc", "loss"))
+    acc, loss = (doc.get(f"{question}-m{model_no}-{m}") for m in ("acc", "loss"))
     return None if acc is None else (acc, loss)
 
 
 def _pct(v: float) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f} %"
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{percent(v, 2)}"
 
 
 def _penalty_label(row) -> str:
     l1, l2, form = row.get("penalty.l1"), row.get("penalty.l2"), row.get("penalty.l1_form")
     if isinstance(l1, float) and not math.isnan(l1) and l1:
-        return f"L1 δ={l1:g} ({'δ·Σ|w|, correct' if form != 'signed' else 'δ·Σw, the seed'})"
+        return f"L1 δ={l1:g} ({'δ·Σ|w|, correct' if form != 'signed' else 'δ·Σw, as the document wrote'})"
     if isinstance(l2, float) and not math.isnan(l2) and l2:
         return f"L2 δ={l2:g} (δ·Σw²)"
     return "none"
@@ -97,19 +97,19 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
 
 @dataclass
 class FullBatch:
-    """D1.1–D1.3 as numbers: one full-batch run per architecture beside the seed's values, and the width sweep."""
+    """D1.1–D1.3 as numbers: one full-batch run per architecture beside the document's values, and the width sweep."""
 
     runs: pd.DataFrame  # with `hidden` (tuple of widths) and `arch` (its display name)
     epochs: pd.DataFrame  # per iteration, with `arch` and `hidden`
     iterations: int
     first: dict[str, pd.Series]  # per architecture, in run order: its first run
-    seed: dict[str, dict[str, float] | None]  # per architecture: the seed's values (None when it reports none)
+    document: dict[str, dict[str, float] | None]  # per architecture: the document's values (None when it reports none)
     widths: pd.DataFrame  # architecture A's width sweep (one hidden layer), by width, with `width`
     gap_trend: float | None  # slope of the train − test gap over the sweep, points per unit (None: < 2 widths)
 
 
 def full_stats(ctx: Context, runs: pd.DataFrame) -> FullBatch:
-    """Name each run's architecture, look up the seed's values, and fit the width sweep's gap trend."""
+    """Name each run's architecture, look up the document's values, and fit the width sweep's gap trend."""
     runs = runs.assign(hidden=_hidden(runs))
     runs["arch"] = runs["hidden"].map(_arch_name)
     epochs = ctx.of("epochs", FULL).merge(runs[["run_id", "arch", "hidden"]], on="run_id")
@@ -121,25 +121,27 @@ def full_stats(ctx: Context, runs: pd.DataFrame) -> FullBatch:
         widths = widths.sort_values("width")
         gap_trend = np.polyfit(widths["width"], widths["final_train_acc"] - widths["final_test_acc"], 1)[0] * 100
     return FullBatch(runs, epochs, int(runs["epochs"].max()), first,
-                     {arch: seed_full(ctx.seed, arch) for arch in first}, widths, gap_trend)
+                     {arch: document_full(ctx.document, arch) for arch in first}, widths, gap_trend)
 
 
 def full_table(out: PageOutput, d1: FullBatch) -> None:
-    """Ours beside the seed's per architecture (and each value the scorecard compares)."""
+    """Ours beside the document's per architecture (and each value the scorecard compares)."""
     rows = []
     for arch, r in d1.first.items():
-        seed = d1.seed[arch]
-        if seed:
+        document = d1.document[arch]
+        if document:
             for metric in FULL_METRICS:
                 out.measure(f"d1.{arch.split(' ')[0]}.{metric}", float(r[f"final_{metric}"]), experiments=[FULL],
                             run_ids=[r["run_id"]], anchor="d1-1")
         rows.append({"model": arch, "train acc. (ours)": _pct(r["final_train_acc"]),
-                     "train acc. (seed)": _pct(seed["train_acc"]) if seed else "—",
+                     "train acc. (document)": _pct(document["train_acc"]) if document else "—",
                      "test acc. (ours)": _pct(r["final_test_acc"]),
-                     "test acc. (seed)": _pct(seed["test_acc"]) if seed else "—",
-                     "train loss (ours / seed)": f"{r['final_train_loss']:.3f} / {seed['train_loss']:.3f}" if seed
+                     "test acc. (document)": _pct(document["test_acc"]) if document else "—",
+                     "train loss (ours / document)":
+                         f"{r['final_train_loss']:.3f} / {document['train_loss']:.3f}" if document
                                                  else f"{r['final_train_loss']:.3f} / —",
-                     "test loss (ours / seed)": f"{r['final_test_loss']:.3f} / {seed['test_loss']:.3f}" if seed
+                     "test loss (ours / document)":
+                         f"{r['final_test_loss']:.3f} / {document['test_loss']:.3f}" if document
                                                 else f"{r['final_test_loss']:.3f} / —",
                      "GFLOP/s": f"{r.get('gflops_per_s', math.nan):.0f}"})
     order = sorted(rows, key=lambda row: (len(row["model"]), row["model"]))
@@ -147,7 +149,7 @@ def full_table(out: PageOutput, d1: FullBatch) -> None:
 
 
 def full_curves_figure(out: PageOutput, d1: FullBatch) -> None:
-    """Accuracy and loss per iteration for the seed's three architectures."""
+    """Accuracy and loss per iteration for the document's three architectures."""
     main = d1.epochs[d1.epochs["arch"].isin(list(FULL_SEED_ROWS))]
     long = main[main["epoch"] > 0].melt(id_vars=["epoch", "arch"],
                                         value_vars=["train_acc", "test_acc", "train_loss", "test_loss"])
@@ -191,18 +193,19 @@ def width_answer(out: PageOutput, d1: FullBatch) -> None:
 
 
 def depth_answers(out: PageOutput, d1: FullBatch) -> None:
-    """D1.1–D1.3 one sentence each (ours against the seed's), and what each added layer changes."""
+    """D1.1–D1.3 one sentence each (ours against the document's), and what each added layer changes."""
     by = d1.runs.set_index("arch")
     for key, arch in (("d11", "softmax"), ("d12", "A (300)"), ("d13", "B (300+100)")):
         if arch not in by.index:
             out.set(f"d1.{key}", f"{arch} was not run in this profile.")
             continue
-        r, seed = by.loc[arch], d1.seed[arch]
+        r, document = by.loc[arch], d1.document[arch]
         out.set(f"d1.{key}", f"After {d1.iterations} full-batch iterations {arch} reaches "
                 f"{_pct(r['final_test_acc'])} test accuracy (loss {r['final_test_loss']:.3f}) and "
-                f"{_pct(r['final_train_acc'])} on the training set; the seed "
-                f"reports {_pct(seed['test_acc'])} ({seed['test_loss']:.3f}) and {_pct(seed['train_acc'])}: a "
-                f"difference of {100 * (r['final_test_acc'] - seed['test_acc']):+.2f} points on test.")
+                f"{_pct(r['final_train_acc'])} on the training set; the document "
+                f"reports {_pct(document['test_acc'])} ({document['test_loss']:.3f}) and "
+                f"{_pct(document['train_acc'])}: a "
+                f"difference of {100 * (r['final_test_acc'] - document['test_acc']):+.2f} points on test.")
     if {"softmax", "A (300)", "B (300+100)"} <= set(by.index):
         accs = [by.loc[a, "final_test_acc"] for a in ("softmax", "A (300)", "B (300+100)")]
         out.set("d1.layers", f"Going from 1 to 2 to 3 layers moves test accuracy {_pct(accs[0])} → {_pct(accs[1])} → "
@@ -232,7 +235,7 @@ def answer_long(ctx: Context, out: PageOutput) -> None:
         a0 = epochs[epochs["epoch"] == first["iterations"]]["test_acc"].iloc[0]
         a1 = epochs[epochs["epoch"] == last["iterations"]]["test_acc"].iloc[0]
         out.set("d1.long", f"From {first['iterations']} to {last['iterations']} iterations the softmax classifier's "
-                f"test accuracy moves {100 * (a1 - a0):+.2f} points (seed: 'less than 5 %'), its test loss from "
+                f"test accuracy moves {100 * (a1 - a0):+.2f} points (the document: 'less than 5 %'), its test loss from "
                 f"{first['test loss']} to {last['test loss']}.")
     else:
         out.set("d1.long", "The long run is shorter than 500 iterations in this profile.")
@@ -240,7 +243,7 @@ def answer_long(ctx: Context, out: PageOutput) -> None:
 
 # ------------------------------------------------------------------------- D1.4 ---
 def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
-    runs = begin(ctx, out, PENALTY, "d1.penalty_scaling", ["d1_penalty_table", "d1_penalty_curves"], ["d1.d14"],
+    runs = begin(ctx, out, PENALTY, "d1.penalty_scaling", D14.fragments, ["d1.d14"],
                  "penalty")
     if runs is None:
         return ctx.of("runs", PENALTY)
@@ -254,28 +257,28 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
                          f"(penalty term {row.get('final_train_penalty', math.nan):.3g})"
                          + (" — diverged" if row["status"] == "diverged" else ""))
     neg, signed = d1.negative, d1.signed
-    out.set("d1.d14_short", f"The seed's signed L1 term δ·Σw went negative in {len(neg)} of {len(signed)} runs"
+    out.set("d1.d14_short", f"The document's signed L1 term δ·Σw went negative in {len(neg)} of {len(signed)} runs"
             + (" (δ·Σ|w| cannot): its loss can sit below the unpenalised one." if len(neg) else "."))
     out.set("d1.d14", sentence(parts) + " " + (
-        f"The seed's signed form gives a negative penalty ({len(neg)} of {len(signed)} runs), so its reported "
-        f"loss {ctx.seed('D1.4-l1_signed-loss')} can sit below the unpenalised loss for the wrong reason."
+        f"The document's signed form gives a negative penalty ({len(neg)} of {len(signed)} runs), so its reported "
+        f"loss {ctx.document('D1.4-l1_signed-loss')} can sit below the unpenalised loss for the wrong reason."
         if len(neg) else "The signed form's penalty stayed non-negative here."))
     return d1.runs
 
 
-#: (L1 form, δ) -> the scorecard's name for a penalty setting the seed ran (L2 at δ = 10⁻³ is "l2")
+#: (L1 form, δ) -> the scorecard's name for a penalty setting the document ran (L2 at δ = 10⁻³ is "l2")
 PENALTY_KEYS = {("abs", 1e-5): "l1_abs", ("signed", 1e-5): "l1_signed", ("abs", 1.0): "l1_abs_1",
                 ("signed", 1.0): "l1_signed_1"}
 
 
 @dataclass
 class PenaltyStats:
-    """D1.4's runs labelled by penalty, and what the seed's signed L1 term did."""
+    """D1.4's runs labelled by penalty, and what the document's signed L1 term did."""
 
     runs: pd.DataFrame  # with `penalty`, a label per setting
     epochs: pd.DataFrame  # per iteration, with the run's `penalty` label
     correct: pd.DataFrame  # L1 as δ·Σ|w|, by δ
-    signed: pd.DataFrame  # the seed's L1 as δ·Σw, by δ
+    signed: pd.DataFrame  # the document's L1 as δ·Σw, by δ
     negative: pd.DataFrame  # signed runs whose penalty term ended below zero
 
 
@@ -289,7 +292,7 @@ def penalty_stats(runs: pd.DataFrame, epochs: pd.DataFrame) -> PenaltyStats:
 
 
 def penalty_key(row) -> str | None:
-    """The scorecard's name for a run's penalty setting (None: a setting the seed did not run)."""
+    """The scorecard's name for a run's penalty setting (None: a setting the document did not run)."""
     name = PENALTY_KEYS.get((row.get("penalty.l1_form"), row.get("penalty.l1")))
     if name is None and row.get("penalty.l2") == 1e-3:
         name = "l2"
@@ -297,7 +300,7 @@ def penalty_key(row) -> str | None:
 
 
 def penalty_table(out: PageOutput, runs: pd.DataFrame) -> None:
-    """Per run: the data loss and the penalty term apart, and the values the scorecard compares with the seed's."""
+    """Per run: the data loss and the penalty term apart, and the values the scorecard compares with the document's."""
     rows = []
     for _, row in runs.iterrows():
         pen = row.get("final_train_penalty", math.nan)
@@ -330,7 +333,7 @@ def penalty_figure(out: PageOutput, epochs: pd.DataFrame) -> None:
         ax.set_xlabel("full-batch iteration")
         ax.legend(fontsize=7)
     out.figure(fig, "d1_penalty_curves", "D1.4 — architecture B under each penalty: test accuracy and the objective "
-               "actually minimised (data loss + penalty; symmetric-log scale). The seed's signed L1 term δ·Σw is "
+               "actually minimised (data loss + penalty; symmetric-log scale). The document's signed L1 term δ·Σw is "
                "unbounded below: the optimiser can lower it forever by pushing weights negative.")
 
 
@@ -339,7 +342,7 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
     runs = pd.concat([ctx.of("runs", KERAS), ctx.of("runs", DROPOUT)], ignore_index=True).drop_duplicates("run_id")
     out.set("d1.keras_scaling", ctx.scaling_text(KERAS))
     if runs.empty:
-        missing(out, ["d1_keras_table", "d1_keras_gap"], "Keras-style")
+        missing(out, D15.fragments, "Keras-style")
         for key in ("d15", "d16", "fits"):
             out.set(f"d1.{key}", "No Keras-style runs in this profile's configuration.")
         return runs
@@ -356,32 +359,32 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
 
 @dataclass
 class KerasStats:
-    """D1.5–D1.6 as numbers: the Keras-style models per data set and dropout, and how near the seed's values lie."""
+    """D1.5–D1.6 as numbers: the Keras-style models per data set and dropout, and how near the document's values lie."""
 
     runs: pd.DataFrame  # the d1_keras and d1_dropout runs, with `model_no` (hidden layers + 1)
     est: dict[tuple, dict]  # per (dataset, model_no, dropout), in that order
-    seed: dict[tuple, tuple[float, float] | None]  # the same keys: the seed's (test acc, test loss), if reported
+    document: dict[tuple, tuple[float, float] | None]  # same keys: the document's (test acc, loss), if any
     gap_curves: pd.DataFrame  # per run and epoch: `gap`, train − validation accuracy in points
-    mean_dist: dict[str, float]  # per dataset: mean |ours − seed's| test accuracy over the models the seed reports
+    mean_dist: dict[str, float]  # per dataset: mean |ours − document's| test accuracy over its models
     plain: dict[int, dict | None]  # models 1–5 on Fashion-MNIST without dropout: their estimates
     dropout_gain: list[tuple[int, Estimate]]  # models 4, 5 on Fashion-MNIST: test accuracy with − without dropout
 
 
 def keras_stats(ctx: Context, runs: pd.DataFrame) -> KerasStats:
-    """Seed-averaged results per model, their distance to the seed's per data set, and dropout's effect."""
+    """Seed-averaged results per model, their distance to the document's per data set, and dropout's effect."""
     runs = runs.assign(model_no=_hidden(runs).map(len) + 1)
     est = dict(sorted(estimates(runs, ["dataset", "model_no", "dropout"],
                                 ["test_acc", "test_loss", "train_acc", "val_acc"]).items()))
-    seed = {key: seed_keras(ctx.seed, key[1], key[2]) for key in est}
+    document = {key: document_keras(ctx.document, key[1], key[2]) for key in est}
     distance: dict[str, list[float]] = {}
     for key, e in est.items():
-        if seed[key]:
-            distance.setdefault(key[0], []).append(abs(e["test_acc"].mean - seed[key][0]))
+        if document[key]:
+            distance.setdefault(key[0], []).append(abs(e["test_acc"].mean - document[key][0]))
     epochs = pd.concat([ctx.of("epochs", KERAS), ctx.of("epochs", DROPOUT)]).drop_duplicates(["run_id", "epoch"])
     epochs = epochs.merge(runs[["run_id", "model_no"]], on="run_id")
     fm = runs["dataset"] == "fashion_mnist"
     return KerasStats(
-        runs=runs, est=est, seed=seed,
+        runs=runs, est=est, document=document,
         gap_curves=epochs[epochs["epoch"] > 0].assign(gap=lambda f: 100 * (f["train_acc"] - f["val_acc"])),
         mean_dist={d: float(np.mean(v)) for d, v in distance.items()},
         plain={m: est.get(("fashion_mnist", m, 0.0)) for m in range(1, 6)},
@@ -390,37 +393,39 @@ def keras_stats(ctx: Context, runs: pd.DataFrame) -> KerasStats:
 
 
 def keras_table(out: PageOutput, d1: KerasStats) -> None:
-    """Ours beside the seed's per data set, model and dropout (and each value the scorecard compares)."""
+    """Ours beside the document's per data set, model and dropout (and each value the scorecard compares)."""
     rows = []
     for (dataset, model_no, dropout), e in d1.est.items():
-        seed = d1.seed[dataset, model_no, dropout]
+        document = d1.document[dataset, model_no, dropout]
         kind = "dropout" if dropout else "keras"
         behind = {"experiments": [DROPOUT if dropout else KERAS], "run_ids": e["run_ids"], "anchor": "d1-5"}
         out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_acc", e["test_acc"], **behind)
         out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_loss", e["test_loss"], **behind)
         rows.append({"data set": DATASET_LABEL[dataset], "model": model_no, "dropout": dropout,
-                     "test acc. (ours)": e["test_acc"].pct(2), "test acc. (seed)": _pct(seed[0]) if seed else "—",
-                     "test loss (ours)": e["test_loss"].num(3), "test loss (seed)": f"{seed[1]:.2f}" if seed else "—",
+                     "test acc. (ours)": e["test_acc"].pct(2),
+                     "test acc. (document)": _pct(document[0]) if document else "—",
+                     "test loss (ours)": e["test_loss"].num(3),
+                     "test loss (document)": f"{document[1]:.2f}" if document else "—",
                      "train − val. gap": f"{100 * (e['train_acc'].mean - e['val_acc'].mean):+.2f} pp"})
     out.fragment("d1_keras_table", markdown_table(pd.DataFrame(rows)))
 
 
 def keras_answers(ctx: Context, out: PageOutput, d1: KerasStats) -> None:
-    """Which data set the seed's numbers fit (D1.5), the models' accuracies, and what dropout changed (D1.6)."""
+    """Which data set the document's numbers fit (D1.5), the models' accuracies, and what dropout changed (D1.6)."""
     mean_dist = d1.mean_dist
     if len(mean_dist) == 2:
         fit = min(mean_dist, key=mean_dist.get)
-        out.set("d1.fits", f"The seed's part-B accuracies lie on average {100 * mean_dist['fashion_mnist']:.2f} "
+        out.set("d1.fits", f"The document's part-B accuracies lie on average {100 * mean_dist['fashion_mnist']:.2f} "
                 f"points from our Fashion-MNIST results and {100 * mean_dist['mnist']:.2f} points from our MNIST "
                 "results: they fit "
                 f"{DATASET_LABEL[fit]} better" + (", though neither closely." if mean_dist[fit] > 0.02 else "."))
     else:
-        out.set("d1.fits", "Only one data set ran in this profile: which one the seed used cannot be decided.")
+        out.set("d1.fits", "Only one data set ran in this profile: which one the document used cannot be decided.")
     plain = d1.plain
     if all(plain.values()):
         out.set("d1.d15", "On Fashion-MNIST models 1 to 5 reach " + ", ".join(
-            f"{100 * plain[m]['test_acc'].mean:.2f}" for m in range(1, 6)) + " % test accuracy (seed: " + ", ".join(
-            f"{100 * ctx.seed(f'D1.5-m{m}-acc'):.2f}" for m in range(1, 6)) + " %).")
+            f"{100 * plain[m]['test_acc'].mean:.2f}" for m in range(1, 6)) + " % test accuracy (the document: " + ", ".join(
+            f"{100 * ctx.document(f'D1.5-m{m}-acc'):.2f}" for m in range(1, 6)) + " %).")
     else:
         out.set("d1.d15", "Not every model ran on Fashion-MNIST in this profile.")
     drop = d1.dropout_gain
@@ -434,7 +439,7 @@ def keras_answers(ctx: Context, out: PageOutput, d1: KerasStats) -> None:
 def answer_bn(ctx: Context, out: PageOutput) -> pd.DataFrame:
     runs = ctx.of("runs", BN)
     if runs.empty or runs["norm"].nunique() < 2:
-        missing(out, ["d1_bn_curves"], "BN comparison")
+        missing(out, D17.fragments, "BN comparison")
         out.set("d1.d17", "The with/without-BN pair did not run in this profile.")
         return runs
     e = estimates(runs, ["norm"], ["test_acc", "test_loss", "val_loss"])

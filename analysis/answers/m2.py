@@ -1,5 +1,5 @@
-"""Seed 003 (Machine Learning Assignment 2): depth × activation (M2.1), gradients through depth and
-dead ReLUs (M2.2), LeCun's scaled tanh (M2.3), and the seed's best CNN rebuilt exactly (M2.4)."""
+"""Document 003 (Machine Learning Assignment 2): depth × activation (M2.1), gradients through depth and
+dead ReLUs (M2.2), LeCun's scaled tanh (M2.3), and the document's best CNN rebuilt exactly (M2.4)."""
 from __future__ import annotations
 
 import math
@@ -9,11 +9,12 @@ import pandas as pd
 import seaborn as sns
 import torch
 
+from analysis.stats import percent
 from analysis.activations import ordered
 from analysis.answers import m2_variants
-from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
+from analysis.answers.common import Context, DocumentValues, PageOutput, markdown_table, missing
 from analysis.answers.questions import Question
-from analysis.answers.tools import estimates, missing, ok_runs, sentence
+from analysis.answers.tools import estimates, ok_runs, sentence
 from analysis.figures import ACTIVATION_PALETTE
 from analysis.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh, model_summary, parameter_count)
 
@@ -50,16 +51,16 @@ def activations_of(runs: pd.DataFrame) -> list[str]:
     return ordered(runs["activation"].unique())
 
 
-def seed_m21(seed: SeedValues) -> pd.DataFrame:
-    """The seed's M2.1 table of test accuracies (%) from config/scorecard.csv: depth rows, activation columns."""
-    acc = seed.matching(r"M2\.1-(\d+)-(\w+)-acc")
+def document_m21(doc: DocumentValues) -> pd.DataFrame:
+    """The document's M2.1 table of test accuracies (%) from config/scorecard.csv: depth rows, activation columns."""
+    acc = doc.matching(r"M2\.1-(\d+)-(\w+)-acc")
     cells: dict[str, dict[int, float]] = {}
     for (depth, act), value in acc.items():
         cells.setdefault(act, {})[int(depth)] = 100 * value
     return pd.DataFrame(cells)
 
 
-def answer_m21(out: PageOutput, runs: pd.DataFrame, seed: SeedValues) -> dict:
+def answer_m21(out: PageOutput, runs: pd.DataFrame, doc: DocumentValues) -> dict:
     est = estimates(runs, ["depth", "activation"], ["test_acc", "test_loss"])
     acts = activations_of(runs)
     rows = []
@@ -68,30 +69,31 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame, seed: SeedValues) -> dict:
             e = est.get((depth, act))
             if e is None:
                 continue
-            seed_acc, seed_loss = (seed.get(f"M2.1-{depth}-{act}-{m}") for m in ("acc", "loss"))
+            doc_acc, doc_loss = (doc.get(f"M2.1-{depth}-{act}-{m}") for m in ("acc", "loss"))
             for metric in ("test_acc", "test_loss"):
                 out.measure(f"m2.d{depth}.{act}.{metric}", e[metric], experiments=[DEPTH], run_ids=e["run_ids"])
             rows.append({"hidden layers": depth, "activation": act, "test accuracy (ours)": e["test_acc"].pct(1),
-                         "test accuracy (seed)": f"{100 * seed_acc:.1f} %" if seed_acc is not None else "—",
+                         "test accuracy (document)": f"{percent(doc_acc)}" if doc_acc is not None else "—",
                          "test loss (ours)": e["test_loss"].num(3),
-                         "test loss (seed)": f"{seed_loss:.3f}" if seed_loss is not None else "—",
+                         "test loss (document)": f"{doc_loss:.3f}" if doc_loss is not None else "—",
                          "diverged": e["diverged"]})
     out.fragment("m21_table", markdown_table(pd.DataFrame(rows)))
     heat = ok_runs(runs).groupby(["depth", "activation"])["final_test_acc"].mean().unstack() * 100
     heat = heat[[a for a in acts if a in heat.columns]]
-    seed_heat = seed_m21(seed)
+    document_heat = document_m21(doc)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6),
-                             gridspec_kw={"width_ratios": [len(heat.columns), len(seed_heat.columns)]})
+                             gridspec_kw={"width_ratios": [len(heat.columns), len(document_heat.columns)]})
     sns.heatmap(heat, annot=True, fmt=".1f", vmin=0, vmax=100, cmap="viridis", ax=axes[0], cbar=False)
     axes[0].set_title("ours: test accuracy (%)")
-    sns.heatmap(seed_heat.loc[[d for d in seed_heat.index]], annot=True, fmt=".1f", vmin=0, vmax=100, cmap="viridis",
+    sns.heatmap(document_heat.loc[[d for d in document_heat.index]], annot=True, fmt=".1f", vmin=0, vmax=100,
+                cmap="viridis",
                 ax=axes[1], cbar_kws={"label": "test accuracy (%)"})
-    axes[1].set_title("seed 003's table")
+    axes[1].set_title("document 003's table")
     for ax in axes:
         ax.set_ylabel("hidden layers")
         ax.set_xlabel("")
     out.figure(fig, "m21_heatmap", "M2.1 — test accuracy by depth and activation: ours (mean over seeds) beside the "
-               "seed's table. Dark cells are nets that did not learn.")
+               "document's table. Dark cells are nets that did not learn.")
     parts, bests = [], []
     for depth in sorted(runs["depth"].unique()):
         learned = [a for a in acts if (depth, a) in est and est[(depth, a)]["test_acc"].mean > CHANCE_UPPER]
@@ -102,7 +104,7 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame, seed: SeedValues) -> dict:
         if stuck:
             text += f" and {', '.join(stuck)} stay{'s' if len(stuck) == 1 else ''} at chance"
         parts.append(text)
-        bests.append(f"{depth} layers {best} ({100 * est[(depth, best)]['test_acc'].mean:.1f} %)" if best
+        bests.append(f"{depth} layers {best} ({percent(est[(depth, best)]['test_acc'].mean)})" if best
                      else f"{depth} layers none")
     out.set("m21.answer", sentence(parts))
     out.set("m21.short", "Best activation by depth: " + ", ".join(bests) + ".")
@@ -181,12 +183,12 @@ def answer_m22(out: PageOutput, runs: pd.DataFrame, grads: pd.DataFrame, summary
                    "images, per hidden layer, mean over seeds: at the end of training (lines) and at initialisation "
                    "(grey).")
         dying = dead_end[dead_end["dead_fraction"] > DEAD_SHARE]
-        dead_text = (f"; ReLU units die (over {100 * DEAD_SHARE:.0f} % never active) in "
+        dead_text = (f"; ReLU units die (over {percent(DEAD_SHARE, 0)} never active) in "
                      + ", ".join(f"{int(r.depth)}-layer net from layer {int(r.layer_index)}"
                                  for r in dying.groupby("depth", as_index=False).first().itertuples())
-                     if len(dying) else f"; no ReLU layer has more than {100 * DEAD_SHARE:.0f} % dead units")
+                     if len(dying) else f"; no ReLU layer has more than {percent(DEAD_SHARE, 0)} dead units")
         worst = dead_end.loc[dead_end["dead_fraction"].idxmax()]
-        dead_text += (f" (the most: {100 * worst['dead_fraction']:.0f} % in layer {int(worst['layer_index'])} "
+        dead_text += (f" (the most: {percent(worst['dead_fraction'], 0)} in layer {int(worst['layer_index'])} "
                       f"of the {int(worst['depth'])}-layer net)")
     else:
         missing(out, ["m22_dead"], "ReLU")
@@ -210,19 +212,19 @@ def lecun_derivative_range() -> dict:
             "closed_form_max": LECUN_A * LECUN_B + LECUN_C, "limit_min": LECUN_C}
 
 
-#: seed 003's M2.3 table labels its rows ReLU / Tanh although the section compares LeCun's tanh and tanh
+#: document 003's M2.3 table labels its rows ReLU / Tanh although the section compares LeCun's tanh and tanh
 M23_ROW_LABEL = {"lecun_tanh": "row 'ReLU'", "tanh": "row 'Tanh'"}
 
 
-def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame, seed: SeedValues) -> None:
+def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame, doc: DocumentValues) -> None:
     r = lecun_derivative_range()
-    seed_upper = seed("M2.3-deriv")
+    document_upper = doc("M2.3-deriv")
     out.measure("m23.lecun_max_derivative", r["max"])
     out.set("m23.derivative", f"f′(x) = {LECUN_A}·(2/3)·(1 − tanh²(2x/3)) + {LECUN_C} ranges over "
             f"({r['limit_min']:.2f}, {r['max']:.5f}]: its maximum {r['max']:.5f} is at x = {r['argmax']:.1f} "
             f"(closed form 1.7159·2/3 + 0.01 = {r['closed_form_max']:.5f}), and it tends to {r['limit_min']:.2f} "
-            f"for large |x| (grid minimum {r['min']:.5f}). The seed's upper bound {seed_upper} is wrong by "
-            f"{seed_upper - r['closed_form_max']:.2f}.")
+            f"for large |x| (grid minimum {r['min']:.5f}). The document's upper bound {document_upper} is wrong by "
+            f"{document_upper - r['closed_form_max']:.2f}.")
     if g.empty:
         missing(out, M23.fragments, "LeCun tanh")
         out.set("m23.answer", "No LeCun-tanh runs in this profile.")
@@ -239,13 +241,13 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame, 
                 continue
             row = {"hidden layers": depth, "activation": act, "test accuracy (ours)": e["test_acc"].pct(1),
                    "test loss (ours)": e["test_loss"].num(3)}
-            seed_acc, seed_loss = (seed.get(f"M2.3-{depth}-{act}-{m}") for m in ("acc", "loss"))
-            if seed_acc is not None:
-                row[f"seed, {M23_ROW_LABEL[act]} (loss / acc.)"] = f"{seed_loss:.3f} / {100 * seed_acc:.1f} %"
+            doc_acc, doc_loss = (doc.get(f"M2.3-{depth}-{act}-{m}") for m in ("acc", "loss"))
+            if doc_acc is not None:
+                row[f"document, {M23_ROW_LABEL[act]} (loss / acc.)"] = f"{doc_loss:.3f} / {percent(doc_acc)}"
             rows.append(row)
     out.fragment("m23_table", markdown_table(pd.DataFrame(rows).fillna("—")))
     ratios = vanishing(g).set_index(["activation", "depth"])["ratio"]
-    seed_lecun = list(seed.matching(r"M2\.3-(\d+)-(\w+)-acc").values())
+    document_lecun = list(doc.matching(r"M2\.3-(\d+)-(\w+)-acc").values())
     deepest = int(runs["depth"].max())
     lt, t = est.get((deepest, "lecun_tanh")), est.get((deepest, "tanh"))
     if lt and t and ("lecun_tanh", deepest) in ratios and ("tanh", deepest) in ratios:
@@ -253,8 +255,8 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame, 
                 f"At {deepest} layers the layer-1/last-layer gradient ratio at initialisation is "
                 f"{ratios[('lecun_tanh', deepest)]:.1e} for LeCun's tanh against "
                 f"{ratios[('tanh', deepest)]:.1e} for tanh, "
-                f"and the test accuracies are {lt['test_acc'].pct(1)} and {t['test_acc'].pct(1)}; the seed's "
-                f"LeCun table (all between {100 * min(seed_lecun):.0f} and {100 * max(seed_lecun):.0f} %) is "
+                f"and the test accuracies are {lt['test_acc'].pct(1)} and {t['test_acc'].pct(1)}; the document's "
+                f"LeCun table (all between {100 * min(document_lecun):.0f} and {percent(max(document_lecun), 0)}) is "
                 f"{'reproduced' if lt['test_acc'].mean <= CHANCE_UPPER else 'not reproduced'} for LeCun's tanh.")
     else:
         out.set("m23.answer", "LeCun's tanh and tanh were not both run at the deepest setting in this profile.")
@@ -279,11 +281,11 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     counts = parameter_count(model)
     out.measure("m24.params", counts["total"])
     out.measure("m24.non_trainable", counts["non_trainable"])
-    params, non_trainable = ctx.seed("M2.4-params"), ctx.seed("M2.4-nontrain")
+    params, non_trainable = ctx.document("M2.4-params"), ctx.document("M2.4-nontrain")
     equal = counts["total"] == params and counts["non_trainable"] == non_trainable
     out.set("m24.params", f"{counts['total']:,} parameters ({counts['trainable']:,} trainable, "
             f"{counts['non_trainable']:,} batch-norm running statistics): "
-            f"{'equal to' if equal else 'different from'} the seed's {params:,} "
+            f"{'equal to' if equal else 'different from'} the document's {params:,} "
             f"({params - non_trainable:,} + {non_trainable})")
     runs = ctx.of("runs", CNN)
     if runs.empty:
@@ -293,11 +295,11 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.measure("m24.test_acc", e["test_acc"], experiments=[CNN], run_ids=e["run_ids"])
     out.measure("m24.test_loss", e["test_loss"], experiments=[CNN], run_ids=e["run_ids"])
     epochs = int(runs["epochs"].max())
-    seed_acc, seed_loss = ctx.seed("M2.4-acc"), ctx.seed("M2.4-loss")
+    doc_acc, doc_loss = ctx.document("M2.4-acc"), ctx.document("M2.4-loss")
     out.set("m24.answer", f"Trained for {epochs} epoch{'s' if epochs > 1 else ''}, the rebuilt CNN reaches "
-            f"{e['test_acc'].pct(2)} test accuracy and test loss {e['test_loss'].num(4)}, against the seed's "
-            f"{100 * seed_acc:.2f} % and {seed_loss:.4f} "
-            f"({'within' if abs(e['test_acc'].mean - seed_acc) <= 0.005 else 'more than'} "
+            f"{e['test_acc'].pct(2)} test accuracy and test loss {e['test_loss'].num(4)}, against the document's "
+            f"{percent(doc_acc, 2)} and {doc_loss:.4f} "
+            f"({'within' if abs(e['test_acc'].mean - doc_acc) <= 0.005 else 'more than'} "
             "half a point apart).")
     return runs
 
@@ -311,14 +313,14 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
         missing(out, M21.fragments + M22.fragments, "M2 depth")
         for key in ("m21", "m22"):
             out.set(f"{key}.answer", "No depth × activation runs in this profile's configuration.")
-        answer_m23(out, runs, {}, pd.DataFrame(), ctx.seed)
-        m2_variants.answer(out, runs, pd.DataFrame(), runs, {}, ctx.seed)
+        answer_m23(out, runs, {}, pd.DataFrame(), ctx.document)
+        m2_variants.answer(out, runs, pd.DataFrame(), runs, {}, ctx.document)
         return cnn_runs
     runs = _depth(runs)
-    est = answer_m21(out, runs, ctx.seed)
+    est = answer_m21(out, runs, ctx.document)
     g = answer_m22(out, runs, ctx.of("grads", DEPTH), ctx.of("act_summary", DEPTH))
-    answer_m23(out, runs, est, g, ctx.seed)
+    answer_m23(out, runs, est, g, ctx.document)
     width_runs = ctx.of("runs", WIDTH)
     width_runs = _depth(width_runs) if not width_runs.empty else width_runs
-    m2_variants.answer(out, runs, ctx.of("epochs", DEPTH), width_runs, est, ctx.seed)
+    m2_variants.answer(out, runs, ctx.of("epochs", DEPTH), width_runs, est, ctx.document)
     return pd.concat([runs, width_runs, cnn_runs], ignore_index=True)

@@ -4,42 +4,42 @@ import math
 import pandas as pd
 import pytest
 
-from analysis.answers import seed002
+from analysis.answers import a7
 from analysis.stats import mean_ci
 
 
 def test_xor_inequalities_are_infeasible():
-    assert seed002.xor_threshold_lp()["infeasible"]
+    assert a7.xor_threshold_lp()["infeasible"]
 
 
 def test_best_linear_and_sigmoid_accuracy_on_xor_is_three_quarters():
-    best, labelings = seed002.best_linear_accuracy(bias=True)
+    best, labelings = a7.best_linear_accuracy(bias=True)
     assert best == 0.75 and len(labelings) == 4  # flip any one of the four labels
-    assert seed002.best_sigmoid_accuracy(restarts=20, steps=100) == 0.75
+    assert a7.best_sigmoid_accuracy(restarts=20, steps=100) == 0.75
     # sanity of the LP itself: AND is separable, XOR is not
-    assert seed002.separable([0, 0, 0, 1], bias=True)
-    assert not seed002.separable(list(seed002.XOR_Y), bias=True)
+    assert a7.separable([0, 0, 0, 1], bias=True)
+    assert not a7.separable(list(a7.XOR_Y), bias=True)
 
 
 def test_two_layer_relu_net_outputs_xor():
-    result = seed002.xor_two_layer()
+    result = a7.xor_two_layer()
     assert result["out"].tolist() == [0, 1, 1, 0]
     assert result["hidden"].tolist() == [[0, 0], [1, 0], [1, 0], [2, 1]]
 
 
 def test_backprop_formulas_match_autograd_and_the_exercise():
-    formula, auto = seed002.backprop_by_formula(), seed002.backprop_by_autograd()
+    formula, auto = a7.backprop_by_formula(), a7.backprop_by_autograd()
     for key, value in formula.items():
         assert auto[key] == pytest.approx(value, abs=1e-12), key
     assert formula["y_hat"] == pytest.approx(0.9)
     assert formula["delta6"] == pytest.approx(-0.1)
     assert formula["delta3"] == pytest.approx(-0.1)
     assert formula["dL_dw32"] == pytest.approx(-0.2)
-    assert formula["a5"] == 0.0  # the seed wrote -4
+    assert formula["a5"] == 0.0  # the document wrote -4
 
 
 def test_sigmoid_derivative_never_exceeds_a_quarter():
-    table = seed002.derivative_table().set_index("activation")
+    table = a7.derivative_table().set_index("activation")
     assert table.loc["sigmoid", "max"] == pytest.approx(0.25, abs=1e-9)
     assert table.loc["relu", "max"] == 1.0 and table.loc["tanh", "max"] == pytest.approx(1.0)
     assert table.loc["lecun_tanh", "max"] == pytest.approx(1.15393, abs=1e-5)
@@ -57,7 +57,7 @@ def synthetic_grads(ratio: float) -> pd.DataFrame:
 
 @pytest.mark.parametrize("ratio", [0.1, 10.0])
 def test_layer_ratio_follows_the_data(ratio):
-    result = seed002.layer_gradient_ratio(synthetic_grads(ratio), "sigmoid")
+    result = a7.layer_gradient_ratio(synthetic_grads(ratio), "sigmoid")
     assert result["ratio_1_to_3"].mean == pytest.approx(ratio, rel=1e-6)
 
 
@@ -65,7 +65,7 @@ def test_a74_summary_keeps_diverged_runs_out_of_the_mean():
     runs = pd.DataFrame({"activation": ["relu"] * 3, "status": ["ok", "ok", "diverged"],
                          "final_test_acc": [0.8, 0.7, math.nan], "final_train_acc": [0.7, 0.6, math.nan],
                          "final_test_loss": [0.5, 0.6, math.nan], "samples_per_s": [1.0, 1.0, 1.0]})
-    summary = seed002.a74_summary(runs)["relu"]
+    summary = a7.a74_summary(runs)["relu"]
     assert summary["diverged"] == 1 and summary["test_acc"].n == 2
     assert summary["test_acc"].mean == pytest.approx(0.75)
 
@@ -94,7 +94,7 @@ def synthetic_context(tmp_path, sigmoid_acc: float, layer_ratio: float):
     for name, rows in (("runs", runs), ("grads", grads), ("batches", batches)):
         pd.DataFrame(rows).to_parquet(tmp_path / f"{name}.parquet")
     config = {"experiments": {"a7_4": {"exercise": "A7.4", "base": {}, "seeds": [1, 2, 3]}}}
-    return Context(page="seed002", profile="default", tables_dir=tmp_path, config=config, provenance={})
+    return Context(page="a7", profile="default", tables_dir=tmp_path, config=config, provenance={})
 
 
 @pytest.mark.parametrize("sigmoid_acc, ratio, chance, a, b_word", [(0.10, 0.07, True, "True", "smaller"),
@@ -102,10 +102,10 @@ def synthetic_context(tmp_path, sigmoid_acc: float, layer_ratio: float):
 def test_a74_a75_answers_follow_the_measurements(tmp_path, sigmoid_acc, ratio, chance, a, b_word):
     from analysis.answers.common import PageOutput
 
-    out = PageOutput(page="seed002", out_dir=tmp_path / "answers")
+    out = PageOutput(page="a7", out_dir=tmp_path / "answers")
     ctx = synthetic_context(tmp_path, sigmoid_acc, ratio)
-    _, grads, summary = seed002.answer_a74(ctx, out)
-    seed002.answer_a75(out, grads, summary, ctx.seed)
+    _, grads, summary = a7.answer_a74(ctx, out)
+    a7.answer_a75(out, grads, summary, ctx.document)
     assert ("at chance level" in out.vars["a74"]["answer"]) is chance
     assert out.vars["a75"]["a"] == a
     assert out.vars["a75"]["b"] == "False"  # false either way, for the reason the evidence gives

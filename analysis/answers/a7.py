@@ -1,4 +1,4 @@
-"""Seed 002, Assignment 7: XOR (A7.1, A7.2), backprop by hand (A7.3), sigmoid vs ReLU
+"""Document 002, Assignment 7: XOR (A7.1, A7.2), backprop by hand (A7.3), sigmoid vs ReLU
 gradients (A7.4) and the true/false questions (A7.5), all computed.
 
 A7.1–A7.3 are exact computations (an LP, a forward pass, formulas vs autograd); A7.4
@@ -18,12 +18,12 @@ import seaborn as sns
 import torch
 from scipy.optimize import linprog
 
-from analysis.answers.common import Context, PageOutput, SeedValues, markdown_table
+from analysis.answers.common import Context, PageOutput, DocumentValues, markdown_table
 from analysis.answers.questions import Question
 from analysis.answers.tools import ok_runs
 from analysis.figures import ACTIVATION_PALETTE, LAYER_PALETTE
 from analysis.models import ACTIVATIONS
-from analysis.stats import Estimate, mean_ci
+from analysis.stats import Estimate, mean_ci, percent
 
 EXPERIMENT = "a7_4"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
@@ -40,21 +40,21 @@ QUESTIONS = (
 XOR_X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
 
-# --- what the seed document reports (reference values, never targets) ---
-# Its numbers live in config/scorecard.csv and are read with `ctx.seed(row id)`; here only which row holds what.
+# --- what the source document reports (reference values, never targets) ---
+# Its numbers live in config/scorecard.csv and are read with `ctx.document(row id)`; here only which row holds what.
 #: A7.4's rows: activation -> metric -> scorecard id
 A74_ROWS = {"sigmoid": {"test_acc": "A7.4a", "train_acc": "A7.4b", "test_loss": "A7.4c"},
             "relu": {"test_acc": "A7.4d", "train_acc": "A7.4e", "test_loss": "A7.4f"}}
-#: the losses the seed's log printed every 100 batches (batch 0, 100, …, 900)
-SEED_A74_LOG = {"sigmoid": [2.277038, 2.317646, 2.291698, 2.326507, 2.294538, 2.306917, 2.309592, 2.314287,
+#: the losses the document's log printed every 100 batches (batch 0, 100, …, 900)
+DOCUMENT_A74_LOG = {"sigmoid": [2.277038, 2.317646, 2.291698, 2.326507, 2.294538, 2.306917, 2.309592, 2.314287,
                             2.309519, 2.285814],
                 "relu": [2.309350, 1.274806, 0.705422, 0.845843, 0.479043, 0.375226, 0.464915, 0.670215,
                          0.541310, 0.549002]}
-#: A7.5's statements -> the scorecard rows holding the seed's true/false answers
+#: A7.5's statements -> the scorecard rows holding the document's true/false answers
 A75_ROWS = {key: f"A7.5{key}" for key in "abcde"}
-#: pre-activations W1·x + b as the seed wrote them inside max(0, ·) in A7.2
-SEED_A72_WRITTEN = {"x1": (0, 0), "x2": (1, 1), "x3": (1, 1), "x4": (2, 2)}
-#: the quantities the seed worked out in A7.3 -> their scorecard rows
+#: pre-activations W1·x + b as the document wrote them inside max(0, ·) in A7.2
+DOCUMENT_A72_WRITTEN = {"x1": (0, 0), "x2": (1, 1), "x3": (1, 1), "x4": (2, 2)}
+#: the quantities the document worked out in A7.3 -> their scorecard rows
 A73_ROWS = {"s3": "A7.3a", "a3": "A7.3b", "s4": "A7.3c", "a4": "A7.3d", "s5": "A7.3e", "a5": "A7.3f", "s6": "A7.3g",
             "y_hat": "A7.3h", "delta6": "A7.3i", "delta3": "A7.3j", "delta4": "A7.3k", "dL_dw32": "A7.3l"}
 A73_WEIGHTS = {"w31": -0.1, "w32": 0.5, "w41": -1.0, "w42": 0.0, "w51": 0.0, "w52": -2.0,
@@ -72,14 +72,14 @@ def yes_no(flag: bool) -> str:
     return "True" if flag else "False"
 
 
-def seed_a74(seed: SeedValues, act: str, metric: str) -> float:
-    """The seed's A7.4 value of one activation's metric (config/scorecard.csv)."""
-    return seed(A74_ROWS[act][metric])
+def document_a74(doc: DocumentValues, act: str, metric: str) -> float:
+    """The document's A7.4 value of one activation's metric (config/scorecard.csv)."""
+    return doc(A74_ROWS[act][metric])
 
 
-def seed_a75(seed: SeedValues, key: str) -> bool:
-    """The seed's answer to A7.5 statement `key` (its verdict row reads 'True' or 'False')."""
-    return {"True": True, "False": False}[seed(A75_ROWS[key])]
+def document_a75(doc: DocumentValues, key: str) -> bool:
+    """The document's answer to A7.5 statement `key` (its verdict row reads 'True' or 'False')."""
+    return {"True": True, "False": False}[doc(A75_ROWS[key])]
 
 
 def num(value: float) -> str:
@@ -122,7 +122,7 @@ def separable(labels: np.ndarray, bias: bool) -> bool:
 
 
 def xor_threshold_lp() -> dict:
-    """The seed's four inequalities with threshold t: x·w ≥ t for XOR=1, x·w < t for XOR=0."""
+    """The document's four inequalities with threshold t: x·w ≥ t for XOR=1, x·w < t for XOR=0."""
     # variables w1, w2, t; strictness via a margin of 1 (the system is scale-invariant)
     a_ub = np.array([[0, 0, -1.0],      # t >= 1      (x1·w = 0 < t)
                      [-1.0, 0, 1.0],     # w1 >= t
@@ -266,7 +266,7 @@ def gradient_figure(grads: pd.DataFrame, out: PageOutput) -> None:
 
 
 def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
-    """Per-batch training loss over the epoch, with the seed's logged losses as markers."""
+    """Per-batch training loss over the epoch, with the document's logged losses as markers."""
     fig, ax = plt.subplots(figsize=(8, 4))
     for act in ("sigmoid", "relu"):
         b = batches[batches["activation"] == act]
@@ -275,8 +275,9 @@ def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
         smooth = b.groupby("step")["loss"].mean().rolling(20, min_periods=1).mean()
         ax.plot(smooth.index, smooth.values, color=ACTIVATION_PALETTE[act], lw=1.6,
                 label=f"{act}: ours, mean over seeds (20-batch moving average)")
-        ax.scatter(range(0, 100 * len(SEED_A74_LOG[act]), 100), SEED_A74_LOG[act], color=ACTIVATION_PALETTE[act],
-                   marker="D", s=30, edgecolor="black", zorder=4, label=f"{act}: the seed's logged losses")
+        logged = DOCUMENT_A74_LOG[act]
+        ax.scatter(range(0, 100 * len(logged), 100), logged, color=ACTIVATION_PALETTE[act],
+                   marker="D", s=30, edgecolor="black", zorder=4, label=f"{act}: the document's logged losses")
     ax.axhline(math.log(10), ls="--", color="grey", lw=1)
     ax.text(0, math.log(10) + 0.04, "ln 10: a uniform guess", color="grey", fontsize=9)
     ax.set_xlabel("batch index (batch 64)")
@@ -284,10 +285,10 @@ def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
     ax.legend(fontsize=8)
     out.figure(fig, "a74_loss",
                "A7.4 — training loss per batch over the one epoch, beside ln 10 (the loss of guessing uniformly). "
-               "Diamonds: the losses the seed's own log printed.")
+               "Diamonds: the losses the document's own log printed.")
 
 
-def accuracy_figure(runs: pd.DataFrame, out: PageOutput, seed: SeedValues) -> None:
+def accuracy_figure(runs: pd.DataFrame, out: PageOutput, doc: DocumentValues) -> None:
     frame = runs.melt(id_vars=["activation", "seed"], value_vars=["final_train_acc", "final_test_acc"],
                       var_name="split", value_name="accuracy")
     frame["split"] = frame["split"].map({"final_train_acc": "train (running, 1 epoch)", "final_test_acc": "test"})
@@ -296,8 +297,8 @@ def accuracy_figure(runs: pd.DataFrame, out: PageOutput, seed: SeedValues) -> No
     sns.stripplot(data=frame, x="activation", y="accuracy", hue="split", dodge=True, ax=ax, size=6, alpha=0.8,
                   order=["sigmoid", "relu"])
     for i, act in enumerate(["sigmoid", "relu"]):
-        ax.scatter([i + 0.2], [100 * seed_a74(seed, act, "test_acc")], marker="*", s=220, color="black", zorder=5,
-                   label="seed's test accuracy" if i == 0 else None)
+        ax.scatter([i + 0.2], [100 * document_a74(doc, act, "test_acc")], marker="*", s=220, color="black", zorder=5,
+                   label="document's test accuracy" if i == 0 else None)
     ax.axhline(100 * CHANCE, ls="--", color="grey", lw=1)
     ax.text(1.45, 100 * CHANCE + 1, "chance", color="grey", ha="right", fontsize=9)
     ax.set_ylabel("accuracy after one epoch (%)")
@@ -305,7 +306,7 @@ def accuracy_figure(runs: pd.DataFrame, out: PageOutput, seed: SeedValues) -> No
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8, loc="center left")
     out.figure(fig, "a74_accuracy",
-               "A7.4 — accuracy after one epoch, one dot per seed; black stars: the seed document's test "
+               "A7.4 — accuracy after one epoch, one dot per seed; black stars: the source document's test "
                "accuracies; the dashed line is chance.")
 
 
@@ -362,7 +363,7 @@ def xor_figure(hidden: np.ndarray, out: PageOutput) -> None:
 
 
 def answer_a71(out: PageOutput) -> None:
-    """A7.1: the LP check of the seed's inequalities and the best linear / sigmoid accuracy on XOR."""
+    """A7.1: the LP check of the document's inequalities and the best linear / sigmoid accuracy on XOR."""
     lp = xor_threshold_lp()
     best_bias, best_labels = best_linear_accuracy(bias=True)
     best_sig = best_sigmoid_accuracy()
@@ -372,23 +373,24 @@ def answer_a71(out: PageOutput) -> None:
     out.set("a71.best_bias", f"{best_bias:.2f}")
     out.set("a71.best_sigmoid", f"{best_sig:.2f}")
     out.set("a71.answer",
-            f"The LP solver reports the seed's four inequalities as {'infeasible' if lp['infeasible'] else 'FEASIBLE'} "
+            f"The LP solver reports the document's four inequalities as "
+            f"{'infeasible' if lp['infeasible'] else 'FEASIBLE'} "
             f"(HiGHS status {lp['status']}), confirming the proof. Over all 16 labelings of the four inputs, the best "
-            f"a linear threshold unit (weights and a bias, i.e. the seed's threshold t) can match XOR on is "
+            f"a linear threshold unit (weights and a bias, i.e. the document's threshold t) can match XOR on is "
             f"{best_bias * 4:.0f}/4 ({len(best_labels)} labelings reach it); a sigmoid unit σ(w·x + b) "
             f"thresholded at ½ also reaches {best_sig * 4:.0f}/4 at best.")
 
 
 def answer_a72(out: PageOutput) -> None:
-    """A7.2: the two-layer ReLU net's outputs, the hidden space, and the seed's slips."""
+    """A7.2: the two-layer ReLU net's outputs, the hidden space, and the document's slips."""
     xor = xor_two_layer()
     rows, slips = [], []
     for i, key in enumerate(["x1", "x2", "x3", "x4"]):
-        pre, written = vec(xor["pre"][i]), vec(SEED_A72_WRITTEN[key])
+        pre, written = vec(xor["pre"][i]), vec(DOCUMENT_A72_WRITTEN[key])
         if pre != written:
             slips.append(f"{key}: {written} for {pre}")
         rows.append({"input": f"{key} = {vec(XOR_X[i])}", "W¹x + b": pre,
-                     "seed wrote inside max(0, ·)": written + ("" if pre == written else " ✗"),
+                     "document wrote inside max(0, ·)": written + ("" if pre == written else " ✗"),
                      "h = max(0, ·)": vec(xor["hidden"][i]), "g₂(x)": num(float(xor["out"][i])),
                      "XOR": int(XOR_Y[i])})
     solved = bool(np.allclose(xor["out"], XOR_Y))
@@ -398,29 +400,29 @@ def answer_a72(out: PageOutput) -> None:
             f"The network's outputs for x₁…x₄ are {', '.join(f'{v:g}' for v in xor['out'])}: "
             f"{'exactly XOR' if solved else 'NOT XOR'}, and the hidden points "
             f"{', '.join(vec(h) for h in xor['hidden'])} are split by the line W²·h = ½. "
-            + (f"The seed's conclusion holds, but its worked lines put the wrong vector inside max(0, ·) for "
+            + (f"The document's conclusion holds, but its worked lines put the wrong vector inside max(0, ·) for "
                f"{len(slips)} of 4 inputs ({'; '.join(slips)}), then continue with the right hidden values."
-               if slips else "The seed's worked lines agree with ours."))
+               if slips else "The document's worked lines agree with ours."))
     xor_figure(xor["hidden"], out)
 
 
-def answer_a73(out: PageOutput, seed: SeedValues) -> None:
-    """A7.3: every quantity by the formulas and by autograd, beside the seed's numbers."""
+def answer_a73(out: PageOutput, doc: DocumentValues) -> None:
+    """A7.3: every quantity by the formulas and by autograd, beside the document's numbers."""
     formula, auto = backprop_by_formula(), backprop_by_autograd()
     keys = ["s3", "a3", "s4", "a4", "s5", "a5", "s6", "y_hat", "loss", "delta6", "delta3", "delta4", "delta5",
             "dL_dw31", "dL_dw32", "dL_dw41", "dL_dw42", "dL_dw51", "dL_dw52", "dL_dw63", "dL_dw64", "dL_dw65"]
-    rows, mismatches, seed_slips = [], [], []
+    rows, mismatches, document_slips = [], [], []
     for k in keys:
         agree = math.isclose(formula[k], auto[k], abs_tol=1e-12)
         if not agree:
             mismatches.append(k)
-        theirs = seed(A73_ROWS[k]) if k in A73_ROWS else None
-        seed_ok = theirs is None or math.isclose(theirs, formula[k], abs_tol=1e-9)
-        if not seed_ok:
-            seed_slips.append(k)
+        theirs = doc(A73_ROWS[k]) if k in A73_ROWS else None
+        document_ok = theirs is None or math.isclose(theirs, formula[k], abs_tol=1e-9)
+        if not document_ok:
+            document_slips.append(k)
         rows.append({"quantity": symbol(k), "formula": num(formula[k]), "autograd": num(auto[k]),
                      "agree": "✓" if agree else "✗",
-                     "seed": "—" if theirs is None else (num(theirs) + ("" if seed_ok else " ✗ (slip)"))})
+                     "document": "—" if theirs is None else (num(theirs) + ("" if document_ok else " ✗ (slip)"))})
     out.fragment("a73_table", markdown_table(pd.DataFrame(rows)))
     for k in A73_ROWS:
         out.measure(f"a73.{k}", formula[k])
@@ -433,8 +435,8 @@ def answer_a73(out: PageOutput, seed: SeedValues) -> None:
     out.set("a73.answer",
             f"Formulas and autograd {'agree on all' if not mismatches else 'disagree on some of'} {len(keys)} "
             f"quantities: ŷ = {num(formula['y_hat'])}, δ₆ = {num(formula['delta6'])}, δ₃ = {num(formula['delta3'])}, "
-            f"∂L/∂w₃₂ = {num(formula['dL_dw32'])}, as the seed found. Its worked answer slips on "
-            f"{', '.join(symbol(k) for k in seed_slips) or 'nothing'}: a₅ = max(0, −4) is 0, not −4 (its s₆ then "
+            f"∂L/∂w₃₂ = {num(formula['dL_dw32'])}, as the document found. Its worked answer slips on "
+            f"{', '.join(symbol(k) for k in document_slips) or 'nothing'}: a₅ = max(0, −4) is 0, not −4 (its s₆ then "
             "uses 0, so ŷ is unaffected); it also applies max(0, ·) to the identity output and leaves δ₅ unfinished "
             f"(δ₅ = f′(s₅)·δ₆·w₆₅ = {num(formula['delta5'])}).")
 
@@ -457,11 +459,11 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
         out.set(f"a74.{act}.n", s["test_acc"].n)
         table_rows.append({"activation": act,
                            "test accuracy (ours)": s["test_acc"].pct(),
-                           "test accuracy (seed)": f"{100 * seed_a74(ctx.seed, act, 'test_acc'):.2f} %",
+                           "test accuracy (document)": f"{percent(document_a74(ctx.document, act, 'test_acc'), 2)}",
                            "train accuracy, running (ours)": s["train_acc"].pct(),
-                           "train accuracy (seed)": f"{100 * seed_a74(ctx.seed, act, 'train_acc'):.2f} %",
+                           "train accuracy (document)": f"{percent(document_a74(ctx.document, act, 'train_acc'), 2)}",
                            "test loss (ours)": s["test_loss"].num(4),
-                           "test loss (seed)": f"{seed_a74(ctx.seed, act, 'test_loss'):.4f}",
+                           "test loss (document)": f"{document_a74(ctx.document, act, 'test_loss'):.4f}",
                            "diverged": s["diverged"]})
     if table_rows:
         out.fragment("a74_table", markdown_table(pd.DataFrame(table_rows)))
@@ -470,11 +472,12 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
         near_chance = sig["test_acc"].high < POOR_UPPER if sig["test_acc"].n > 1 else sig["test_acc"].mean < POOR_UPPER
         out.set("a74.answer",
                 f"After one epoch the sigmoid net reaches {sig['test_acc'].pct()} test accuracy "
-                f"({'at chance level, as in' if near_chance else 'above chance, unlike'} the seed's "
-                f"{100 * seed_a74(ctx.seed, 'sigmoid', 'test_acc'):.2f} %), the ReLU net {rel['test_acc'].pct()} "
-                f"(seed: {100 * seed_a74(ctx.seed, 'relu', 'test_acc'):.2f} %).")
+                f"({'at chance level, as in' if near_chance else 'above chance, unlike'} the document's "
+                f"{percent(document_a74(ctx.document, 'sigmoid', 'test_acc'), 2)}), "
+                f"the ReLU net {rel['test_acc'].pct()} "
+                f"(the document: {percent(document_a74(ctx.document, 'relu', 'test_acc'), 2)}).")
         gradient_figure(grads, out)
-        accuracy_figure(runs, out, ctx.seed)
+        accuracy_figure(runs, out, ctx.document)
         loss_figure(ctx.of("batches", EXPERIMENT), out)
     else:
         missing = "_No A7.4 runs in this profile's configuration: nothing to show._\n"
@@ -484,7 +487,7 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
     return runs, grads, summary
 
 
-def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict, seed: SeedValues) -> None:
+def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict, doc: DocumentValues) -> None:
     """A7.5: each statement decided from A7.4's measurements or from derivative curves."""
     a = a75_decisions(grads, summary)
     evidence = a75_evidence(a)
@@ -496,8 +499,8 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict, seed: SeedVa
         out.set(f"a75.{key}", yes_no(ours))
         # a, b and d are decided from the A7.4 runs; c and e from derivative curves alone
         out.measure(f"a75.{key}", yes_no(ours), experiments=[EXPERIMENT] if key in "abd" else [])
-        theirs = seed_a75(seed, key)
-        rows.append({"statement": key, "ours": yes_no(ours), "seed": yes_no(theirs),
+        theirs = document_a75(doc, key)
+        rows.append({"statement": key, "ours": yes_no(ours), "document": yes_no(theirs),
                      "agree": "✓" if ours == theirs else "✗", "evidence": evidence[key]})
     out.fragment("a75_table", markdown_table(pd.DataFrame(rows)))
     out.fragment("a75_derivative_table", markdown_table(a.deriv.reset_index().assign(
@@ -507,7 +510,7 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict, seed: SeedVa
     agreements = sum(1 for r in rows if r["agree"] == "✓")
     out.set("a75.answer", f"Our measurements give {', '.join(r['ours'][0] for r in rows)} for "
                           f"{', '.join(r['statement'] for r in rows)}; "
-                          f"the seed's answers agree on {agreements} of {len(rows)}.")
+                          f"the document's answers agree on {agreements} of {len(rows)}.")
     derivative_figure(out)
 
 
@@ -547,7 +550,7 @@ def a75_evidence(a: A75Decisions) -> dict[str, str]:
     if "a" in a.ours:
         r, lower_higher = a.ratio, a.ratio.mean > 1
         evidence["a"] = (f"sigmoid test accuracy {a.sig['test_acc'].pct()}; "
-                         f"rule: CI upper bound below {100 * POOR_UPPER:.0f} % (2× chance)")
+                         f"rule: CI upper bound below {percent(POOR_UPPER, 0)} (2× chance)")
         evidence["b"] = (f"in the sigmoid net, hidden layer 1's mean |∂L/∂W| is {r.mean:.3g}× layer 3's "
                          f"(95 % CI {r.low:.3g}–{r.high:.3g}): the lower layers get "
                          f"{'larger' if lower_higher else 'smaller'} gradients. "
@@ -555,7 +558,7 @@ def a75_evidence(a: A75Decisions) -> dict[str, str]:
                             "so the inference is wrong." if lower_higher else
                             "That is what vanishing gradients look like; the statement has the direction backwards."))
         evidence["d"] = (f"ReLU test accuracy {a.rel['test_acc'].pct()}; "
-                         f"rule: CI lower bound at least {100 * WELL_LOWER:.0f} %")
+                         f"rule: CI lower bound at least {percent(WELL_LOWER, 0)}")
     evidence["c"] = f"max σ′ over x ∈ [−20, 20] is {a.deriv.loc['sigmoid', 'max']:.6f} (at x = 0, σ′ = σ(1−σ) = 1/4)"
     evidence["e"] = ("no activation has f′ > 1 everywhere: ReLU's f′ is 0 or 1, tanh's at most 1, and even LeCun's "
                      f"tanh exceeds 1 only on {a.share_above_1:.1f} % of "
@@ -566,7 +569,7 @@ def a75_evidence(a: A75Decisions) -> dict[str, str]:
 def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     answer_a71(out)
     answer_a72(out)
-    answer_a73(out, ctx.seed)
+    answer_a73(out, ctx.document)
     runs, grads, summary = answer_a74(ctx, out)
-    answer_a75(out, grads, summary, ctx.seed)
+    answer_a75(out, grads, summary, ctx.document)
     return runs

@@ -1,7 +1,7 @@
-"""Seed 001 (HW4): epochs and a validation rule (H4.1–H4.2), batch size (H4.3), batch normalisation
+"""Document 001 (HW4): epochs and a validation rule (H4.1–H4.2), batch size (H4.3), batch normalisation
 (H4.4), the 8-layer CNN's anatomy (H4.5), and the five-run comparison that sat at chance (H4.6).
 
-Every claim of the seed is marked supported, contradicted or inconclusive from our runs.
+Every claim of the document is marked supported, contradicted or inconclusive from our runs.
 
 The longer `answer_*` functions select their runs and fill the page in two steps: a compute function
 (`*_stats`, `cnn_anatomy`) returns the numbers (no prose, no figures) and the functions after it word them, so a
@@ -18,14 +18,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.common import Context, PageOutput, begin, markdown_table, missing
 from analysis.answers.questions import Question
-from analysis.answers.tools import (begin, compare_word, curves_figure, estimates, gap, missing, ok_runs, pp,
-                                    sentence)
+from analysis.answers.tools import compare_word, curves_figure, estimates, gap, ok_runs, pp, sentence
 from analysis.figures import ACTIVATION_PALETTE
 from analysis.models import build_model, model_summary, parameter_count, penalty_terms, penalty_value
 from analysis.splits import n_classes
-from analysis.stats import Estimate, mean_ci, welch_test
+from analysis.stats import Estimate, mean_ci, welch_test, percent
 
 MLP, BN, BATCH, CNN, DIAG = "h4_mlp", "h4_bn", "h4_batch", "h4_cnn", "h4_diagnosis"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
@@ -41,7 +40,7 @@ H46 = Question("H4.6", "h4-6", "h4.diagnosis", ("h46_table", "h46_diagnosis"))
 QUESTIONS = (H4_CLAIMS, H41, H42, H43, H44, H45, H46)
 #: the validation rule: stop when validation loss has not improved for this many epochs, keep the best
 PATIENCE = 5
-SEED_H46 = {"original": {"acc": [0.33, 0.24, 0.34, 0.24, 0.27], "loss": [8.28, 8.64, 7.87, 8.62, 8.36]},
+DOCUMENT_H46 = {"original": {"acc": [0.33, 0.24, 0.34, 0.24, 0.27], "loss": [8.28, 8.64, 7.87, 8.62, 8.36]},
             "filter-reduced": {"acc": [0.31, 0.34, 0.29, 0.25, 0.29], "loss": [4.68, 4.57, 4.71, 4.6, 4.67]}}
 #: a mean accuracy within this distance of 1/k counts as "at chance" (4 balanced classes)
 CHANCE_BAND = 0.10
@@ -74,7 +73,7 @@ def validation_rule(group: pd.DataFrame, patience: int = PATIENCE) -> tuple[int,
 
 # ------------------------------------------------------------------ H4.1 / H4.2 ---
 def answer_epochs(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFrame:
-    runs = begin(ctx, out, MLP, "h4.mlp_scaling", ["h41_table", "h41_curves", "h42_table", "h42_val_loss"],
+    runs = begin(ctx, out, MLP, "h4.mlp_scaling", H41.fragments + H42.fragments,
                  ["h4.h41", "h4.h42"], "H4.1")
     if runs is None:
         return ctx.of("runs", MLP)
@@ -143,7 +142,7 @@ def epochs_figures(out: PageOutput, h4: EpochsStats) -> None:
 
 
 def rule_answer(out: PageOutput, h4: EpochsStats, claims: list[dict]) -> None:
-    """H4.2 per activation: the rule's table row, a clause of the answer, and the seed's claim it decides."""
+    """H4.2 per activation: the rule's table row, a clause of the answer, and the document's claim it decides."""
     horizon, rows, parts = h4.horizon, [], []
     for act, r in h4.by_activation.items():
         diff, overfit = h4.late_gain[act], h4.overfit[act]
@@ -176,7 +175,7 @@ def rule_answer(out: PageOutput, h4: EpochsStats, claims: list[dict]) -> None:
 
 # ------------------------------------------------------------------------- H4.3 ---
 def answer_batch(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFrame:
-    runs = begin(ctx, out, BATCH, "h4.batch_scaling", ["h43_table", "h43_time"], ["h4.h43"], "batch-size")
+    runs = begin(ctx, out, BATCH, "h4.batch_scaling", H43.fragments, ["h4.h43"], "batch-size")
     if runs is None:
         return ctx.of("runs", BATCH)
     epochs = ctx.of("epochs", BATCH)
@@ -185,7 +184,7 @@ def answer_batch(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFr
     rows = [{"batch size": int(b), "seconds per epoch": f"{per_epoch[b]:.1f}",
              "time vs batch 32": f"{per_epoch[b] / ref:.2f}×",
              "std of step-to-step loss change": f"{noise.get(b, math.nan):.3f}",
-             "final test accuracy": f"{100 * final[b]:.2f} %"}
+             "final test accuracy": f"{percent(final[b], 2)}"}
             for b in per_epoch.index]
     out.fragment("h43_table", markdown_table(pd.DataFrame(rows)))
     batch_time_figure(out, epochs, len(per_epoch))
@@ -201,8 +200,8 @@ def answer_batch(ctx: Context, out: PageOutput, claims: list[dict]) -> pd.DataFr
         out.set("h4.h43", f"At equal epochs batch 1 costs {slower:.1f}× the time of batch 32 per epoch and batch 512 "
                 f"{per_epoch.get(512, math.nan) / ref:.2f}×; the loss noise falls from {noise.get(1, math.nan):.3f} "
                 f"(batch 1) to {noise.get(512, math.nan):.3f} (batch 512); final test accuracy ranges from "
-                f"{100 * final.min():.2f} % (batch {int(final.idxmin())}) to "
-                f"{100 * final.max():.2f} % (batch {int(final.idxmax())}).")
+                f"{percent(final.min(), 2)} (batch {int(final.idxmin())}) to "
+                f"{percent(final.max(), 2)} (batch {int(final.idxmax())}).")
     else:
         out.set("h4.h43", "Batch sizes 1 and 32 are not both in this profile.")
     return runs
@@ -248,7 +247,7 @@ def batch_time_figure(out: PageOutput, epochs: pd.DataFrame, n_sizes: int) -> No
 def answer_bn(ctx: Context, out: PageOutput, mlp_runs: pd.DataFrame, claims: list[dict]) -> pd.DataFrame:
     runs = ctx.of("runs", BN)
     if runs.empty or mlp_runs.empty:
-        missing(out, ["h44_curves"], "H4.4")
+        missing(out, H44.fragments, "H4.4")
         out.set("h4.h44", "The BN comparison did not run in this profile.")
         return runs
     both = pd.concat([mlp_runs[mlp_runs["activation"] == "relu"], runs], ignore_index=True)
@@ -288,7 +287,7 @@ def cnn_specs(ctx: Context) -> dict[str, dict]:
 def answer_anatomy(ctx: Context, out: PageOutput, claims: list[dict]) -> dict[str, dict]:
     specs = cnn_specs(ctx)
     if not specs:
-        missing(out, ["h45_summary", "h45_counts"], "H4.5")
+        missing(out, H45.fragments, "H4.5")
         out.set("h4.h45", "The 8-layer CNN is not part of this configuration.")
         return specs
     a = cnn_anatomy(specs["original"])
@@ -388,7 +387,7 @@ def answer_five_runs(ctx: Context, out: PageOutput, specs: dict[str, dict], clai
     runs, diag = ctx.of("runs", CNN), ctx.of("runs", DIAG)
     out.set("h4.cnn_scaling", ctx.scaling_text(CNN))
     if runs.empty or not specs:
-        missing(out, ["h46_table", "h46_diagnosis"], "H4.6")
+        missing(out, H46.fragments, "H4.6")
         out.set("h4.h46", "The five-run comparison did not run in this profile.")
         out.set("h4.diagnosis", "No diagnosis runs in this profile.")
         return runs
@@ -418,7 +417,7 @@ def network_runs(frame: pd.DataFrame, name: str) -> NetworkRuns:
 
 @dataclass
 class FiveRuns:
-    """H4.6 as numbers: the five-run comparison at the seed's settings, and the diagnosis (an untrained net's loss
+    """H4.6 as numbers: the five-run comparison at the document's settings, and the diagnosis (an untrained net's loss
     predicted from its L2 term, and runs at lr 10⁻⁷ that cannot move their weights)."""
 
     runs: pd.DataFrame  # h4_cnn runs with `network` and `keras_loss` (test loss + L2 term)
@@ -427,11 +426,11 @@ class FiveRuns:
     cnn: dict[str, NetworkRuns]  # original, filter-reduced
     diagnosis: dict[str, NetworkRuns]  # the same, lr 10⁻⁷ (empty without diagnosis runs)
     welch: tuple[float, float]  # (t, p) original vs filter-reduced test accuracy; nan with fewer than 2 runs each
-    welch_seed: tuple[float, float]  # the same for the seed's own five runs
+    welch_document: tuple[float, float]  # the same for the document's own five runs
     at_chance: bool  # both networks' mean accuracy within CHANCE_BAND of 1/k
     init: dict[str, float]  # L2 term at initialisation (mean over our seeds)
     predicted: dict[str, float]  # loss of an untrained net: L2 term + ln k
-    close: bool  # every prediction within 15 % of the seed's mean loss
+    close: bool  # every prediction within 15 % of the document's mean loss
     stuck: bool  # the lr 10⁻⁷ runs stay at chance (falsy without them)
     diag_means: list[tuple[str, float, float]]  # per network with diagnosis runs: mean accuracy, mean loss incl. L2
 
@@ -447,8 +446,8 @@ class FiveRuns:
     def epochs(self) -> int:
         return int(self.runs["epochs"].max())
 
-    def seed_mean(self, name: str, metric: str) -> float:
-        return np.mean(SEED_H46[name][metric])
+    def document_mean(self, name: str, metric: str) -> float:
+        return np.mean(DOCUMENT_H46[name][metric])
 
 
 def _label_networks(frame: pd.DataFrame, layer_sets: dict[str, dict]) -> None:
@@ -464,7 +463,7 @@ def _label_networks(frame: pd.DataFrame, layer_sets: dict[str, dict]) -> None:
 
 
 def five_runs_stats(runs: pd.DataFrame, diag: pd.DataFrame, specs: dict[str, dict]) -> FiveRuns:
-    """The comparison the seed ran (Welch's test, chance level) and what explains its numbers."""
+    """The comparison the document ran (Welch's test, chance level) and what explains its numbers."""
     for frame in (runs, diag):
         if len(frame):
             _label_networks(frame, {name: spec["model"] for name, spec in specs.items()})
@@ -474,78 +473,80 @@ def five_runs_stats(runs: pd.DataFrame, diag: pd.DataFrame, specs: dict[str, dic
     orig, red = (cnn[n].ok["final_test_acc"] for n in ("original", "filter-reduced"))
     welch = welch_test(orig, red) if len(orig) > 1 and len(red) > 1 else (math.nan, math.nan)
     at_chance = abs(orig.mean() - chance) < CHANCE_BAND and abs(red.mean() - chance) < CHANCE_BAND
-    # the seed's losses are the L2 term of an untrained net plus ln k
+    # the document's losses are the L2 term of an untrained net plus ln k
     seeds = sorted(int(s) for s in runs["seed"].unique())
     init = {name: initial_penalty(spec, seeds) for name, spec in specs.items()}
     predicted = {name: init[name] + math.log(k) for name in init}
-    close = all(abs(predicted[n] - np.mean(SEED_H46[n]["loss"])) / np.mean(SEED_H46[n]["loss"]) < 0.15
+    close = all(abs(predicted[n] - np.mean(DOCUMENT_H46[n]["loss"])) / np.mean(DOCUMENT_H46[n]["loss"]) < 0.15
                 for n in predicted)
     stuck = (len(diag) and abs(diag["final_test_acc"].mean() - chance) < CHANCE_BAND)
     return FiveRuns(
         runs=runs, diag=diag, k=k, cnn=cnn,
         diagnosis={name: network_runs(diag, name) for name in ("original", "filter-reduced")} if len(diag) else {},
-        welch=welch, welch_seed=welch_test(SEED_H46["original"]["acc"], SEED_H46["filter-reduced"]["acc"]),
+        welch=welch, welch_document=welch_test(DOCUMENT_H46["original"]["acc"], DOCUMENT_H46["filter-reduced"]["acc"]),
         at_chance=at_chance, init=init, predicted=predicted, close=close, stuck=stuck,
         diag_means=[(name, g["final_test_acc"].mean(), g["keras_loss"].mean())
                     for name, g in diag.groupby("network")] if len(diag) else [])
 
 
 def five_runs_answer(out: PageOutput, h46: FiveRuns, claims: list[dict]) -> None:
-    """Our five runs per network beside the seed's: table, scorecard values, the answer and its claim."""
+    """Our five runs per network beside the document's: table, scorecard values, the answer and its claim."""
     rows = []
     for name, net in h46.cnn.items():
-        ours, seed = net.ok, SEED_H46[name]
+        ours, document = net.ok, DOCUMENT_H46[name]
         behind = {"experiments": [CNN], "run_ids": ours["run_id"].astype(str), "anchor": "h4-6"}
         out.measure(f"h46.{name}.test_acc", net.test_acc, **behind)
         out.measure(f"h46.{name}.loss", net.loss, **behind)
         rows.append({"network": name, "runs": len(ours),
                      "test acc. mean ± std (ours)":
                          f"{ours['final_test_acc'].mean():.3f} ± {ours['final_test_acc'].std():.3f}",
-                     "test acc. (seed)": f"{np.mean(seed['acc']):.2f} ± {np.std(seed['acc'], ddof=1):.2f}",
+                     "test acc. (document)": f"{np.mean(document['acc']):.2f} ± {np.std(document['acc'], ddof=1):.2f}",
                      "loss incl. L2 (ours)": f"{ours['keras_loss'].mean():.2f} ± {ours['keras_loss'].std():.2f}",
-                     "loss (seed)": f"{np.mean(seed['loss']):.2f} ± {np.std(seed['loss'], ddof=1):.2f}",
+                     "loss (document)": f"{np.mean(document['loss']):.2f} ± {np.std(document['loss'], ddof=1):.2f}",
                      "data loss only (ours)": f"{ours['final_test_loss'].mean():.3f}"})
     out.fragment("h46_table", markdown_table(pd.DataFrame(rows)))
     orig, red = (h46.cnn[n].ok["final_test_acc"] for n in ("original", "filter-reduced"))
-    (t, p), (t_seed, p_seed), chance = h46.welch, h46.welch_seed, h46.chance
+    (t, p), (t_doc, p_doc), chance = h46.welch, h46.welch_document, h46.chance
     out.set("h4.h46", f"Trained with Keras' defaults for {h46.epochs} epoch(s), the original network "
             f"reaches {orig.mean():.3f} ± {orig.std():.3f} test accuracy and the filter-reduced one "
             f"{red.mean():.3f} ± {red.std():.3f} "
-            f"""({'both at chance, as in the seed' if h46.at_chance
-                  else 'far above the chance level ' + f'{chance:.2f}' + ' the seed reports'}); """
-            f"Welch's t-test: t = {t:.2f}, p = {p:.3f} (the seed's own five runs: t = {t_seed:.2f}, p = {p_seed:.2f}).")
+            f"""({'both at chance, as in the document' if h46.at_chance
+                  else 'far above the chance level ' + f'{chance:.2f}' + ' the document reports'}); """
+            f"Welch's t-test: t = {t:.2f}, p = {p:.3f} "
+            f"(the document's own five runs: t = {t_doc:.2f}, p = {p_doc:.2f}).")
     claims.append({"claim": "both networks stay at chance (0.28 / 0.29 accuracy)", "experiments": [CNN],
                    "measure": f"ours: {orig.mean():.3f} / {red.mean():.3f} with Keras-default training",
                    "verdict": verdict(bool(h46.at_chance))})
 
 
 def diagnosis_table(out: PageOutput, h46: FiveRuns) -> None:
-    """The predicted loss of an untrained net beside the seed's and the lr 10⁻⁷ runs' (and their scorecard values)."""
+    """The predicted loss of an untrained net beside the document's and the lr 10⁻⁷ runs' (and their scorecard
+    values)."""
     k, rows = h46.k, []
     for name in ("original", "filter-reduced"):
         d = h46.diagnosis.get(name)
-        if d is not None and len(d.runs):  # the untrained-network explanation the scorecard tests against the seed
+        if d is not None and len(d.runs):  # the untrained-network explanation the scorecard tests against the document
             behind = {"experiments": [DIAG], "run_ids": d.ok["run_id"].astype(str), "anchor": "h4-6"}
             out.measure(f"h46.diagnosis.{name}.test_acc", d.test_acc, **behind)
             out.measure(f"h46.diagnosis.{name}.loss", d.loss, **behind)
         ran = d is not None and len(d.runs)
         rows.append({"network": name, "L2 term at initialisation": f"{h46.init[name]:.2f}",
                      f"+ ln {k} (chance cross-entropy)": f"{h46.predicted[name]:.2f}",
-                     "seed's reported loss": f"{h46.seed_mean(name, 'loss'):.2f}",
+                     "document's reported loss": f"{h46.document_mean(name, 'loss'):.2f}",
                      "lr 10⁻⁷ run: accuracy": f"{d.runs['final_test_acc'].mean():.3f}" if ran else "—",
                      "lr 10⁻⁷ run: loss incl. L2": f"{d.runs['keras_loss'].mean():.2f}" if ran else "—"})
     out.fragment("h46_diagnosis", markdown_table(pd.DataFrame(rows)))
 
 
 def diagnosis_answer(out: PageOutput, h46: FiveRuns, claims: list[dict]) -> None:
-    """Why the seed's nets sat at chance, in words, and the verdict on the seed's own explanation."""
+    """Why the document's nets sat at chance, in words, and the verdict on the document's own explanation."""
     predicted, learns, stuck, close = h46.predicted, h46.learns, h46.stuck, h46.close
     out.set("h4.diagnosis",
             f"An untrained network's loss is its L2 term plus ln {h46.k}: {predicted['original']:.2f} for the original "
-            f"and {predicted['filter-reduced']:.2f} for the filter-reduced net, against the seed's "
-            f"{h46.seed_mean('original', 'loss'):.2f} and {h46.seed_mean('filter-reduced', 'loss'):.2f} "
-            f"""({'within 15 %: the seed' + chr(39) + 's nets had effectively not moved from their initial weights'
-                  if close else 'not close: the seed' + chr(39) + 's numbers are not those of an untrained net'}). """
+            f"and {predicted['filter-reduced']:.2f} for the filter-reduced net, against the document's "
+            f"{h46.document_mean('original', 'loss'):.2f} and {h46.document_mean('filter-reduced', 'loss'):.2f} "
+            f"""({'within 15 %: the document' + chr(39) + 's nets had effectively not moved from their initial weights'
+                  if close else 'not close: the document' + chr(39) + 's numbers are not those of an untrained net'}). """
             + (f"Runs that change only the learning rate to 10⁻⁷ "
                f"{'stay at chance' if stuck else 'do not stay at chance'} "
                "(" + "; ".join(f"{name}: accuracy {acc:.3f}, loss {loss:.2f}" for name, acc, loss in h46.diag_means)
@@ -553,7 +554,7 @@ def diagnosis_answer(out: PageOutput, h46: FiveRuns, claims: list[dict]) -> None
                f"at 10⁻³ {'learn' if learns else 'also fail'}." if len(h46.diag)
                else "The diagnosis runs are not part of this profile."))
     claims.append({"claim": "the cause is the architecture or the image quality", "experiments": [CNN, DIAG],
-                   "measure": "the same architectures on Fashion-MNIST learn at lr 10⁻³ and reproduce the seed's "
+                   "measure": "the same architectures on Fashion-MNIST learn at lr 10⁻³ and reproduce the document's "
                               "numbers only when the weights cannot move"
                               if (learns and stuck) else "see the diagnosis",
                    "verdict": verdict(False if (learns and stuck and close) else None)})
@@ -577,7 +578,7 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.fragment("h4_claims", markdown_table(table) if claims else "_No claims could be checked in this profile._\n")
     counts = (pd.Series([c["verdict"].strip("*").split("*")[0] for c in claims]).value_counts().to_dict()
               if claims else {})
-    out.set("h4.claims", f"Of the seed's {len(claims)} checked claims, " + ", ".join(
+    out.set("h4.claims", f"Of the document's {len(claims)} checked claims, " + ", ".join(
         f"{n} {word}" for word, n in counts.items()) + "." if claims else "no claims checked in this profile.")
     frames = [f for f in (mlp, batch, bn, cnn) if len(f)]
     return pd.concat(frames, ignore_index=True).drop_duplicates("run_id") if frames else ctx.table("runs").iloc[0:0]

@@ -1,4 +1,4 @@
-"""Seed 000 (Exercise 7): sigmoid CNN, batch normalisation, activation histograms (E7.1–E7.3),
+"""Document 000 (Exercise 7): sigmoid CNN, batch normalisation, activation histograms (E7.1–E7.3),
 and Ioffe & Szegedy's Figure 1 (the paper the sheet cites).
 
 The longer `answer_*` functions select their runs and fill the page in two steps: a compute function (`*_stats`)
@@ -13,12 +13,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.common import Context, PageOutput, markdown_table, missing
 from analysis.answers.questions import Question
 from analysis.answers.tools import (DATASET_LABEL, compare_word, curves_figure, epochs_to, epochs_to_text, estimates,
-                                    gap, missing, pp, sentence, variant_label, variant_palette)
+                                    gap, pp, sentence, variant_label, variant_palette)
 from analysis.figures import LAYER_PALETTE
-from analysis.stats import Estimate
+from analysis.stats import Estimate, percent
 
 CNN, BN_PAPER = "e7_cnn", "bn_paper_fig1"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
@@ -33,10 +33,10 @@ QUESTIONS = (E71, E72, E73, BN_FIGURE)
 VARIANTS = ["relu", "sigmoid", "sigmoid+BN", "relu+BN"]
 #: validation accuracy that counts as "trained" for epochs-to-X, per data set (declared, not fitted)
 EPOCHS_TO = {"fashion_mnist": 0.85, "mnist": 0.97}
-#: what the seed's word "similar" is taken to mean: the whole CI of the difference within ± this many points
+#: what the document's word "similar" is taken to mean: the whole CI of the difference within ± this many points
 SIMILAR_PP = 2.0
-#: the seed's observations (it gave screenshots, no numbers)
-SEED_OBSERVATIONS = {
+#: the document's observations (it gave screenshots, no numbers)
+DOCUMENT_OBSERVATIONS = {
     "sigmoid_train_similar": "sigmoid: training accuracy similar to ReLU",
     "sigmoid_val_noisy": "sigmoid: validation accuracy noisier",
     "bn_reaches": "sigmoid+BN reaches a similar validation accuracy to ReLU",
@@ -63,7 +63,7 @@ def _verdict(flag: bool | None) -> str:
 # ------------------------------------------------------------------ E7.1 / E7.2 ---
 def answer_curves(ctx: Context, out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame) -> None:
     if runs.empty:
-        missing(out, ["e7_table", "e7_curves", "e7_loss_curves"], "E7 CNN")
+        missing(out, E71.fragments, "E7 CNN")
         out.set("e7.e71", "No E7 runs in this profile's configuration.")
         out.set("e7.e72", "No E7 runs in this profile's configuration.")
         return
@@ -72,7 +72,7 @@ def answer_curves(ctx: Context, out: PageOutput, runs: pd.DataFrame, epochs: pd.
     rows = curves_rows(out, e7)
     e71, e72 = curves_clauses(e7)
     if not rows:
-        missing(out, ["e7_table", "e7_curves", "e7_loss_curves"], "E7 CNN")
+        missing(out, E71.fragments, "E7 CNN")
         out.set("e7.e71", "No E7 runs in this profile's configuration.")
         out.set("e7.e72", "No E7 runs in this profile's configuration.")
         return
@@ -131,7 +131,7 @@ def curves_rows(out: PageOutput, e7: CurvesStats) -> list[dict]:
             reach = epochs_to_text(e7.reach[dataset, variant], e7.horizon)
             rows.append({"data set": DATASET_LABEL[dataset], "variant": variant, "test accuracy": e["test_acc"].pct(),
                          "gap to ReLU-CNN (test)": "—" if variant == "relu" else pp(e7.gap[dataset, variant]),
-                         "reaches the val. threshold": f"{100 * threshold:.0f} %: {reach}", "diverged": e["diverged"]})
+                         "reaches the val. threshold": f"{percent(threshold, 0)}: {reach}", "diverged": e["diverged"]})
             out.set(f"e7.{dataset}.{variant.replace('+', '_')}.test_acc", e["test_acc"].pct())
             out.set(f"e7.{dataset}.{variant.replace('+', '_')}.epochs_to", reach)
     return rows
@@ -146,7 +146,7 @@ def curves_clauses(e7: CurvesStats) -> tuple[list[str], list[str]]:
             e71.append(f"on {name} the sigmoid CNN ends {compare_word(sig_gap, 'above', 'below', 'level with')} the "
                        f"ReLU-CNN after {horizon} epochs ({est[(dataset, 'sigmoid')]['test_acc'].pct()} vs "
                        f"{est[(dataset, 'relu')]['test_acc'].pct()}, gap {pp(sig_gap)}); "
-                       f"{100 * EPOCHS_TO[dataset]:.0f} % validation accuracy: the sigmoid CNN "
+                       f"{percent(EPOCHS_TO[dataset], 0)} validation accuracy: the sigmoid CNN "
                        f"{epochs_to_text(e7.reach[dataset, 'sigmoid'], horizon)}, "
                        f"the ReLU-CNN "
                        f"{epochs_to_text(e7.reach[dataset, 'relu'], horizon)}")
@@ -157,8 +157,8 @@ def curves_clauses(e7: CurvesStats) -> tuple[list[str], list[str]]:
     return e71, e72
 
 
-def seed_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame) -> None:
-    """Each observation of the seed beside our measurement on Fashion-MNIST (the seed's data set)."""
+def document_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame) -> None:
+    """Each observation of the document beside our measurement on Fashion-MNIST (the document's data set)."""
     on = runs["dataset"] == "fashion_mnist"
     if not on.any():
         return
@@ -172,23 +172,23 @@ def seed_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame)
     ratio = noise.get("sigmoid", math.nan) / noise.get("relu", math.nan)
     best = fm.loc[fm.groupby("run_id")["val_acc"].idxmax()].groupby("variant")["epoch"].mean()
     rows = [
-        {"seed observed": SEED_OBSERVATIONS["sigmoid_train_similar"],
+        {"document observed": DOCUMENT_OBSERVATIONS["sigmoid_train_similar"],
          "ours (Fashion-MNIST)": f"final train accuracy sigmoid − ReLU {pp(train_gap)}",
          "verdict": _verdict(_similar(train_gap))},
-        {"seed observed": SEED_OBSERVATIONS["sigmoid_val_noisy"],
+        {"document observed": DOCUMENT_OBSERVATIONS["sigmoid_val_noisy"],
          "ours (Fashion-MNIST)": f"std of epoch-to-epoch validation change: sigmoid / ReLU = {ratio:.2f}",
          "verdict": "inconclusive" if not np.isfinite(ratio) or horizon < 5 else _verdict(bool(ratio > 1.0))},
-        {"seed observed": SEED_OBSERVATIONS["bn_reaches"],
+        {"document observed": DOCUMENT_OBSERVATIONS["bn_reaches"],
          "ours (Fashion-MNIST)": f"final validation accuracy sigmoid+BN − ReLU {pp(val_gap)}",
          "verdict": _verdict(_similar(val_gap))},
-        {"seed observed": SEED_OBSERVATIONS["converge_20"],
+        {"document observed": DOCUMENT_OBSERVATIONS["converge_20"],
          "ours (Fashion-MNIST)": ("best validation epoch (mean over seeds): "
                                   + ", ".join(f"{v} {best[v]:.1f}" for v in VARIANTS if v in best)
                                   + f" of {horizon} trained"),
          "verdict": "not comparable: fewer than 20 epochs in this profile" if horizon < 20 else
          _verdict(bool(all(abs(best[v] - 20) <= 5 for v in ("relu", "sigmoid+BN") if v in best)))},
     ]
-    for key, row in zip(SEED_OBSERVATIONS, rows):
+    for key, row in zip(DOCUMENT_OBSERVATIONS, rows):
         out.measure(f"e7.claim.{key}", row["verdict"].split(":")[0], experiments=[CNN],
                     run_ids=runs[on]["run_id"].astype(str), anchor="e7-2")
     out.fragment("e7_seed", markdown_table(pd.DataFrame(rows)))
@@ -278,7 +278,7 @@ def preactivation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
 
 def answer_histograms(out: PageOutput, hist: pd.DataFrame, summary: pd.DataFrame) -> None:
     if hist.empty or summary.empty:
-        missing(out, ["e7_hist_fashion_mnist", "e7_hist_mnist", "e7_saturation", "e7_preactivation"], "E7 histogram")
+        missing(out, E73.fragments, "E7 histogram")
         out.set("e7.e73", "No activation histograms in this profile's configuration.")
         return
     for dataset in ("fashion_mnist", "mnist"):
@@ -295,12 +295,12 @@ def answer_histograms(out: PageOutput, hist: pd.DataFrame, summary: pd.DataFrame
         worst = d[d["epoch"] == last].groupby(["variant", "layer"])["saturated_fraction"].mean()
         def at(variant: str, epoch: int) -> str:
             value = mean.get((variant, epoch), math.nan)
-            return f"{100 * value:.1f} %"
+            return f"{percent(value)}"
         no_bn_layer = worst.get("sigmoid", pd.Series(dtype=float))
         top = no_bn_layer.idxmax() if len(no_bn_layer) else "?"
         parts.append(f"on {DATASET_LABEL[dataset]} {at('sigmoid', 0)} of sigmoid outputs are saturated at "
                      f"initialisation and {at('sigmoid', last)} after epoch {last} without BN (most in {top}: "
-                     f"{100 * no_bn_layer.max():.1f} %), against {at('sigmoid+BN', 0)} and "
+                     f"{percent(no_bn_layer.max())}), against {at('sigmoid+BN', 0)} and "
                      f"{at('sigmoid+BN', last)} with BN")
     out.set("e7.e73", sentence(parts))
 
@@ -312,7 +312,7 @@ def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.set("bn.scaling", ctx.scaling_text(BN_PAPER))
     out.set("bn.protocol", ctx.protocol_text(BN_PAPER))
     if track.empty:
-        missing(out, ["bn_figure", "bn_table"], "BN-paper")
+        missing(out, BN_FIGURE.fragments, "BN-paper")
         out.set("bn.answer", "No BN-paper runs in this profile's configuration.")
         out.set("bn.steps", "0")
         return runs
@@ -396,8 +396,8 @@ def bn_paper_table(bn: BNPaper) -> str:
     for norm in ("none", "batchnorm"):
         if norm not in end.index:
             continue
-        rows.append({"": NORM_LABEL[norm], f"test acc. at step {bn.early_step:,}": f"{100 * bn.early[norm]:.2f} %",
-                     f"test acc. at step {steps:,}": f"{100 * end.loc[norm, 'test_acc']:.2f} %",
+        rows.append({"": NORM_LABEL[norm], f"test acc. at step {bn.early_step:,}": f"{percent(bn.early[norm], 2)}",
+                     f"test acc. at step {steps:,}": f"{percent(end.loc[norm, 'test_acc'], 2)}",
                      "median input, start → end": f"{start.loc[norm, 'p50']:+.2f} → {end.loc[norm, 'p50']:+.2f}",
                      "15–85th width, start → end": f"{start.loc[norm, 'p85'] - start.loc[norm, 'p15']:.2f} → "
                                                   f"{end.loc[norm, 'p85'] - end.loc[norm, 'p15']:.2f}"})
@@ -409,8 +409,8 @@ def bn_paper_sentence(bn: BNPaper) -> str:
     if bn.drift is None:
         return "Only one of the two BN-paper networks ran in this profile."
     early, drift, faster = bn.early, bn.drift, bn.faster
-    return (f"After {bn.early_step:,} steps the BN network is at {100 * early['batchnorm']:.2f} % test accuracy "
-            f"against {100 * early['none']:.2f} % without BN "
+    return (f"After {bn.early_step:,} steps the BN network is at {percent(early['batchnorm'], 2)} test accuracy "
+            f"against {percent(early['none'], 2)} without BN "
             f"({'faster, as in the paper' if faster else 'not faster, unlike the paper'}); "
             f"the median input of the tracked last-layer sigmoid moves by {drift['none']:.2f} without BN and "
             f"{drift['batchnorm']:.2f} with BN over {bn.steps:,} steps "
@@ -431,10 +431,10 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     else:
         epochs = _label(ctx.of("epochs", CNN))
         answer_curves(ctx, out, runs, epochs)
-        seed_observations(out, runs, epochs)
+        document_observations(out, runs, epochs)
         answer_histograms(out, _label(ctx.of("act_hist", CNN)), _label(ctx.of("act_summary", CNN)))
     if "e7_seed" not in out.fragments:
         out.fragment("e7_seed",
-                     "_No Fashion-MNIST E7 runs in this profile: the seed's observations are not checked._\n")
+                     "_No Fashion-MNIST E7 runs in this profile: the document's observations are not checked._\n")
     bn_runs = answer_bn_paper(ctx, out)
     return pd.concat([runs, bn_runs], ignore_index=True)
