@@ -235,7 +235,8 @@ def answer_long(ctx: Context, out: PageOutput) -> None:
         a0 = epochs[epochs["epoch"] == first["iterations"]]["test_acc"].iloc[0]
         a1 = epochs[epochs["epoch"] == last["iterations"]]["test_acc"].iloc[0]
         out.set("d1.long", f"From {first['iterations']} to {last['iterations']} iterations the softmax classifier's "
-                f"test accuracy moves {100 * (a1 - a0):+.2f} points (the document: 'less than 5 %'), its test loss from "
+                f"test accuracy moves {100 * (a1 - a0):+.2f} points (the document: 'less than 5 %'), "
+                f"its test loss from "
                 f"{first['test loss']} to {last['test loss']}.")
     else:
         out.set("d1.long", "The long run is shorter than 500 iterations in this profile.")
@@ -424,7 +425,8 @@ def keras_answers(ctx: Context, out: PageOutput, d1: KerasStats) -> None:
     plain = d1.plain
     if all(plain.values()):
         out.set("d1.d15", "On Fashion-MNIST models 1 to 5 reach " + ", ".join(
-            f"{100 * plain[m]['test_acc'].mean:.2f}" for m in range(1, 6)) + " % test accuracy (the document: " + ", ".join(
+            f"{100 * plain[m]['test_acc'].mean:.2f}" for m in range(1, 6)) + " % test accuracy (the document: "
+            + ", ".join(
             f"{100 * ctx.document(f'D1.5-m{m}-acc'):.2f}" for m in range(1, 6)) + " %).")
     else:
         out.set("d1.d15", "Not every model ran on Fashion-MNIST in this profile.")

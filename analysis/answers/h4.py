@@ -545,8 +545,9 @@ def diagnosis_answer(out: PageOutput, h46: FiveRuns, claims: list[dict]) -> None
             f"An untrained network's loss is its L2 term plus ln {h46.k}: {predicted['original']:.2f} for the original "
             f"and {predicted['filter-reduced']:.2f} for the filter-reduced net, against the document's "
             f"{h46.document_mean('original', 'loss'):.2f} and {h46.document_mean('filter-reduced', 'loss'):.2f} "
-            f"""({'within 15 %: the document' + chr(39) + 's nets had effectively not moved from their initial weights'
-                  if close else 'not close: the document' + chr(39) + 's numbers are not those of an untrained net'}). """
+            f"""({'within 15 %: the document' + chr(39) + 's nets had effectively not moved from their initial '
+                  + 'weights' if close else
+                  'not close: the document' + chr(39) + 's numbers are not those of an untrained net'}). """
             + (f"Runs that change only the learning rate to 10⁻⁷ "
                f"{'stay at chance' if stuck else 'do not stay at chance'} "
                "(" + "; ".join(f"{name}: accuracy {acc:.3f}, loss {loss:.2f}" for name, acc, loss in h46.diag_means)
