@@ -245,7 +245,7 @@ def layer_gradient_ratio(grads: pd.DataFrame, activation: str) -> dict:
     return {"per_layer": per_layer.to_dict(), "ratio_1_to_3": ratio}
 
 
-def gradient_figure(grads: pd.DataFrame, out: PageOutput) -> None:
+def batch_gradient_figure(grads: pd.DataFrame, out: PageOutput) -> None:
     g = grads[grads["layer"].isin(["linear1", "linear2", "linear3"])].copy()
     g["layer"] = g["layer"].map({"linear1": "hidden layer 1 (linear1)", "linear2": "hidden layer 2 (linear2)",
                                  "linear3": "hidden layer 3 (linear3)"})
@@ -476,7 +476,7 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
                 f"{percent(document_a74(ctx.document, 'sigmoid', 'test_acc'), 2)}), "
                 f"the ReLU net {rel['test_acc'].pct()} "
                 f"(the document: {percent(document_a74(ctx.document, 'relu', 'test_acc'), 2)}).")
-        gradient_figure(grads, out)
+        batch_gradient_figure(grads, out)
         accuracy_figure(runs, out, ctx.document)
         loss_figure(ctx.of("batches", EXPERIMENT), out)
     else:

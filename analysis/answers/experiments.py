@@ -200,7 +200,8 @@ def layer_ticks(ax, frame: pd.DataFrame) -> None:
     ax.set_xticks(names.index, names.values, rotation=45, ha="right", fontsize=7)
 
 
-def gradient_figure(grads: pd.DataFrame, order: list[str], out: PageOutput, key: str, name: str) -> str | None:
+def experiment_gradient_figure(grads: pd.DataFrame, order: list[str], out: PageOutput, key: str,
+                               name: str) -> str | None:
     """(a) mean |∂L/∂W| per weight layer over the probed batches; (b) the first and last layer's over training."""
     grads = grads[np.isfinite(grads["mean_abs_grad"].astype(float)) & (grads["mean_abs_grad"] > 0)]
     if grads.empty:
@@ -270,7 +271,7 @@ def probe_part(ctx: Context, name: str, grid: pd.DataFrame, out: PageOutput, whi
     rows = labelled(ctx.of(table, name), grid)
     if rows.empty:
         return "_The probe is on, but the tables hold no rows for these runs (did every run diverge?)._\n"
-    block = (gradient_figure if which == "grads" else activation_figure)(rows, order, out, key, name)
+    block = (experiment_gradient_figure if which == "grads" else activation_figure)(rows, order, out, key, name)
     return block or "_The probe recorded no values this figure can show._\n"
 
 

@@ -123,7 +123,7 @@ def init_and_trained(grads: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([init[cols], trained[cols]], ignore_index=True)
 
 
-def gradient_figure(g: pd.DataFrame, out: PageOutput, acts: list[str], name: str, caption: str) -> None:
+def max_gradient_by_layer_figure(g: pd.DataFrame, out: PageOutput, acts: list[str], name: str, caption: str) -> None:
     depths = sorted(g["depth"].unique())
     fig, axes = plt.subplots(2, len(depths), figsize=(5.2 * len(depths), 7.2), squeeze=False, sharey="row")
     for row, when in enumerate(["at initialisation", "last epoch (mean)"]):
@@ -155,7 +155,7 @@ def vanishing(g: pd.DataFrame) -> pd.DataFrame:
 def answer_m22(out: PageOutput, runs: pd.DataFrame, grads: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     g = init_and_trained(_with_depth(grads, runs))
     # LeCun's tanh has its own figure (M2.3)
-    gradient_figure(g, out, [a for a in activations_of(runs) if a != "lecun_tanh"], "m22_gradients",
+    max_gradient_by_layer_figure(g, out, [a for a in activations_of(runs) if a != "lecun_tanh"], "m22_gradients",
                     "M2.2 — maximum |∂L/∂W| per weight layer (log scale) at initialisation (top) and averaged over the "
                     "last epoch (bottom), one panel per depth. Line: mean over seeds; band: range. A line that falls "
                     "towards layer 1 is a gradient vanishing on its way back to the input.")
@@ -229,7 +229,7 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame, 
         missing(out, M23.fragments, "LeCun tanh")
         out.set("m23.answer", "No LeCun-tanh runs in this profile.")
         return
-    gradient_figure(g, out, ["tanh", "lecun_tanh"], "m23_gradients",
+    max_gradient_by_layer_figure(g, out, ["tanh", "lecun_tanh"], "m23_gradients",
                     "M2.3 — maximum |∂L/∂W| per weight layer for LeCun's tanh (purple) and tanh (green), at "
                     "initialisation (top) and over the last epoch (bottom). LeCun's scaling keeps the derivative "
                     "near 1 around zero, so the gradient decays less with depth.")
