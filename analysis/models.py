@@ -99,6 +99,14 @@ def _block(layers: "OrderedDict[str, nn.Module]", i: int, layer: nn.Module, widt
         layers[f"drop{i}"] = nn.Dropout(spec["dropout"])
 
 
+def _annotate(module: nn.Module, item: dict | str) -> None:
+    """A layer item's `l2` strength and own `init`, kept on the module for the penalty and the initialiser."""
+    if isinstance(item, dict) and item.get("l2"):
+        module.l2 = float(item["l2"])
+    if isinstance(item, dict) and item.get("init"):
+        module.init = item["init"]
+
+
 def _sequence(model_spec: dict, spec: dict, in_shape: tuple[int, int, int], n_classes: int,
               layers: "OrderedDict[str, nn.Module]") -> None:
     """`kind: layers`: an explicit layer list, Keras-style, for the documents' own architectures.
@@ -154,10 +162,7 @@ def _sequence(model_spec: dict, spec: dict, in_shape: tuple[int, int, int], n_cl
             flat = channels * size * size
         else:
             raise ValueError(f"unknown layer item {item!r} (conv, dense, bn, act, pool, avgpool, dropout, flatten)")
-        if isinstance(item, dict) and item.get("l2"):
-            next(reversed(layers.values())).l2 = float(item["l2"])
-        if isinstance(item, dict) and item.get("init"):
-            next(reversed(layers.values())).init = item["init"]
+        _annotate(next(reversed(layers.values())), item)
     if flat != n_classes:
         raise ValueError(f"a `layers` model must end with {{dense: {n_classes}}} after flatten, not {flat}")
 

@@ -71,6 +71,8 @@ def sidebar_pages(site: Path) -> set[str]:
 
 
 def check_site(site: Path, screenshots: Path | None = None, width: int = 1300) -> SiteReport:
+    """Open every page reachable from index.html in headless Chromium: HTTP errors, console and script errors,
+    failed requests, images that did not load, broken links, and anchors (on any page) that point nowhere."""
     from playwright.sync_api import sync_playwright
 
     site = Path(site)
@@ -79,24 +81,21 @@ def check_site(site: Path, screenshots: Path | None = None, width: int = 1300) -
     report = SiteReport()
     if screenshots is not None:
         screenshots.mkdir(parents=True, exist_ok=True)
+    ids: dict[str, set[str]] = {}  # page -> element ids on it
+    wanted: list[tuple[str, str, str]] = []  # (linking page, href, target page#fragment)
     with serve(site) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": width, "height": 900})
-        events: list[str] = []
-        page.on("console", lambda m: events.append(f"console {m.type}: {m.text} ({m.location.get('url', '')})")
-                if m.type == "error" else None)
-        page.on("pageerror", lambda e: events.append(f"script error: {e}"))
-        page.on("requestfailed", lambda r: events.append(f"request failed: {r.url} ({r.failure})"))
-        page.on("response", lambda r: events.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
-        queue, seen = ["index.html"], set()
+        events = _record_events(page)
+        queue = ["index.html"]
         while queue:
             name = queue.pop(0)
-            if name in seen:
+            if name in ids:
                 continue
-            seen.add(name)
             events.clear()
             response = page.goto(urljoin(base, name), wait_until="load")
             report.pages.append(name)
+            ids[name] = set()
             if response is None or response.status >= 400:
                 report.problems.append(f"{name}: HTTP {response.status if response else 'no response'}")
                 continue
@@ -104,33 +103,56 @@ def check_site(site: Path, screenshots: Path | None = None, width: int = 1300) -
                 "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
                 ".map(i => i.getAttribute('src'))")
             report.problems += [f"{name}: image did not load: {src}" for src in broken_images]
-            anchors = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
-            ids = set(page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
-            for href in anchors:
-                target, fragment = urldefrag(urljoin(urljoin(base, name), href))
-                if urlparse(target).netloc != urlparse(base).netloc:
-                    continue  # external links are not followed (no network here)
-                relative = urlparse(target).path.lstrip("/")
-                if not relative and not target.rstrip("/") + "/" == base:
-                    continue
-                relative = relative or "index.html"
-                if not (site / relative).is_file():
-                    report.problems.append(f"{name}: broken link {href!r} (no {relative} in the site)")
-                    continue
-                if relative == name and fragment and fragment not in ids:
-                    report.problems.append(f"{name}: anchor {href!r} points nowhere on the page")
-                if relative.endswith(".html") and relative not in seen:
-                    queue.append(relative)
+            ids[name] = set(page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
+            hrefs = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
+            queue += _follow(site, base, name, hrefs, report, wanted)
             report.problems += [f"{name}: {event}" for event in events]
             if screenshots is not None:
                 shot = screenshots / (Path(name).stem + ".png")
                 page.screenshot(path=str(shot), full_page=True)
                 report.screenshots.append(str(shot))
         browser.close()
-    unreached = sidebar_pages(site) - seen
+    report.problems += [f"{source}: anchor {href!r} points nowhere on {target}" for source, href, target, fragment
+                        in ((s, h, t.split("#")[0], t.split("#")[1]) for s, h, t in wanted)
+                        if target in ids and fragment not in ids[target]]
+    unreached = sidebar_pages(site) - set(ids)
     report.problems += [f"{page_name}: not reachable by following links from index.html"
                         for page_name in sorted(unreached)]
     return report
+
+
+def _record_events(page) -> list[str]:
+    """What the browser reports while a page loads: console errors, script errors, failed or 4xx/5xx requests."""
+    events: list[str] = []
+    page.on("console", lambda m: events.append(f"console {m.type}: {m.text} ({m.location.get('url', '')})")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: events.append(f"script error: {e}"))
+    page.on("requestfailed", lambda r: events.append(f"request failed: {r.url} ({r.failure})"))
+    page.on("response", lambda r: events.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    return events
+
+
+def _follow(site: Path, base: str, name: str, hrefs: list[str], report: SiteReport,
+            wanted: list[tuple[str, str, str]]) -> list[str]:
+    """The site's pages a page links to (to visit next); a link to a missing file is a problem, a link with a
+    fragment is remembered to check once its target page has been seen."""
+    found = []
+    for href in hrefs:
+        target, fragment = urldefrag(urljoin(urljoin(base, name), href))
+        if urlparse(target).netloc != urlparse(base).netloc:
+            continue  # external links are not followed (no network here)
+        relative = urlparse(target).path.lstrip("/")
+        if not relative and not target.rstrip("/") + "/" == base:
+            continue
+        relative = relative or "index.html"
+        if not (site / relative).is_file():
+            report.problems.append(f"{name}: broken link {href!r} (no {relative} in the site)")
+            continue
+        if fragment and relative.endswith(".html"):
+            wanted.append((name, href, f"{relative}#{fragment}"))
+        if relative.endswith(".html"):
+            found.append(relative)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -122,15 +122,19 @@ def test_every_page_passes_in_a_real_browser(workflow):
     assert all(Path(s).stat().st_size > 10_000 for s in report.screenshots)
 
 
-def test_browser_check_fails_on_a_removed_image_and_a_broken_link(workflow, tmp_path):
+def test_browser_check_fails_on_a_removed_image_a_broken_link_and_an_anchor_on_another_page(workflow, tmp_path):
     site = tmp_path / "site"
     shutil.copytree(workflow / "results/quick/site", site)
     (site / "generated/a7/a74_gradients.png").unlink()
     page = site / "d1.html"
     page.write_text(page.read_text().replace('href="m2.html"', 'href="m2-gone.html"', 1))
+    index = site / "index.html"
+    assert 'href="m2.html#m2-1"' in index.read_text()
+    index.write_text(index.read_text().replace('href="m2.html#m2-1"', 'href="m2.html#m2-nowhere"', 1))
     problems = check_site(site).problems
     assert any("a7.html: image did not load: generated/a7/a74_gradients.png" in p for p in problems), problems
     assert any("broken link 'm2-gone.html'" in p for p in problems), problems
+    assert "index.html: anchor 'm2.html#m2-nowhere' points nowhere on m2.html" in problems, problems
 
 
 def test_snakemakes_own_report_holds_the_figures(workflow):
