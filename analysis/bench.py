@@ -372,7 +372,7 @@ def loop_benchmarks(data: Path, peak: float, device: torch.device, samples: int,
     for name, model_spec in MODELS.items():
         flops = flops_per_sample(build_model({"activation": "relu", "model": model_spec}))
         diff = equivalence(images, labels, data, model_spec)
-        seed = document_rate(images, labels, model_spec, document_steps, device=device)
+        document = document_rate(images, labels, model_spec, document_steps, device=device)
         # probe on / off / autograd interleaved, best of several each: the machine is shared and noisy
         ours, bare, autograd = 0.0, 0.0, 0.0
         for _ in range(3):
@@ -383,7 +383,7 @@ def loop_benchmarks(data: Path, peak: float, device: torch.device, samples: int,
         achieved = ours * flops / 1e9
         print(f"\n[{name}] {flops / 1e6:.2f} MFLOP per sample (forward + backward)")
         print(f"  same losses for the same seed, weights and batches: max relative difference {diff:.2e} over 30 steps")
-        print(f"  (a) seeds' loop  : {seed:9.0f} samples/s")
+        print(f"  (a) documents' loop: {document:7.0f} samples/s")
         print(f"  (b) nnlab's loop : {ours:9.0f} samples/s = {achieved:.1f} GFLOP/s (gradient probe on)")
         print(f"      probe cost   : {100 * (bare / ours - 1):+.1f} % of a step (probe off: {bare:.0f} samples/s)")
         print(f"      backward     : autograd's {autograd:.0f} samples/s; nnlab's {ours / autograd:.2f}x that "
@@ -405,7 +405,7 @@ def loop_benchmarks(data: Path, peak: float, device: torch.device, samples: int,
                   f"{parts['momentum_traffic'] * 1e3:.2f} ms, so even an update fused into the products")
             print(f"      leaves forward + backward + that = {fused * 1e3:.2f} ms = "
                   f"{100 * 64 * flops / fused / 1e9 / peak:.1f} % of peak")
-        summary += [f"model: {name}", f"speedup_vs_seed_loop: {ours / seed:.2f}",
+        summary += [f"model: {name}", f"speedup_vs_document_loop: {ours / document:.2f}",
                     f"percent_of_matmul_peak: {100 * achieved / peak:.1f}"]
     if torch.get_num_threads() >= 2 and device.type == "cpu":
         spec = MODELS["mlp-784-512-1024-512-10"]
@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--samples", type=int, default=12800, help="training samples per timed nnlab epoch")
-    parser.add_argument("--document-steps", type=int, default=100, help="batches per timed seed-loop run")
+    parser.add_argument("--document-steps", type=int, default=100, help="batches per timed run of the documents' loop")
     parser.add_argument("--pack-only", action="store_true", help="only the matmul peak and the packed benchmarks")
     parser.add_argument("--pack-samples", type=int, default=PACK_SAMPLES,
                         help="training images per run in the packed benchmarks")

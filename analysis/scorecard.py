@@ -227,9 +227,11 @@ Measured = dict[str, tuple[dict, Protocol]]
 
 def declared_variants(row: pd.Series) -> list[tuple[str, str]]:
     """(explanation, measurement key) per variant the registry row declares; the key is '' for an explanation
-    no measurement tests. Several variants are separated by ' | ' in both columns, in the same order."""
-    causes = [c.strip() for c in str(row.get("cause", "") or "").split(VARIANT_SEPARATOR.strip()) if c.strip()]
-    keys = [k.strip() for k in str(row.get("cause_measure", "") or "").split(VARIANT_SEPARATOR.strip()) if k.strip()]
+    no measurement tests. Several variants are separated by ' | ' (spaces included, so a cause may say |w|) in
+    both columns, in the same order; a variant without a measurement keeps its place with an empty key."""
+    cause_text, key_text = (f" {row.get(c, '') or ''} " for c in ("cause", "cause_measure"))  # '| k' splits too
+    causes = [c.strip() for c in cause_text.split(VARIANT_SEPARATOR)] if cause_text.strip() else []
+    keys = [k.strip() for k in key_text.split(VARIANT_SEPARATOR)] if key_text.strip() else []
     if keys and len(keys) != len(causes):
         raise RegistryError(f"row {row.get('id', '?')}: {len(causes)} cause(s) but {len(keys)} cause_measure(s); "
                             f"separate variants with '{VARIANT_SEPARATOR}' in both columns")
@@ -257,7 +259,8 @@ def explain(row: pd.Series, gap: str, measured: Measured | None = None) -> str:
         declared = "; ".join(cause for cause, _ in variants)
         return f"{declared} {UNTESTED}; {gap}"
     theirs, tol = float(row["document_value"]), float(row["tolerance"])
-    tested = [(cause, *try_variant(row, key, measured or {})) for cause, key in variants if key]
+    tested = [(cause, *try_variant(row, key, measured or {})) if key else (cause, None, "no measurement declared")
+              for cause, key in variants]
     fitting = [(cause, where) for cause, ok, where in tested if ok]
     if fitting:
         (cause, where), others = fitting[0], [c for c, _ in fitting[1:]]
@@ -289,7 +292,7 @@ def judge_claim(row: pd.Series, ours: dict, protocol: Protocol) -> Judgement:
                                                                  None))
 
 
-def judge_computed(row: pd.Series, mean: float) -> Judgement:
+def judge_computed(row: pd.Series, mean: float, measured: Measured | None = None) -> Judgement:
     """A value computed without training: the tolerance alone decides."""
     theirs, tol = float(row["document_value"]), float(row["tolerance"])
     diff = abs(mean - theirs)
@@ -297,7 +300,7 @@ def judge_computed(row: pd.Series, mean: float) -> Judgement:
         return Judgement("reproduced", f"|difference| {diff:.4g} ≤ tolerance {tol:g}",
                          f"computed exactly: ours {mean:.6g}, the document's {theirs:.6g}")
     return Judgement("differs", f"|difference| {diff:.4g} > tolerance {tol:g}",
-                     explain(row, f"ours {mean:.6g} computed, the document's {theirs:.6g}", None))
+                     explain(row, f"ours {mean:.6g} computed, the document's {theirs:.6g}", measured))
 
 
 def judge_number(row: pd.Series, ours: dict, protocol: Protocol,
@@ -307,7 +310,7 @@ def judge_number(row: pd.Series, ours: dict, protocol: Protocol,
     if not _finite(mean):
         return Judgement("not comparable", "no finite measurement (all runs diverged?)")
     if not ours.get("experiments"):
-        return judge_computed(row, mean)
+        return judge_computed(row, mean, measured)
     n, notes, diff = int(ours.get("n") or 0), _notes(protocol), abs(mean - theirs)
     interval = where_one_run_falls(ours)
     if interval is None:

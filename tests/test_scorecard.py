@@ -130,6 +130,18 @@ def test_the_cause_names_which_declared_variant_reproduces_the_document_or_what_
         declared, ours, measured={"m.epoch1": (near, scaled)}).cause
 
 
+def test_a_cause_may_say_abs_w_and_a_variant_may_have_no_measurement():
+    """Variants are split on ' | ' with its spaces (a cause text may say δ·Σ|w|), and a variant without a
+    measurement keeps its place (an empty key) and is reported as untested."""
+    declared = row(document_value="0.51", tolerance="0.03", cause="the penalty was δ·Σ|w| | one epoch",
+                   cause_measure=" | m.epoch1")
+    assert scorecard.declared_variants(declared) == [("the penalty was δ·Σ|w|", ""), ("one epoch", "m.epoch1")]
+    far = {"m.epoch1": (trained([0.20, 0.24, 0.26]), scorecard.Protocol())}
+    cause = scorecard.judge(declared, trained([0.96, 0.97, 0.965]), measured=far).cause
+    assert cause.startswith("unexplained: none of the 2 declared variants reproduces it (the penalty was δ·Σ|w|: "
+                            "untested, no measurement declared; one epoch: `m.epoch1` gives 0.2–0.26")
+
+
 def test_a_registry_row_with_unequal_variant_lists_is_refused(tmp_path):
     frame = pd.read_csv(REGISTRY, dtype=str, keep_default_na=False)
     frame.loc[0, ["cause", "cause_measure"]] = ["a | b", "only.one"]

@@ -257,6 +257,7 @@ def preactivation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
     s = summary[(summary["kind"] == "pre") & (summary["activation"] == "sigmoid")
                 & (summary["dataset"] == "fashion_mnist")]
     if s.empty:
+        missing(out, ["e7_preactivation"], "sigmoid pre-activation (Fashion-MNIST)")
         return
     mean = s.groupby(["variant", "layer", "epoch"], as_index=False)[["p15", "p50", "p85"]].mean()
     layers = sorted(mean["layer"].unique())

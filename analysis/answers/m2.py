@@ -309,18 +309,18 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.set("m2.scaling", ctx.scaling_text(DEPTH))
     out.set("m2.protocol", ctx.protocol_text(DEPTH))
     cnn_runs = answer_m24(ctx, out)
+    width_runs = ctx.of("runs", WIDTH)
+    width_runs = _depth(width_runs) if not width_runs.empty else width_runs
     if runs.empty:
         missing(out, M21.fragments + M22.fragments, "M2 depth")
         for key in ("m21", "m22"):
             out.set(f"{key}.answer", "No depth × activation runs in this profile's configuration.")
         answer_m23(out, runs, {}, pd.DataFrame(), ctx.document)
-        m2_variants.answer(out, runs, pd.DataFrame(), runs, {}, ctx.document)
-        return cnn_runs
+        m2_variants.answer(out, runs, pd.DataFrame(), width_runs, {}, ctx.document)
+        return pd.concat([width_runs, cnn_runs], ignore_index=True)  # variant runs still count on the page
     runs = _depth(runs)
     est = answer_m21(out, runs, ctx.document)
     g = answer_m22(out, runs, ctx.of("grads", DEPTH), ctx.of("act_summary", DEPTH))
     answer_m23(out, runs, est, g, ctx.document)
-    width_runs = ctx.of("runs", WIDTH)
-    width_runs = _depth(width_runs) if not width_runs.empty else width_runs
     m2_variants.answer(out, runs, ctx.of("epochs", DEPTH), width_runs, est, ctx.document)
     return pd.concat([runs, width_runs, cnn_runs], ignore_index=True)

@@ -95,7 +95,9 @@ def nearest_epochs(doc: DocumentValues, curves: pd.DataFrame) -> dict[int, list[
     for (depth, act), value in doc.matching(r"M2\.1-(\d+)-(\w+)-acc").items():
         if (int(depth), act) not in mean.index.droplevel("epoch"):
             continue
-        curve = mean.loc[(int(depth), act)]
+        curve = mean.loc[(int(depth), act)].dropna()  # a cell whose runs all diverged has no curve
+        if curve.empty:
+            continue
         epoch = int((curve - value).abs().idxmin())
         nearest.setdefault(epoch, []).append(f"{act}-{depth} ({percent(value)} against {percent(curve[epoch])})")
     return dict(sorted(nearest.items()))
@@ -128,10 +130,12 @@ def curves_figure(out: PageOutput, curves: pd.DataFrame, doc: DocumentValues, wi
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0][0].set_ylabel("test accuracy (%)")
     axes[0][-1].legend(fontsize=7, loc="lower right")
+    shown = sorted({w for w, _, _ in widths})
+    markers = (", and one epoch at width " + " and ".join(f"{w} ({'▼' if WIDTH_MARKERS.get(w) == 'v' else '▲'})"
+                                                           for w in shown)) if shown else ""
     out.figure(fig, "m2v_curves", "M2 protocol variants — our test accuracy by epoch (line: mean over seeds, band: "
-               "their range; width 128), the document's M2.1 value as a dashed line in the same colour, and one "
-               "epoch at "
-               "widths 64 (▼) and 256 (▲). Where a dashed line meets a curve is the epoch that matches the document.")
+               f"their range; width 128), the document's M2.1 value as a dashed line in the same colour{markers}. "
+               "Where a dashed line meets a curve is the epoch that matches the document.")
 
 
 def answer(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame, width_runs: pd.DataFrame,
@@ -154,7 +158,8 @@ def answer(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame, width_runs
     near = nearest_epochs(doc, curves)
     parts = [f"{'untrained (epoch 0)' if epoch == 0 else f'after epoch {epoch}'} for {', '.join(cells)}"
              for epoch, cells in near.items()]
-    text = "Our mean test-accuracy curve comes closest to the document's M2.1 numbers: " + "; ".join(parts) + "."
+    text = ("Our mean test-accuracy curve comes closest to the document's M2.1 numbers: " + "; ".join(parts) + "."
+            if parts else "No cell of the document's M2.1 table was trained in this profile.")
     if by_epoch[0]:
         losses = [e["test_loss"].mean for e in by_epoch[0].values()]
         accs = [e["test_acc"].mean for e in by_epoch[0].values()]
