@@ -182,6 +182,7 @@ def test_m2_protocol_variants_publish_what_the_registry_names_and_the_scorecard_
     assert nearest in out.vars["m2v"]["answer"]
     header = out.fragments["m2v_table"].splitlines()[0]
     assert "one epoch, width 64" in header and "one epoch, width 256" in header
+    assert out.vars["m2v"]["widths"] == "widths 64 and 256"
     registry = scorecard.load_registry(scorecard.Path("config/scorecard.csv"))
     row = registry[registry["id"] == "M2.1-5-relu-acc"].iloc[0]
     cause = scorecard.scorecard_row(row, measured, None, "default", None)["cause"]
@@ -245,3 +246,9 @@ def test_h44_claim_follows_the_measurement(tmp_path, bn_acc, verdict):
 def test_fc_parameter_count():
     assert h4.fc_parameters([10], inputs=784) == 784 * 10 + 10
     assert h4.fc_parameters([3, 2], inputs=4) == (4 * 3 + 3) + (3 * 2 + 2)
+
+
+@pytest.mark.parametrize("widths, phrase", [([], "other widths (not run in this profile)"), ([64], "width 64"),
+                                            ([64, 128, 256], "widths 64, 128 and 256")])
+def test_the_m2_page_names_the_widths_that_ran(widths, phrase):
+    assert m2.m2_variants.width_phrase(widths) == phrase

@@ -53,6 +53,16 @@ def publish(out: PageOutput, by_epoch: dict[int, dict], widths: dict[tuple, dict
                         run_ids=e["run_ids"], anchor="m2-variants")
 
 
+def width_phrase(widths: list[int]) -> str:
+    """'widths 64 and 256': the widths this profile's `m2_width` runs trained, for the page's prose."""
+    if not widths:
+        return "other widths (not run in this profile)"
+    names = [str(w) for w in widths]
+    if len(names) == 1:
+        return f"width {names[0]}"
+    return f"widths {', '.join(names[:-1])} and {names[-1]}"
+
+
 def _spread(e: Estimate | None) -> str:
     """'90.8 % (88.1–92.3)': mean and range of the runs, the range one run of ours falls in for n = 2–3."""
     if e is None or e.n == 0:
@@ -145,6 +155,7 @@ def answer(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame, width_runs
     if runs.empty or epochs.empty:
         missing(out, FRAGMENTS, "M2 depth")
         out.set("m2v.answer", "No depth × activation runs in this profile's configuration.")
+        out.set("m2v.widths", width_phrase([]))
         return
     curves = epochs.merge(runs[["run_id", "depth"]], on="run_id")
     by_epoch = {epoch: at_epoch(epochs, runs, epoch) for epoch in VARIANT_EPOCHS}
@@ -152,6 +163,7 @@ def answer(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame, width_runs
               estimates(width_runs, ["model.width", "depth", "activation"], METRICS).items()} \
         if not width_runs.empty else {}
     publish(out, by_epoch, widths)
+    out.set("m2v.widths", width_phrase(sorted({w for w, _, _ in widths})))
     out.fragment("m2v_table", markdown_table(variants_table(doc, final, by_epoch, widths)))
     out.fragment("m2v_init_table", markdown_table(init_table(doc, by_epoch[0])))
     curves_figure(out, curves, doc, widths)
