@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 CORES  ?= $(shell nproc 2>/dev/null || echo 2)
 PROFILE ?= default
 
-.PHONY: all env sysdeps sysdeps-data study quick full test clean-site
+.PHONY: all env sysdeps sysdeps-data study quick full summary test clean-site
 
 all: study
 
@@ -68,6 +68,10 @@ quick:
 
 full:
 	$(MAKE) study PROFILE=full
+
+# What a finished build found, as files to commit (docs/results/<profile>.md and its figures): results/ is not in git.
+summary: env
+	$(BIN)/python -m analysis.results_summary --profile $(PROFILE)
 
 # Lint first (seconds): ruff and snakefmt read their settings from pyproject.toml.
 test: env sysdeps

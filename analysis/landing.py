@@ -60,11 +60,14 @@ def scorecard_verdicts(table: Path | None) -> dict[str, Counter]:
     return {str(q): Counter(group[column].astype(str)) for q, group in card.groupby("question")}
 
 
-def verdict_cell(headline_id: str, verdicts: dict[str, Counter]) -> str:
+def verdict_cell(headline_id: str, verdicts: dict[str, Counter], site: str = "") -> str:
+    """'[3 reproduced, 1 differs](scorecard.html#scorecard)': a question's verdicts, linking to the scorecard
+    (`site`: the path from where the text is read to the site's folder)."""
     counts = sum((verdicts.get(q, Counter()) for q in sorted(questions_of(headline_id))), Counter())
     if not counts:
         return "—"
-    return "[" + ", ".join(f"{n} {verdict}" for verdict, n in counts.most_common()) + "](scorecard.html#scorecard)"
+    listed = ", ".join(f"{n} {verdict}" for verdict, n in counts.most_common())
+    return f"[{listed}]({site}scorecard.html#scorecard)"
 
 
 def section_title(source: Path, anchor: str) -> str:
@@ -75,15 +78,17 @@ def section_title(source: Path, anchor: str) -> str:
     return title.split(" · ", 1)[1] if " · " in title else title
 
 
-def summary_table(items: list[dict], verdicts: dict[str, Counter], build: Path) -> str:
-    """The landing page's first screen: question -> one-line answer -> scorecard verdicts -> its section."""
+def summary_table(items: list[dict], verdicts: dict[str, Counter], build: Path, site: str = "") -> str:
+    """The landing page's first screen: question -> one-line answer -> scorecard verdicts -> its section.
+    `build` holds the pages' sources (for section titles), `site` is the path to the site's pages from where the
+    table is read (empty on the site itself)."""
     from analysis.answers.common import markdown_table
     import pandas as pd
 
     rows = [{"question": f"**{h['id']}** {section_title(build / (h['page'] + '.qmd'), h['anchor'])}".strip(),
              "answer (this run)": h.get("short") or one_line(h["text"]),
-             "document's numbers (scorecard)": verdict_cell(h["id"], verdicts),
-             "details": f"[{page_label(h['page']).replace(' ', NBSP)}{NBSP}→]({h['page']}.html#{h['anchor']})"}
+             "document's numbers (scorecard)": verdict_cell(h["id"], verdicts, site),
+             "details": f"[{page_label(h['page']).replace(' ', NBSP)}{NBSP}→]({site}{h['page']}.html#{h['anchor']})"}
             for h in items]
     return markdown_table(pd.DataFrame(rows)) if rows else "_No exercise has results yet._\n"
 

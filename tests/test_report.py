@@ -133,3 +133,30 @@ def test_landing_and_experiments_pages_render_with_pandoc(tmp_path):
     assert 'href="experiments.html"' in index and "experiments summary." in index
     experiments = (tmp_path / "site/experiments.html").read_text()
     assert 'id="exp-toy"' in experiments and "experiments summary." in experiments
+
+
+# ------------------------------------------------------------------ the results summary to commit ---
+def test_results_summary_keeps_answers_causes_and_figures_of_a_build(tmp_path):
+    from analysis.results_summary import SummaryError, write_summary
+
+    results, docs = tmp_path / "results", tmp_path / "docs" / "results"
+    synthetic_answers(results / "full" / "answers")
+    (results / "full" / "tables").mkdir()
+    pd.DataFrame({"id": ["M2.1-20-relu-acc", "M2.1-5-relu-acc"], "question": ["M2.1", "M2.1"],
+                  "quantity": ["test accuracy", "test accuracy"], "document_value": [0.511, 0.908],
+                  "ours": [0.93512, 0.97], "verdict": ["differs", "reproduced"],
+                  "verdict_class": ["differs", "reproduced"],
+                  "cause": ["unexplained: none of the 3 declared variants reproduces it", ""]}
+                 ).to_parquet(results / "full" / "tables" / "scorecard.parquet")
+    text = write_summary("full", results, docs).read_text()
+    assert "scorecard summary." in text
+    assert "| **M2.1** Depth × activation | Best activation by depth: 5 layers relu (90.1 %). |" in text
+    assert "(../../results/full/site/m2.html#m2-1)" in text
+    assert "| M2.1-20-relu-acc | test accuracy | 0.511 | 0.9351 | unexplained: none of the 3 declared" in text
+    assert "M2.1-5-relu-acc" not in text.split("## Numbers that differ")[1].split("## Figures")[0]
+    assert (docs / "full" / "m2_m21_heatmap.png").read_bytes() == b"png"
+    assert "![M2.1 · Depth × activation](full/m2_m21_heatmap.png)" in text
+    assert "e7_hist_mnist" not in text  # a figure this build did not draw is left out, not linked
+    (results / "full" / "answers" / "h4.json").unlink()
+    with pytest.raises(SummaryError, match="no answers for page\\(s\\) h4"):
+        write_summary("full", results, docs)
