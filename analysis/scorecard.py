@@ -6,7 +6,8 @@ Almost every document number is *one* training run, so it is compared with where
 the confidence interval of our mean (which shrinks as seeds are added and would call an ordinary run a
 difference). The rule (`analysis.stats.one_run_interval`), per numeric row with n runs of ours:
 
-- n ≥ 4: the prediction interval mean ± t(n−1)·s·√(1 + 1/n) (95 %);
+- n ≥ 4: the prediction interval mean ± t(n−1)·s·√(1 + 1/n) (95 %), cut to the values the units allow
+  (`UNIT_BOUNDS`: an accuracy in [0, 1], a loss ≥ 0);
 - n = 2 or 3: the range [min, max] of our runs (a further run lands in it with probability 1/3 or 1/2: the
   row's tolerance carries the rest);
 - n = 1: no interval. The verdict is "not comparable: one run, no interval"; nothing is judged.
@@ -195,8 +196,13 @@ def _notes(protocol: Protocol) -> str:
     return f" ({'; '.join(protocol.notes)})" if protocol.notes else ""
 
 
-def where_one_run_falls(ours: dict) -> Interval | None:
-    return one_run_interval(int(ours.get("n") or 0), ours.get("mean"), ours.get("std"), ours.get("values") or ())
+#: the values a quantity of these units can take: a prediction interval never reaches past them
+UNIT_BOUNDS: dict[str, tuple[float, float]] = {"fraction": (0.0, 1.0), "nats": (0.0, math.inf)}
+
+
+def where_one_run_falls(ours: dict, units: str = "") -> Interval | None:
+    return one_run_interval(int(ours.get("n") or 0), ours.get("mean"), ours.get("std"), ours.get("values") or (),
+                            bounds=UNIT_BOUNDS.get(units))
 
 
 def _interval_text(interval: Interval, n: int) -> str:
@@ -204,14 +210,14 @@ def _interval_text(interval: Interval, n: int) -> str:
     return f"{interval.low:.4g}–{interval.high:.4g} ({what})"
 
 
-def fits(theirs: float, tol: float, entry: dict) -> tuple[bool | None, str]:
+def fits(theirs: float, tol: float, entry: dict, units: str = "") -> tuple[bool | None, str]:
     """Does one run of `entry` land within the tolerance of the document's value? (None: no interval to say so.)"""
     mean = entry.get("mean")
     if not _finite(mean):
         return None, "no finite measurement"
     if not entry.get("experiments"):  # a computation: no spread
         return abs(mean - theirs) <= tol, f"{mean:.6g} (computed)"
-    interval = where_one_run_falls(entry)
+    interval = where_one_run_falls(entry, units)
     if interval is None:
         return None, f"{mean:.4g} from one run"
     return interval.low - tol <= theirs <= interval.high + tol, _interval_text(interval, int(entry["n"]))
@@ -245,7 +251,7 @@ def try_variant(row: pd.Series, key: str, measured: Measured) -> tuple[bool | No
     entry, protocol = measured[key]
     if protocol.scaled:
         return None, f"`{key}` runs a scaled protocol ({'; '.join(protocol.scaled)})"
-    ok, where = fits(float(row["document_value"]), float(row["tolerance"]), entry)
+    ok, where = fits(float(row["document_value"]), float(row["tolerance"]), entry, row["units"])
     return ok, f"`{key}` gives {where}"
 
 
@@ -312,7 +318,7 @@ def judge_number(row: pd.Series, ours: dict, protocol: Protocol,
     if not ours.get("experiments"):
         return judge_computed(row, mean, measured)
     n, notes, diff = int(ours.get("n") or 0), _notes(protocol), abs(mean - theirs)
-    interval = where_one_run_falls(ours)
+    interval = where_one_run_falls(ours, row["units"])
     if interval is None:
         return Judgement(ONE_RUN, f"ours {mean:.4g} from one run, the document's {theirs:.4g} "
                                   f"(|difference| {diff:.4g}, "
@@ -381,12 +387,12 @@ def anchor_of(question: str) -> str:
     return question.lower().replace(".", "-")
 
 
-def _numbers(ours: dict | None) -> dict:
+def _numbers(ours: dict | None, units: str) -> dict:
     """The numeric columns of a measured value (None for claims and unmeasured rows)."""
     if not ours or "text" in ours:
         return {"ours_low": None, "ours_high": None, "ours_n": None, "ours_sd": None, "ours_values": [],
                 "interval_low": None, "interval_high": None, "interval": ""}
-    interval = where_one_run_falls(ours) if ours.get("experiments") else None
+    interval = where_one_run_falls(ours, units) if ours.get("experiments") else None
     return {"ours_low": ours.get("low"), "ours_high": ours.get("high"), "ours_n": ours.get("n"),
             "ours_sd": ours.get("std"), "ours_values": [float(v) for v in ours.get("values") or () if v is not None],
             "interval_low": interval.low if interval else None, "interval_high": interval.high if interval else None,
@@ -405,7 +411,7 @@ def scorecard_row(row: pd.Series, measured: dict[str, dict], config: dict | None
     page = (ours or {}).get("page") or PAGE_OF.get(row["question"][:2], "")
     anchor = (ours or {}).get("anchor") or anchor_of(row["question"])
     numeric = row["units"] not in NON_NUMERIC and row["document_error"] == ""
-    return {**row.to_dict(), "ours": ours.get("text") if ours and "text" in ours else mean, **_numbers(ours),
+    return {**row.to_dict(), "ours": ours.get("text") if ours and "text" in ours else mean, **_numbers(ours, row["units"]),
             "difference": (mean - float(row["document_value"])) if _finite(mean) and numeric else None,
             "verdict": verdict, "verdict_class": verdict_class(verdict), "reason": reason, "cause": cause,
             "experiments": ",".join((ours or {}).get("experiments") or ()), "run_ids": ",".join(run_ids),

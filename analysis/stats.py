@@ -71,14 +71,17 @@ class Interval(NamedTuple):
 RANGE_MAX_N = 3
 
 
-def one_run_interval(n: int, mean: float, std: float, values=(), confidence: float = 0.95) -> Interval | None:
+def one_run_interval(n: int, mean: float, std: float, values=(), confidence: float = 0.95,
+                     bounds: tuple[float, float] | None = None) -> Interval | None:
     """Where a single further run would fall, for comparing one reported run with our n runs (a CI of the
     mean would shrink with n and call every ordinary run a difference).
 
     n > RANGE_MAX_N: the Student-t prediction interval mean ± t(n−1)·s·√(1 + 1/n).
     2 ≤ n ≤ RANGE_MAX_N: the range [min, max] of the runs (s from 2 or 3 runs is too rough to scale a t-quantile
     of 12.7 or 4.3); a new run lands inside it with probability (n−1)/(n+1), i.e. 1/3 or 1/2.
-    n < 2, or no finite mean: None (one run says nothing about the spread)."""
+    n < 2, or no finite mean: None (one run says nothing about the spread).
+    `bounds`: the values the quantity can take (an accuracy's [0, 1], a loss's [0, ∞)); the t-interval is
+    symmetric and would otherwise claim a run could land at a negative accuracy."""
     if n < 2 or mean is None or not math.isfinite(mean):
         return None
     finite = [float(v) for v in values if v is not None and math.isfinite(v)]
@@ -87,7 +90,8 @@ def one_run_interval(n: int, mean: float, std: float, values=(), confidence: flo
     if std is None or not math.isfinite(std):
         return None
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std * math.sqrt(1 + 1 / n)
-    return Interval(mean - half, mean + half, "prediction")
+    low, high = bounds or (-math.inf, math.inf)
+    return Interval(max(mean - half, low), min(mean + half, high), "prediction")
 
 
 def diff_ci(a, b, confidence: float = 0.95) -> Estimate:

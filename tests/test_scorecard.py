@@ -61,6 +61,18 @@ def test_two_or_three_runs_use_their_range(theirs, verdict):
     assert scorecard.judge(row(document_value=theirs, tolerance="0.01"), ours).verdict == verdict
 
 
+def test_a_prediction_interval_stays_within_what_the_quantity_can_take():
+    """Near chance, a t-interval of accuracies reaches below 0; the scorecard's stops at 0 (and a loss's too)."""
+    near_chance = trained([0.02, 0.10, 0.15, 0.04, 0.12])
+    assert scorecard.where_one_run_falls(near_chance).low < 0  # no units: the plain symmetric interval
+    interval = scorecard.where_one_run_falls(near_chance, "fraction")
+    assert interval.low == 0.0 and 0.1 < interval.high < 1.0
+    assert scorecard.where_one_run_falls(trained([0.01, 0.3, 0.02, 0.05, 0.2]), "nats").low == 0.0
+    assert scorecard.where_one_run_falls(trained([0.97, 0.999, 0.98, 0.995, 0.99]), "fraction").high == 1.0
+    _, reason, _ = scorecard.judge(row(document_value="0.90", tolerance="0.01"), near_chance)
+    assert "0–" in reason and "-0." not in reason
+
+
 def test_two_or_three_runs_without_their_values_give_no_interval():
     from analysis.stats import one_run_interval
 
