@@ -459,11 +459,11 @@ def summary_text(card: pd.DataFrame) -> str:
     differ = f"{counts['differs']} differ" + (f" ({', '.join(causes)})" if counts["differs"] else "")
     # no row under a scaled protocol: every verdict is under the documents' own protocols (the `full` profile)
     lead = "Under the documents' own protocols, " if counts[SCALED] == 0 else ""
+    scaled = f"{counts[SCALED]} not comparable because this profile scales the protocol, " if counts[SCALED] else ""
     return (f"{lead}{len(card)} numbers and claims from the documents: {counts['reproduced']} reproduced, {differ}, "
-            f"{counts['document is wrong']} where the document is wrong, "
-            f"{counts[SCALED]} not comparable because this profile scales the protocol, "
-            f"{counts['not comparable']} not comparable for other reasons ({one_run} of them a single run, "
-            "which has no interval; the rest not measured or inconclusive).")
+            f"{counts['document is wrong']} where the document is wrong, {scaled}"
+            f"{counts['not comparable']} not comparable{' for other reasons' if scaled else ''} ({one_run} of them "
+            "a single run, which has no interval; the rest not measured or inconclusive).")
 
 
 def _ours_cell(row: pd.Series) -> str:

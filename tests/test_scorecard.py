@@ -354,6 +354,7 @@ def test_the_summary_says_how_many_differences_a_tested_cause_explains():
     summary = scorecard.summary_text(card)
     assert "3 differ (2 explained by a tested cause, 1 unexplained)" in summary
     assert summary.startswith("Under the documents' own protocols, 4 numbers and claims")  # no row scaled
+    assert "scales the protocol" not in summary and "0 not comparable (0 of them a single run" in summary
     assert not scorecard.summary_text(card.assign(verdict_class=scorecard.SCALED)).startswith("Under")
 
 
