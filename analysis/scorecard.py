@@ -173,7 +173,7 @@ def experiment_protocol(config: dict, experiment: str, profile: str) -> Protocol
     scaled = [describe_change(k, v, base.get(k)) for k, v in info["changes"].items() if k not in UNSCALED_KEYS]
     grid_scaled, notes = _grid_changes(exp.get("grid", {}), info["changes"].get("grid", {}))
     seeds = info["changes"].get("seeds")
-    if seeds is not None and len(seeds) != len(info["protocol_seeds"]):
+    if seeds is not None and len(seeds) < len(info["protocol_seeds"]):  # more seeds than the base: nothing to say
         notes.insert(0, f"{len(seeds)} of {len(info['protocol_seeds'])} seeds")
     return Protocol(tuple(scaled + grid_scaled), tuple(notes))
 
@@ -411,7 +411,8 @@ def scorecard_row(row: pd.Series, measured: dict[str, dict], config: dict | None
     page = (ours or {}).get("page") or PAGE_OF.get(row["question"][:2], "")
     anchor = (ours or {}).get("anchor") or anchor_of(row["question"])
     numeric = row["units"] not in NON_NUMERIC and row["document_error"] == ""
-    return {**row.to_dict(), "ours": ours.get("text") if ours and "text" in ours else mean, **_numbers(ours, row["units"]),
+    shown = ours.get("text") if ours and "text" in ours else mean
+    return {**row.to_dict(), "ours": shown, **_numbers(ours, row["units"]),
             "difference": (mean - float(row["document_value"])) if _finite(mean) and numeric else None,
             "verdict": verdict, "verdict_class": verdict_class(verdict), "reason": reason, "cause": cause,
             "experiments": ",".join((ours or {}).get("experiments") or ()), "run_ids": ",".join(run_ids),
@@ -462,8 +463,20 @@ def summary_text(card: pd.DataFrame) -> str:
     scaled = f"{counts[SCALED]} not comparable because this profile scales the protocol, " if counts[SCALED] else ""
     return (f"{lead}{len(card)} numbers and claims from the documents: {counts['reproduced']} reproduced, {differ}, "
             f"{counts['document is wrong']} where the document is wrong, {scaled}"
-            f"{counts['not comparable']} not comparable{' for other reasons' if scaled else ''} ({one_run} of them "
-            "a single run, which has no interval; the rest not measured or inconclusive).")
+            f"{counts['not comparable']} not comparable{' for other reasons' if scaled else ''}"
+            f"{_not_comparable_why(int(counts['not comparable']), one_run)}.")
+
+
+def _not_comparable_why(total: int, one_run: int) -> str:
+    """' (3 of them a single run, which has no interval; the rest not measured or inconclusive)'."""
+    if total == 0:
+        return ""
+    if one_run == 0:
+        return " (not measured or inconclusive)"
+    single = "a single run, which has no interval"
+    if one_run == total:
+        return f" ({single})"
+    return f" ({one_run} of them {single}; the rest not measured or inconclusive)"
 
 
 def _ours_cell(row: pd.Series) -> str:

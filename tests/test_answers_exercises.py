@@ -218,6 +218,33 @@ def test_d14_answer_follows_the_sign_of_the_seeds_penalty(tmp_path, signed_penal
     assert "train loss with penalty" in out.fragments["d1_penalty_table"]
 
 
+def test_d14_over_seeds_gives_one_row_and_one_estimate_per_penalty(tmp_path):
+    """Three seeds of each penalty (one diverged): the scorecard's value is their mean with n, the table has one
+    row per setting that counts the diverged run, and more seeds than the document's run scale nothing."""
+    runs, epochs = [], []
+    for form in ("abs", "signed"):
+        for seed in (1, 2, 3):
+            rid, diverged = f"l1{form}{seed}", form == "signed" and seed == 3
+            runs.append({"run_id": rid, "experiments": "d1_penalty", "status": "diverged" if diverged else "ok",
+                         "seed": seed, "penalty.l1": 1e-5, "penalty.l2": np.nan, "penalty.l1_form": form,
+                         "final_test_acc": np.nan if diverged else 0.86 + 0.01 * seed, "final_test_loss": 0.37,
+                         "final_train_loss": 0.3, "final_train_penalty": -0.1 if form == "signed" else 0.1})
+            epochs += [{"run_id": rid, "experiments": "d1_penalty", "epoch": it, "test_acc": 0.8 + 0.01 * seed,
+                        "train_loss": 0.5, "train_penalty": 0.1} for it in range(3)]
+    experiment = {"seeds": [1], "profiles": {"default": {"seeds": [1, 2, 3], "note": "three seeds"}}}
+    ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"d1_penalty": experiment}, "d1")
+    out = output(tmp_path)
+    d1.answer_penalty(ctx, out)
+    signed, correct = (out.vars["measured"][f"d1.penalty.{k}.test_acc"] for k in ("l1_signed", "l1_abs"))
+    assert signed["n"] == 2 and signed["mean"] == pytest.approx(0.875) and len(signed["run_ids"]) == 2
+    assert correct["n"] == 3 and correct["values"] == pytest.approx([0.87, 0.88, 0.89])
+    table = out.fragments["d1_penalty_table"]
+    assert len(table.strip().splitlines()) == 4 and "| 3 (1 diverged) |" in table  # header, rule, two settings
+    assert "1 of 3 runs diverged" in out.vars["d1"]["d14"]
+    assert out.vars["d1"]["penalty_scaling"] == ("Profile `default`: the protocol as the document describes it, "
+                                                 "unscaled, over 3 seeds. three seeds.")
+
+
 # ------------------------------------------------------------------ document 001 ---
 def test_validation_rule_picks_the_best_epoch_and_stops_after_patience():
     losses = [9, 5, 4, 3, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0, 4.1]

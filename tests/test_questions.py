@@ -37,12 +37,13 @@ def test_a_page_that_writes_other_fragments_than_it_declares_is_named(tmp_path):
     out.fragment("stray", "x")
     out.set("q1.answer", "computed")
     declared = [Question("Q1", "q-1", "q1.answer", ("table_a", "figure_b"), figure="figure_c"),
-                Question("Q2", "q-2", "q2.answer")]
+                Question("Q2", "q-2", "q2.answer", short="q2.short")]
     problems = fragment_problems(out, declared)
     assert "fragment `stray` is written but no question declares it" in problems
     assert "fragment `figure_b` is declared but never written" in problems
     assert "Q1: thumbnail `figure_c` is not one of its fragments" in problems
     assert "Q2: answer variable `q2.answer` was not set" in problems
+    assert "Q2: short answer `q2.short` is declared but was not set" in problems
 
 
 def test_headlines_come_from_the_declarations_in_order(tmp_path):

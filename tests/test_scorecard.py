@@ -203,6 +203,8 @@ def test_fewer_seeds_or_fewer_grid_points_do_not_scale_a_protocol():
     assert new_value.scaled == ('activation ["tanh"] instead of ["relu", "sigmoid"]',)
     subset = scorecard.protocol_of(config({"train_subset": 4000}), "default", ["exp"])
     assert subset.scaled == ("4,000 training images instead of all",)
+    more = scorecard.protocol_of(config({"seeds": list(range(1, 8))}), "default", ["exp"])
+    assert more == scorecard.Protocol()  # more seeds than the experiment's own: neither scaled nor worth a note
 
 
 def test_the_study_config_scaling_is_read_from_its_overrides():
@@ -354,7 +356,10 @@ def test_the_summary_says_how_many_differences_a_tested_cause_explains():
     summary = scorecard.summary_text(card)
     assert "3 differ (2 explained by a tested cause, 1 unexplained)" in summary
     assert summary.startswith("Under the documents' own protocols, 4 numbers and claims")  # no row scaled
-    assert "scales the protocol" not in summary and "0 not comparable (0 of them a single run" in summary
+    assert "scales the protocol" not in summary and summary.endswith("0 not comparable.")
+    one_run = card.assign(verdict=card["verdict"].where(card["verdict"] != "reproduced", scorecard.ONE_RUN),
+                          verdict_class=card["verdict_class"].replace("reproduced", "not comparable"))
+    assert scorecard.summary_text(one_run).endswith("1 not comparable (a single run, which has no interval).")
     assert not scorecard.summary_text(card.assign(verdict_class=scorecard.SCALED)).startswith("Under")
 
 

@@ -151,13 +151,18 @@ class Context:
         if experiment not in self.config["experiments"]:
             return f"Experiment `{experiment}` is not part of this configuration."
         info = scaling(self.config, experiment, self.profile)
-        if not info["changes"]:
-            return f"Profile `{self.profile}`: the protocol as the document describes it, unscaled."
-        changes = ", ".join(f"`{k}` = {json.dumps(v)}" for k, v in info["changes"].items())
-        note = info["note"].strip()
+        changes, note = dict(info["changes"]), info["note"].strip()
         if note and not note.endswith((".", "!", "?")):
             note += "."
-        return f"Profile `{self.profile}` scales the protocol: {changes}. {note}".strip()
+        seeds = changes.get("seeds")
+        if seeds is not None and len(seeds) >= len(info["protocol_seeds"]):  # more seeds scale nothing
+            del changes["seeds"]
+        if not changes:
+            over = f", over {len(seeds)} seeds" if seeds is not None else ""
+            return f"Profile `{self.profile}`: the protocol as the document describes it, unscaled{over}. " \
+                   f"{note}".strip()
+        listed = ", ".join(f"`{k}` = {json.dumps(v)}" for k, v in changes.items())
+        return f"Profile `{self.profile}` scales the protocol: {listed}. {note}".strip()
 
 
 @dataclass

@@ -18,7 +18,7 @@ import seaborn as sns
 
 from analysis.answers.common import Context, DocumentValues, PageOutput, begin, markdown_table, missing
 from analysis.answers.questions import Question
-from analysis.answers.tools import DATASET_LABEL, estimates, gap, pp, sentence
+from analysis.answers.tools import DATASET_LABEL, estimates, gap, ok_runs, pp, sentence
 from analysis.stats import Estimate, percent
 
 FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_dropout",
@@ -26,12 +26,11 @@ FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
 CLAIMS = (FULL, LONG, PENALTY, KERAS, DROPOUT, BN)
 #: the questions this page answers, in landing-page order (analysis.answers.questions)
-D11 = Question("D1.1", "d1-1", "d1.d11", ("d1_full_table", "d1_full_curves", "d1_width", "d1_long_table"),
-               short="d1.d11_short")
-D13 = Question("D1.3", "d1-1", "d1.layers", short="d1.layers_short")
+D11 = Question("D1.1", "d1-1", "d1.d11", ("d1_full_table", "d1_full_curves", "d1_width", "d1_long_table"))
+D13 = Question("D1.3", "d1-1", "d1.layers")
 D14 = Question("D1.4", "d1-4", "d1.d14", ("d1_penalty_table", "d1_penalty_curves"), short="d1.d14_short")
-D15 = Question("D1.5", "d1-5", "d1.fits", ("d1_keras_table", "d1_keras_gap"), short="d1.fits_short")
-D17 = Question("D1.7", "d1-7", "d1.d17", ("d1_bn_curves",), short="d1.d17_short")
+D15 = Question("D1.5", "d1-5", "d1.fits", ("d1_keras_table", "d1_keras_gap"))
+D17 = Question("D1.7", "d1-7", "d1.d17", ("d1_bn_curves",))
 QUESTIONS = (D11, D13, D14, D15, D17)
 #: the architectures the document reports for D1.1-D1.3, in the order the learning-curve legend lists them, and the
 #: scorecard question whose rows (`<question>-<metric>` in config/scorecard.csv) hold the document's values
@@ -62,8 +61,12 @@ def document_keras(doc: DocumentValues, model_no: int, dropout: float) -> tuple[
     return None if acc is None else (acc, loss)
 
 
-def _pct(v: float) -> str:
+def _pct(v: float | None) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{percent(v, 2)}"
+
+
+def _num(v: float | None) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
 def _penalty_label(row) -> str:
@@ -97,14 +100,16 @@ def answer_full(ctx: Context, out: PageOutput) -> pd.DataFrame:
 
 @dataclass
 class FullBatch:
-    """D1.1–D1.3 as numbers: one full-batch run per architecture beside the document's values, and the width sweep."""
+    """D1.1–D1.3 as numbers: the full-batch runs per architecture (over seeds) beside the document's values, and
+    the width sweep."""
 
     runs: pd.DataFrame  # with `hidden` (tuple of widths) and `arch` (its display name)
     epochs: pd.DataFrame  # per iteration, with `arch` and `hidden`
     iterations: int
-    first: dict[str, pd.Series]  # per architecture, in run order: its first run
+    est: dict[str, dict]  # per architecture, in run order: Estimates over seeds of FULL_METRICS, and `run_ids`
+    gflops: dict[str, float]  # per architecture: mean achieved GFLOP/s of its runs
     document: dict[str, dict[str, float] | None]  # per architecture: the document's values (None when it reports none)
-    widths: pd.DataFrame  # architecture A's width sweep (one hidden layer), by width, with `width`
+    widths: pd.DataFrame  # architecture A's width sweep (one hidden layer): mean final accuracies by `width`
     gap_trend: float | None  # slope of the train − test gap over the sweep, points per unit (None: < 2 widths)
 
 
@@ -113,37 +118,38 @@ def full_stats(ctx: Context, runs: pd.DataFrame) -> FullBatch:
     runs = runs.assign(hidden=_hidden(runs))
     runs["arch"] = runs["hidden"].map(_arch_name)
     epochs = ctx.of("epochs", FULL).merge(runs[["run_id", "arch", "hidden"]], on="run_id")
-    first = {arch: group.iloc[0] for arch, group in runs.groupby("arch", sort=False)}
-    widths = runs[runs["hidden"].map(len) == 1].copy()
+    order = list(dict.fromkeys(runs["arch"]))
+    found = estimates(runs, ["arch"], FULL_METRICS)
+    est = {arch: found[(arch,)] for arch in order}
+    gflops = runs.groupby("arch")["gflops_per_s"].mean().to_dict() if "gflops_per_s" in runs else {}
+    one_layer = ok_runs(runs[runs["hidden"].map(len) == 1])
+    widths = (one_layer.assign(width=one_layer["hidden"].map(lambda h: h[0]))
+              .groupby("width", as_index=False)[["final_train_acc", "final_test_acc"]].mean())
     gap_trend = None
     if len(widths) > 1:
-        widths["width"] = widths["hidden"].map(lambda h: h[0])
-        widths = widths.sort_values("width")
         gap_trend = np.polyfit(widths["width"], widths["final_train_acc"] - widths["final_test_acc"], 1)[0] * 100
-    return FullBatch(runs, epochs, int(runs["epochs"].max()), first,
-                     {arch: document_full(ctx.document, arch) for arch in first}, widths, gap_trend)
+    return FullBatch(runs, epochs, int(runs["epochs"].max()), est, gflops,
+                     {arch: document_full(ctx.document, arch) for arch in order}, widths, gap_trend)
 
 
 def full_table(out: PageOutput, d1: FullBatch) -> None:
-    """Ours beside the document's per architecture (and each value the scorecard compares)."""
+    """Ours (mean over seeds, with its interval when there are several) beside the document's per architecture,
+    and each value the scorecard compares."""
     rows = []
-    for arch, r in d1.first.items():
+    for arch, e in d1.est.items():
         document = d1.document[arch]
         if document:
             for metric in FULL_METRICS:
-                out.measure(f"d1.{arch.split(' ')[0]}.{metric}", float(r[f"final_{metric}"]), experiments=[FULL],
-                            run_ids=[r["run_id"]], anchor="d1-1")
-        rows.append({"model": arch, "train acc. (ours)": _pct(r["final_train_acc"]),
-                     "train acc. (document)": _pct(document["train_acc"]) if document else "—",
-                     "test acc. (ours)": _pct(r["final_test_acc"]),
-                     "test acc. (document)": _pct(document["test_acc"]) if document else "—",
-                     "train loss (ours / document)":
-                         f"{r['final_train_loss']:.3f} / {document['train_loss']:.3f}" if document
-                                                 else f"{r['final_train_loss']:.3f} / —",
-                     "test loss (ours / document)":
-                         f"{r['final_test_loss']:.3f} / {document['test_loss']:.3f}" if document
-                                                else f"{r['final_test_loss']:.3f} / —",
-                     "GFLOP/s": f"{r.get('gflops_per_s', math.nan):.0f}"})
+                out.measure(f"d1.{arch.split(' ')[0]}.{metric}", e[metric], experiments=[FULL],
+                            run_ids=e["run_ids"], anchor="d1-1")
+        theirs = document or {}
+        rows.append({"model": arch, "train acc. (ours)": e["train_acc"].pct(2),
+                     "train acc. (document)": _pct(theirs.get("train_acc")),
+                     "test acc. (ours)": e["test_acc"].pct(2),
+                     "test acc. (document)": _pct(theirs.get("test_acc")),
+                     "train loss (ours / document)": f"{e['train_loss'].num(3)} / {_num(theirs.get('train_loss'))}",
+                     "test loss (ours / document)": f"{e['test_loss'].num(3)} / {_num(theirs.get('test_loss'))}",
+                     "GFLOP/s": f"{d1.gflops.get(arch, math.nan):.0f}"})
     order = sorted(rows, key=lambda row: (len(row["model"]), row["model"]))
     out.fragment("d1_full_table", markdown_table(pd.DataFrame(order)))
 
@@ -160,13 +166,15 @@ def full_curves_figure(out: PageOutput, d1: FullBatch) -> None:
         d = long[long["metric"] == metric].copy()
         if metric == "acc":
             d["value"] *= 100
-        sns.lineplot(data=d, x="epoch", y="value", hue="arch", style="split", ax=ax, hue_order=list(FULL_SEED_ROWS))
+        sns.lineplot(data=d, x="epoch", y="value", hue="arch", style="split", ax=ax, hue_order=list(FULL_SEED_ROWS),
+                     errorbar=("pi", 100))
         ax.set_xlabel("full-batch iteration")
         ax.set_ylabel("accuracy (%)" if metric == "acc" else "loss (NLL)")
         ax.legend(fontsize=7)
     out.figure(fig, "d1_full_curves",
                "D1.1–D1.3 — accuracy and loss per full-batch Adam iteration (train: loss of the "
-               f"batch before the step; test: after it), {d1.iterations} iterations.")
+               f"batch before the step; test: after it), {d1.iterations} iterations; line: mean over seeds, band: "
+               "their range.")
 
 
 def width_answer(out: PageOutput, d1: FullBatch) -> None:
@@ -182,8 +190,8 @@ def width_answer(out: PageOutput, d1: FullBatch) -> None:
     ax.set_xlabel("hidden ReLU units (architecture A)")
     ax.set_ylabel(f"accuracy after {d1.iterations} iterations (%)")
     ax.legend(loc="lower right")
-    out.figure(fig, "d1_width", "D1.2 — architecture A's width sweep: final train and test accuracy (lines) and "
-               "their gap (bars).")
+    out.figure(fig, "d1_width", "D1.2 — architecture A's width sweep: final train and test accuracy (lines, mean "
+               "over seeds) and their gap (bars).")
     out.set("d1.width", f"From {widths['width'].min()} to {widths['width'].max()} units the test accuracy "
             f"goes from {_pct(widths['final_test_acc'].iloc[0])} to {_pct(widths['final_test_acc'].iloc[-1])} "
             "and the train–test gap "
@@ -194,20 +202,19 @@ def width_answer(out: PageOutput, d1: FullBatch) -> None:
 
 def depth_answers(out: PageOutput, d1: FullBatch) -> None:
     """D1.1–D1.3 one sentence each (ours against the document's), and what each added layer changes."""
-    by = d1.runs.set_index("arch")
     for key, arch in (("d11", "softmax"), ("d12", "A (300)"), ("d13", "B (300+100)")):
-        if arch not in by.index:
+        if arch not in d1.est:
             out.set(f"d1.{key}", f"{arch} was not run in this profile.")
             continue
-        r, document = by.loc[arch], d1.document[arch]
+        e, document = d1.est[arch], d1.document[arch]
         out.set(f"d1.{key}", f"After {d1.iterations} full-batch iterations {arch} reaches "
-                f"{_pct(r['final_test_acc'])} test accuracy (loss {r['final_test_loss']:.3f}) and "
-                f"{_pct(r['final_train_acc'])} on the training set; the document "
+                f"{e['test_acc'].pct(2)} test accuracy (loss {e['test_loss'].mean:.3f}) and "
+                f"{_pct(e['train_acc'].mean)} on the training set; the document "
                 f"reports {_pct(document['test_acc'])} ({document['test_loss']:.3f}) and "
                 f"{_pct(document['train_acc'])}: a "
-                f"difference of {100 * (r['final_test_acc'] - document['test_acc']):+.2f} points on test.")
-    if {"softmax", "A (300)", "B (300+100)"} <= set(by.index):
-        accs = [by.loc[a, "final_test_acc"] for a in ("softmax", "A (300)", "B (300+100)")]
+                f"difference of {100 * (e['test_acc'].mean - document['test_acc']):+.2f} points on test.")
+    if {"softmax", "A (300)", "B (300+100)"} <= set(d1.est):
+        accs = [d1.est[a]["test_acc"].mean for a in ("softmax", "A (300)", "B (300+100)")]
         out.set("d1.layers", f"Going from 1 to 2 to 3 layers moves test accuracy {_pct(accs[0])} → {_pct(accs[1])} → "
                 f"{_pct(accs[2])}: the hidden layer adds {100 * (accs[1] - accs[0]):+.2f} points, the second one "
                 f"{100 * (accs[2] - accs[1]):+.2f}.")
@@ -251,12 +258,8 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
     d1 = penalty_stats(runs, ctx.of("epochs", PENALTY))
     penalty_table(out, d1.runs)
     penalty_figure(out, d1.epochs)
-    parts = []
-    for (label, frame) in (("correct", d1.correct), ("signed", d1.signed)):
-        for _, row in frame.iterrows():
-            parts.append(f"{label} L1 at δ={row['penalty.l1']:g}: {_pct(row['final_test_acc'])} "
-                         f"(penalty term {row.get('final_train_penalty', math.nan):.3g})"
-                         + (" — diverged" if row["status"] == "diverged" else ""))
+    parts = [_penalty_part(label, l1, group) for label, frame in (("correct", d1.correct), ("signed", d1.signed))
+             for l1, group in frame.groupby("penalty.l1")]
     neg, signed = d1.negative, d1.signed
     out.set("d1.d14_short", f"The document's signed L1 term δ·Σw went negative in {len(neg)} of {len(signed)} runs"
             + (" (δ·Σ|w| cannot): its loss can sit below the unpenalised one." if len(neg) else "."))
@@ -265,6 +268,16 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
         f"loss {ctx.document('D1.4-l1_signed-loss')} can sit below the unpenalised loss for the wrong reason."
         if len(neg) else "The signed form's penalty stayed non-negative here."))
     return d1.runs
+
+
+def _penalty_part(label: str, l1: float, runs: pd.DataFrame) -> str:
+    """'signed L1 at δ=1e-05: 87.07 % (penalty term -0.0123)': means over the runs that did not diverge."""
+    ok = ok_runs(runs)
+    if ok.empty:
+        return f"{label} L1 at δ={l1:g}: diverged"
+    text = (f"{label} L1 at δ={l1:g}: {_pct(ok['final_test_acc'].mean())} "
+            f"(penalty term {ok['final_train_penalty'].mean():.3g})")
+    return text + (f" — {len(runs) - len(ok)} of {len(runs)} runs diverged" if len(ok) < len(runs) else "")
 
 
 #: (L1 form, δ) -> the scorecard's name for a penalty setting the document ran (L2 at δ = 10⁻³ is "l2")
@@ -300,42 +313,56 @@ def penalty_key(row) -> str | None:
     return name
 
 
+#: D1.4's table and scorecard values per penalty setting, as `final_<metric>` columns of the runs
+PENALTY_METRICS = ("test_acc", "test_loss", "train_loss", "train_penalty", "train_loss_with_penalty",
+                   "test_loss_with_penalty")
+
+
+def _shown(e: Estimate, as_percent: bool = False) -> str:
+    return "—" if e.n == 0 else e.pct(2) if as_percent else e.num(3)
+
+
 def penalty_table(out: PageOutput, runs: pd.DataFrame) -> None:
-    """Per run: the data loss and the penalty term apart, and the values the scorecard compares with the document's."""
+    """Per penalty setting (mean over seeds; diverged runs counted, not averaged): the data loss and the penalty
+    term apart, and the values the scorecard compares with the document's."""
+    penalty = runs["final_train_penalty"].fillna(0.0)
+    runs = runs.assign(final_train_loss_with_penalty=runs["final_train_loss"] + penalty,
+                       final_test_loss_with_penalty=runs["final_test_loss"] + penalty)
+    found = estimates(runs, ["penalty"], PENALTY_METRICS)
     rows = []
-    for _, row in runs.iterrows():
-        pen = row.get("final_train_penalty", math.nan)
-        name = penalty_key(row)
+    for label, group in runs.groupby("penalty", sort=False):
+        e, name = found[(label,)], penalty_key(group.iloc[0])
         if name:
-            behind = {"experiments": [PENALTY], "run_ids": [row["run_id"]], "anchor": "d1-4"}
-            out.measure(f"d1.penalty.{name}.test_acc", float(row["final_test_acc"]), **behind)
-            out.measure(f"d1.penalty.{name}.test_loss", float(row["final_test_loss"]), **behind)
-            out.measure(f"d1.penalty.{name}.test_loss_with_penalty",
-                        float(row["final_test_loss"] + (0 if math.isnan(pen) else pen)), **behind)
-        rows.append({"penalty": row["penalty"], "status": row["status"], "test acc.": _pct(row["final_test_acc"]),
-                     "test loss (data term)": f"{row['final_test_loss']:.3f}",
-                     "train loss without penalty": f"{row['final_train_loss']:.3f}",
-                     "penalty term": f"{pen:.3g}" if isinstance(pen, float) and not math.isnan(pen) else "—",
-                     "train loss with penalty": (f"{row['final_train_loss'] + pen:.3f}"
-                                                 if isinstance(pen, float) and not math.isnan(pen) else "—")})
+            behind = {"experiments": [PENALTY], "run_ids": e["run_ids"], "anchor": "d1-4"}
+            for metric in ("test_acc", "test_loss", "test_loss_with_penalty"):
+                out.measure(f"d1.penalty.{name}.{metric}", e[metric], **behind)
+        diverged = f" ({e['diverged']} diverged)" if e["diverged"] else ""
+        rows.append({"penalty": label, "runs": f"{len(group)}{diverged}",
+                     "test acc.": _shown(e["test_acc"], as_percent=True),
+                     "test loss (data term)": _shown(e["test_loss"]),
+                     "train loss without penalty": _shown(e["train_loss"]),
+                     "penalty term": _shown(e["train_penalty"]),
+                     "train loss with penalty": _shown(e["train_loss_with_penalty"])})
     out.fragment("d1_penalty_table", markdown_table(pd.DataFrame(rows)))
 
 
 def penalty_figure(out: PageOutput, epochs: pd.DataFrame) -> None:
     """Test accuracy and the objective actually minimised, per penalty: the signed term runs away below zero."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
-    for label, g in epochs[epochs["epoch"] > 0].groupby("penalty"):
+    trained = epochs[epochs["epoch"] > 0].assign(objective=lambda f: f["train_loss"] + f["train_penalty"].fillna(0))
+    mean = trained.groupby(["penalty", "epoch"], as_index=False)[["test_acc", "objective"]].mean()
+    for label, g in mean.groupby("penalty"):
         axes[0].plot(g["epoch"], 100 * g["test_acc"], label=label)
-        axes[1].plot(g["epoch"], g["train_loss"] + g["train_penalty"].fillna(0), label=label)
+        axes[1].plot(g["epoch"], g["objective"], label=label)
     axes[0].set_ylabel("test accuracy (%)")
     axes[1].set_ylabel("training objective: data loss + penalty")
     axes[1].set_yscale("symlog", linthresh=1.0)
     for ax in axes:
         ax.set_xlabel("full-batch iteration")
         ax.legend(fontsize=7)
-    out.figure(fig, "d1_penalty_curves", "D1.4 — architecture B under each penalty: test accuracy and the objective "
-               "actually minimised (data loss + penalty; symmetric-log scale). The document's signed L1 term δ·Σw is "
-               "unbounded below: the optimiser can lower it forever by pushing weights negative.")
+    out.figure(fig, "d1_penalty_curves", "D1.4 — architecture B under each penalty (mean over seeds): test accuracy "
+               "and the objective actually minimised (data loss + penalty; symmetric-log scale). The document's signed "
+               "L1 term δ·Σw is unbounded below: the optimiser can lower it forever by pushing weights negative.")
 
 
 # ------------------------------------------------------------------ D1.5 – D1.7 ---

@@ -23,10 +23,10 @@ DEPTH, CNN, WIDTH = "m2_depth", "m2_cnn", m2_variants.WIDTH
 CLAIMS = (DEPTH, CNN, WIDTH)
 #: the questions this page answers, in landing-page order (analysis.answers.questions)
 M21 = Question("M2.1", "m2-1", "m21.answer", ("m21_table", "m21_heatmap"), short="m21.short", figure="m21_heatmap")
-M22 = Question("M2.2", "m2-2", "m22.answer", ("m22_gradients", "m22_ratio_table", "m22_dead"), short="m22.short")
-M23 = Question("M2.3", "m2-3", "m23.answer", ("m23_table", "m23_gradients"), short="m23.short")
+M22 = Question("M2.2", "m2-2", "m22.answer", ("m22_gradients", "m22_ratio_table", "m22_dead"))
+M23 = Question("M2.3", "m2-3", "m23.answer", ("m23_table", "m23_gradients"))
 M2_VARIANTS = Question("M2 protocol variants", "m2-variants", "m2v.answer", m2_variants.FRAGMENTS, headline=False)
-M24 = Question("M2.4", "m2-4", "m24.answer", ("m24_summary",), short="m24.short")
+M24 = Question("M2.4", "m2-4", "m24.answer", ("m24_summary",))
 QUESTIONS = (M21, M22, M23, M2_VARIANTS, M24)
 #: first-layer / last-layer max |∂L/∂W| below this at initialisation = "vanishing" (declared, not fitted)
 VANISH_RATIO = 0.01

@@ -49,7 +49,7 @@ def emit_headlines(out: PageOutput, questions: Iterable[Question]) -> None:
 
 def fragment_problems(out: PageOutput, questions: Iterable[Question]) -> list[str]:
     """What a page wrote against what its questions declare: undeclared fragments, declared ones never
-    written, thumbnails that are not declared fragments, and answers the page did not compute."""
+    written, thumbnails that are not declared fragments, and answers (or short answers) the page did not compute."""
     questions = list(questions)
     declared = {name for q in questions for name in q.fragments} | set(PAGE_FRAGMENTS)
     written = set(out.fragments)
@@ -60,6 +60,8 @@ def fragment_problems(out: PageOutput, questions: Iterable[Question]) -> list[st
                  if q.figure and q.figure not in q.fragments]
     problems += [f"{q.id}: answer variable `{q.answer}` was not set" for q in questions
                  if lookup(out.vars, q.answer) is None]
+    problems += [f"{q.id}: short answer `{q.short}` is declared but was not set" for q in questions
+                 if q.short and lookup(out.vars, q.short) is None]
     return problems
 
 
