@@ -1,4 +1,4 @@
-"""A results summary to commit: one profile's answers, scorecard and landing-page figures as one Markdown file
+"""A results summary to commit: one profile's answers, scorecard and a figure per question as one Markdown file
 with its figures beside it (`docs/results/<profile>.md`, `docs/results/<profile>/`).
 
 `results/` is not in git and a long build (`full`: hours) outlives neither a lost work tree nor a fresh clone,
@@ -19,7 +19,7 @@ import pandas as pd
 from analysis.answers.common import markdown_table
 from analysis.landing import findings, run_summary, scorecard_verdicts, section_title, summary_table
 from analysis.report import SITE_PAGES, SOURCE_DIR
-from analysis.answers import DOCUMENT_PAGES
+from analysis.answers import DOCUMENT_PAGES, declared_questions
 
 #: the scorecard's columns a reader needs beside a number that differs
 DIFFERS_COLUMNS = {"id": "row", "quantity": "quantity", "document_value": "document", "ours": "ours",
@@ -57,18 +57,26 @@ def differing_rows(card: pd.DataFrame) -> str:
     return markdown_table(table.fillna("—"))
 
 
+def question_figure(h: dict, answers_dir: Path) -> str | None:
+    """The figure that stands for a question: the landing page's thumbnail when the page chose one, else the first
+    of its declared fragments this build drew as a figure (None: it drew none)."""
+    declared = {q.id: q for q in declared_questions(h["page"])}
+    names = [h.get("figure")] + list(getattr(declared.get(h["id"]), "fragments", ()))
+    return next((n for n in names if n and (answers_dir / h["page"] / f"{n}.png").is_file()), None)
+
+
 def copy_figures(items: list[dict], answers_dir: Path, figures_dir: Path, source: Path) -> str:
-    """The landing page's thumbnails (each question's chosen figure), copied beside the summary, as Markdown."""
+    """One figure per question (`question_figure`), copied beside the summary, as Markdown."""
     if figures_dir.exists():
         shutil.rmtree(figures_dir)  # figures of an earlier summary that this build no longer draws must go
     blocks = []
     for h in items:
-        png = answers_dir / h["page"] / f"{h.get('figure')}.png"
-        if not h.get("figure") or not png.is_file():
+        name = question_figure(h, answers_dir)
+        if name is None:
             continue
         figures_dir.mkdir(parents=True, exist_ok=True)
-        target = figures_dir / f"{h['page']}_{h['figure']}.png"
-        shutil.copyfile(png, target)
+        target = figures_dir / f"{h['page']}_{name}.png"
+        shutil.copyfile(answers_dir / h["page"] / f"{name}.png", target)
         label = f"{h['id']} · {section_title(source / (h['page'] + '.qmd'), h['anchor'])}"
         blocks.append(f"### {label}\n\n![{label}]({figures_dir.name}/{target.name})\n")
     return "\n".join(blocks) or "_No figures in this profile._\n"
