@@ -67,8 +67,8 @@ def question_figure(h: dict, answers_dir: Path) -> str | None:
 
 def copy_figures(items: list[dict], answers_dir: Path, figures_dir: Path, source: Path) -> str:
     """One figure per question (`question_figure`), copied beside the summary, as Markdown."""
-    if figures_dir.exists():
-        shutil.rmtree(figures_dir)  # figures of an earlier summary that this build no longer draws must go
+    for old in figures_dir.glob("*.png"):  # figures of an earlier summary that this build no longer draws must go
+        old.unlink()
     blocks = []
     for h in items:
         name = question_figure(h, answers_dir)

@@ -196,7 +196,8 @@ def _notes(protocol: Protocol) -> str:
     return f" ({'; '.join(protocol.notes)})" if protocol.notes else ""
 
 
-#: the values a quantity of these units can take: a prediction interval never reaches past them
+#: the values a quantity of these units can take: a prediction interval never reaches past them. A loss in nats is
+#: ≥ 0; an `objective` (data loss plus a penalty the document wrote as δ·Σw, which can be negative) is unbounded.
 UNIT_BOUNDS: dict[str, tuple[float, float]] = {"fraction": (0.0, 1.0), "nats": (0.0, math.inf)}
 
 

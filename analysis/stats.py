@@ -91,6 +91,8 @@ def one_run_interval(n: int, mean: float, std: float, values=(), confidence: flo
         return None
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std * math.sqrt(1 + 1 / n)
     low, high = bounds or (-math.inf, math.inf)
+    if not low <= mean <= high:
+        raise ValueError(f"a mean of {mean:.6g} lies outside the bounds [{low:g}, {high:g}] declared for it")
     return Interval(max(mean - half, low), min(mean + half, high), "prediction")
 
 

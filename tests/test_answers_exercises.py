@@ -241,8 +241,44 @@ def test_d14_over_seeds_gives_one_row_and_one_estimate_per_penalty(tmp_path):
     table = out.fragments["d1_penalty_table"]
     assert len(table.strip().splitlines()) == 4 and "| 3 (1 diverged) |" in table  # header, rule, two settings
     assert "1 of 3 runs diverged" in out.vars["d1"]["d14"]
+    assert "went negative in 2 of 2 runs" in out.vars["d1"]["d14_short"]  # the diverged run is not counted
     assert out.vars["d1"]["penalty_scaling"] == ("Profile `default`: the protocol as the document describes it, "
                                                  "unscaled, over 3 seeds. three seeds.")
+
+
+def test_d11_to_d13_over_seeds_publish_means_and_the_width_sweep_averages_its_seeds(tmp_path):
+    """Three seeds per architecture: the scorecard's values are their mean with n = 3 and every run id, the table
+    shows the interval, and the width sweep compares widths by their mean over seeds."""
+    runs, epochs = [], []
+    for hidden, acc in (("[]", 0.80), ("[100]", 0.85), ("[300]", 0.87), ("[300, 100]", 0.87)):
+        for seed in (1, 2, 3):
+            rid, test = f"h{hidden}s{seed}", acc + 0.002 * seed
+            runs.append({"run_id": rid, "experiments": "d1_fullbatch", "status": "ok", "seed": seed,
+                         "model.hidden": hidden, "epochs": 2, "final_train_acc": test + 0.02, "final_test_acc": test,
+                         "final_train_loss": 0.3, "final_test_loss": 0.4, "gflops_per_s": 100.0})
+            epochs += [{"run_id": rid, "experiments": "d1_fullbatch", "epoch": e, "train_acc": test, "test_acc": test,
+                        "train_loss": 0.3, "test_loss": 0.4} for e in range(3)]
+    ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"d1_fullbatch": {"seeds": [1]}}, "d1")
+    out = output(tmp_path)
+    d1.answer_full(ctx, out)
+    softmax = out.vars["measured"]["d1.softmax.test_acc"]
+    assert softmax["n"] == 3 and softmax["mean"] == pytest.approx(0.804) and len(softmax["run_ids"]) == 3
+    assert "80.40 % (95 % CI" in out.fragments["d1_full_table"] and "n = 3" in out.fragments["d1_full_table"]
+    assert "80.40 % (95 % CI" in out.vars["d1"]["d11"]
+    assert out.vars["d1"]["width"].startswith("From 100 to 300 units the test accuracy goes from 85.40 % to 87.40 %")
+
+
+@pytest.mark.parametrize("page", ["d1", "m2"])
+def test_a_page_without_runs_still_sets_every_answer_it_declares(tmp_path, page):
+    """No runs at all (an experiment left out of a configuration): every declared answer and short answer gets
+    its 'not in this profile' sentence, so the answers step does not refuse the page."""
+    from analysis.answers.questions import fragment_problems
+
+    module = {"d1": d1, "m2": m2}[page]
+    ctx = context(tmp_path, {"runs": [], "epochs": []}, {}, page)
+    out = output(tmp_path)
+    module.build(ctx, out)
+    assert [p for p in fragment_problems(out, module.QUESTIONS) if "answer" in p] == []
 
 
 # ------------------------------------------------------------------ document 001 ---

@@ -44,6 +44,8 @@ def test_a_page_that_writes_other_fragments_than_it_declares_is_named(tmp_path):
     assert "Q1: thumbnail `figure_c` is not one of its fragments" in problems
     assert "Q2: answer variable `q2.answer` was not set" in problems
     assert "Q2: short answer `q2.short` is declared but was not set" in problems
+    out.set("q2.short", "short")
+    assert not any("short" in p for p in fragment_problems(out, declared))
 
 
 def test_headlines_come_from_the_declarations_in_order(tmp_path):

@@ -71,6 +71,10 @@ def test_a_prediction_interval_stays_within_what_the_quantity_can_take():
     assert scorecard.where_one_run_falls(trained([0.97, 0.999, 0.98, 0.995, 0.99]), "fraction").high == 1.0
     _, reason, _ = scorecard.judge(row(document_value="0.90", tolerance="0.01"), near_chance)
     assert "0–" in reason and "-0." not in reason
+    objective = trained([-0.08, -0.1, -0.09, -0.07, -0.11])  # a loss plus the document's signed penalty
+    assert scorecard.where_one_run_falls(objective, "objective").low < -0.11  # no bound declared: none applied
+    with pytest.raises(ValueError, match="outside the bounds"):
+        scorecard.where_one_run_falls(objective, "nats")  # a 'loss' below 0 is a registry error, said so
 
 
 def test_two_or_three_runs_without_their_values_give_no_interval():

@@ -158,7 +158,7 @@ class Context:
         if seeds is not None and len(seeds) >= len(info["protocol_seeds"]):  # more seeds scale nothing
             del changes["seeds"]
         if not changes:
-            over = f", over {len(seeds)} seeds" if seeds is not None else ""
+            over = f", over {len(seeds)} seeds" if seeds is not None and len(seeds) > 1 else ""
             return f"Profile `{self.profile}`: the protocol as the document describes it, unscaled{over}. " \
                    f"{note}".strip()
         listed = ", ".join(f"`{k}` = {json.dumps(v)}" for k, v in changes.items())

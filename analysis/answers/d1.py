@@ -223,7 +223,13 @@ def depth_answers(out: PageOutput, d1: FullBatch) -> None:
 
 
 def answer_long(ctx: Context, out: PageOutput) -> None:
-    epochs = ctx.of("epochs", LONG)
+    runs = ctx.of("runs", LONG)
+    if not runs.empty:  # the mean over the seeds that did not diverge, per iteration
+        epochs = ctx.of("epochs", LONG)
+        epochs = epochs[epochs["run_id"].isin(ok_runs(runs)["run_id"])]
+        epochs = epochs.groupby("epoch", as_index=False)[["train_acc", "test_acc", "train_loss", "test_loss"]].mean()
+    else:
+        epochs = pd.DataFrame()
     if epochs.empty:
         missing(out, ["d1_long_table"], "long softmax")
         out.set("d1.long", "The 2,000-iteration softmax run is not part of this profile.")
@@ -251,8 +257,7 @@ def answer_long(ctx: Context, out: PageOutput) -> None:
 
 # ------------------------------------------------------------------------- D1.4 ---
 def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
-    runs = begin(ctx, out, PENALTY, "d1.penalty_scaling", D14.fragments, ["d1.d14"],
-                 "penalty")
+    runs = begin(ctx, out, PENALTY, "d1.penalty_scaling", D14.fragments, ["d1.d14", "d1.d14_short"], "penalty")
     if runs is None:
         return ctx.of("runs", PENALTY)
     d1 = penalty_stats(runs, ctx.of("epochs", PENALTY))
@@ -260,7 +265,7 @@ def answer_penalty(ctx: Context, out: PageOutput) -> pd.DataFrame:
     penalty_figure(out, d1.epochs)
     parts = [_penalty_part(label, l1, group) for label, frame in (("correct", d1.correct), ("signed", d1.signed))
              for l1, group in frame.groupby("penalty.l1")]
-    neg, signed = d1.negative, d1.signed
+    neg, signed = d1.negative, ok_runs(d1.signed)  # a diverged run's penalty is not a number: not counted
     out.set("d1.d14_short", f"The document's signed L1 term δ·Σw went negative in {len(neg)} of {len(signed)} runs"
             + (" (δ·Σ|w| cannot): its loss can sit below the unpenalised one." if len(neg) else "."))
     out.set("d1.d14", sentence(parts) + " " + (
@@ -293,7 +298,7 @@ class PenaltyStats:
     epochs: pd.DataFrame  # per iteration, with the run's `penalty` label
     correct: pd.DataFrame  # L1 as δ·Σ|w|, by δ
     signed: pd.DataFrame  # the document's L1 as δ·Σw, by δ
-    negative: pd.DataFrame  # signed runs whose penalty term ended below zero
+    negative: pd.DataFrame  # signed runs that trained to the end with their penalty term below zero
 
 
 def penalty_stats(runs: pd.DataFrame, epochs: pd.DataFrame) -> PenaltyStats:
@@ -302,7 +307,7 @@ def penalty_stats(runs: pd.DataFrame, epochs: pd.DataFrame) -> PenaltyStats:
     signed = runs[(runs["penalty.l1_form"] == "signed")].sort_values("penalty.l1")
     correct = runs[(runs["penalty.l1_form"] == "abs")].sort_values("penalty.l1")
     return PenaltyStats(runs, epochs.merge(runs[["run_id", "penalty"]], on="run_id"), correct, signed,
-                        signed[signed["final_train_penalty"] < 0])
+                        ok_runs(signed)[ok_runs(signed)["final_train_penalty"] < 0])
 
 
 def penalty_key(row) -> str | None:

@@ -313,8 +313,8 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     width_runs = _depth(width_runs) if not width_runs.empty else width_runs
     if runs.empty:
         missing(out, M21.fragments + M22.fragments, "M2 depth")
-        for key in ("m21", "m22"):
-            out.set(f"{key}.answer", "No depth × activation runs in this profile's configuration.")
+        for key in ("m21.answer", "m21.short", "m22.answer"):
+            out.set(key, "No depth × activation runs in this profile's configuration.")
         answer_m23(out, runs, {}, pd.DataFrame(), ctx.document)
         m2_variants.answer(out, runs, pd.DataFrame(), width_runs, {}, ctx.document)
         return pd.concat([width_runs, cnn_runs], ignore_index=True)  # variant runs still count on the page
