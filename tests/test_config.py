@@ -100,10 +100,11 @@ def test_grid_times_seeds_and_profiles(config):
     assert len(quick) == len(exp["grid"]["activation"]) * len(exp["profiles"]["quick"]["seeds"])
     assert {r.spec["activation"] for r in default.values()} == set(exp["grid"]["activation"])
     assert not set(quick) & set(default)  # the quick subset is a different run
-    # a profile's grid override replaces the grid: D1.4's default drops the δ = 1 L2 run
+    # a profile's grid override replaces the grid: D1.4's default drops the δ = 1 L2 run; full adds seeds 2 and 3
     full_pen = of(study_runs(config, "full"), "d1_penalty")
     default_pen = of(study_runs(config, "default"), "d1_penalty")
-    assert len(full_pen) == 6 and len(default_pen) == 5 and set(default_pen) < set(full_pen)
+    assert len(full_pen) == 6 * 3 and len(default_pen) == 5 and set(default_pen) < set(full_pen)
+    assert {r.spec["seed"] for r in full_pen.values()} == {1, 2, 3}
 
 
 def _hash_before_new_keys(spec: dict) -> str:
