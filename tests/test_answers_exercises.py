@@ -57,6 +57,16 @@ def test_e7_answers_follow_the_measurements(tmp_path, sigmoid_acc, bn_acc, e71_w
     assert "e7_curves" in out.fragments and (tmp_path / "answers/p/e7_curves.svg").is_file()
 
 
+@pytest.mark.parametrize("low, high, verdict", [(-0.015, 0.01, True), (-0.0888, -0.0803, False),
+                                                (-0.0209, 0.0025, None), (0.025, 0.03, False)])
+def test_similar_is_an_equivalence_test_that_can_be_inconclusive(low, high, verdict):
+    """A CI inside ±2 points supports 'similar', one wholly outside contradicts it, one across a margin cannot tell
+    (the full build's sigmoid+BN − ReLU validation gap, −2.09 to +0.25 points, is that case)."""
+    from analysis.stats import Estimate
+
+    assert e7.similar(Estimate((low + high) / 2, low, high, 5, 0.01)) is verdict
+
+
 @pytest.mark.parametrize("bn_drift, steadier", [(0.1, True), (5.0, False)])
 def test_bn_paper_answer_follows_the_drift(tmp_path, bn_drift, steadier):
     rows = []

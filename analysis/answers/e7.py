@@ -50,10 +50,18 @@ def _label(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _similar(est) -> bool | None:
+def similar(est: Estimate) -> bool | None:
+    """An equivalence test of 'about the same' within ±SIMILAR_PP points: True when the CI of the difference lies
+    inside the margin, False when it lies wholly outside it (the difference is surely larger), None when it
+    straddles a margin (the runs cannot tell) or there is no interval."""
     if est.n < 2 or math.isnan(est.low):
         return None
-    return -SIMILAR_PP / 100 < est.low and est.high < SIMILAR_PP / 100
+    margin = SIMILAR_PP / 100
+    if -margin < est.low and est.high < margin:
+        return True
+    if est.high < -margin or est.low > margin:
+        return False
+    return None
 
 
 def _verdict(flag: bool | None) -> str:
@@ -174,13 +182,13 @@ def document_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFr
     rows = [
         {"document observed": DOCUMENT_OBSERVATIONS["sigmoid_train_similar"],
          "ours (Fashion-MNIST)": f"final train accuracy sigmoid − ReLU {pp(train_gap)}",
-         "verdict": _verdict(_similar(train_gap))},
+         "verdict": _verdict(similar(train_gap))},
         {"document observed": DOCUMENT_OBSERVATIONS["sigmoid_val_noisy"],
          "ours (Fashion-MNIST)": f"std of epoch-to-epoch validation change: sigmoid / ReLU = {ratio:.2f}",
          "verdict": "inconclusive" if not np.isfinite(ratio) or horizon < 5 else _verdict(bool(ratio > 1.0))},
         {"document observed": DOCUMENT_OBSERVATIONS["bn_reaches"],
          "ours (Fashion-MNIST)": f"final validation accuracy sigmoid+BN − ReLU {pp(val_gap)}",
-         "verdict": _verdict(_similar(val_gap))},
+         "verdict": _verdict(similar(val_gap))},
         {"document observed": DOCUMENT_OBSERVATIONS["converge_20"],
          "ours (Fashion-MNIST)": ("best validation epoch (mean over seeds): "
                                   + ", ".join(f"{v} {best[v]:.1f}" for v in VARIANTS if v in best)
