@@ -27,9 +27,9 @@ FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d
 CLAIMS = (FULL, LONG, PENALTY, KERAS, DROPOUT, BN)
 #: the questions this page answers, in landing-page order (analysis.answers.questions)
 D11 = Question("D1.1", "d1-1", "d1.d11", ("d1_full_table", "d1_full_curves", "d1_width", "d1_long_table"))
-D13 = Question("D1.3", "d1-1", "d1.layers")
+D13 = Question("D1.2–D1.3", "d1-1", "d1.layers")
 D14 = Question("D1.4", "d1-4", "d1.d14", ("d1_penalty_table", "d1_penalty_curves"), short="d1.d14_short")
-D15 = Question("D1.5", "d1-5", "d1.fits", ("d1_keras_table", "d1_keras_gap"))
+D15 = Question("D1.5–D1.6", "d1-5", "d1.fits", ("d1_keras_table", "d1_keras_gap"))
 D17 = Question("D1.7", "d1-7", "d1.d17", ("d1_bn_curves",))
 QUESTIONS = (D11, D13, D14, D15, D17)
 #: the architectures the document reports for D1.1-D1.3, in the order the learning-curve legend lists them, and the
