@@ -291,6 +291,36 @@ def test_a_page_without_runs_still_sets_every_answer_it_declares(tmp_path, page)
     assert [p for p in fragment_problems(out, module.QUESTIONS) if "answer" in p] == []
 
 
+@pytest.mark.parametrize("val_acc, credited", [(0.9125, True), (0.889, False)])
+def test_d15_publishes_the_validation_variant_and_the_scorecard_credits_it_only_when_it_fits(tmp_path, val_acc,
+                                                                                            credited):
+    """The Keras models' last-epoch validation metrics are published under the keys config/scorecard.csv declares
+    for D1.5's second variant; the cause names that variant only when its runs hold the document's 91.25 %."""
+    from analysis import scorecard
+
+    runs, epochs = [], []
+    for dataset, test in (("fashion_mnist", 0.889), ("mnist", 0.98)):
+        for seed in (1, 2, 3):
+            rid = f"{dataset}{seed}"
+            runs.append({"run_id": rid, "experiments": "d1_keras", "status": "ok", "seed": seed, "dropout": 0.0,
+                         "dataset": dataset, "model.hidden": "[512]", "final_test_acc": test + 0.001 * seed,
+                         "final_test_loss": 0.3, "final_train_acc": 0.95, "final_val_loss": 0.3,
+                         "final_val_acc": (val_acc if dataset == "fashion_mnist" else 0.98) + 0.001 * (seed - 2)})
+            epochs += [{"run_id": rid, "experiments": "d1_keras", "epoch": e, "train_acc": 0.9, "val_acc": 0.88,
+                        "dataset": dataset, "dropout": 0.0}
+                       for e in range(3)]
+    ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"d1_keras": {}, "d1_dropout": {}}, "d1")
+    out = output(tmp_path)
+    d1.answer_keras(ctx, out)
+    measured = out.vars["measured"]
+    assert {"d1.keras.fashion_mnist.m2.val_acc", "d1.keras.fashion_mnist.m2.val_loss"} <= set(measured)
+    registry = scorecard.load_registry(scorecard.Path("config/scorecard.csv"))
+    row = registry[registry["id"] == "D1.5-m2-acc"].iloc[0]
+    cause = scorecard.scorecard_row(row, measured, None, "default", None)["cause"]
+    assert cause.startswith("the document may report the last epoch's validation metrics") is credited
+    assert cause.startswith("unexplained: none of the 2 declared variants") is not credited
+
+
 # ------------------------------------------------------------------ document 001 ---
 def test_validation_rule_picks_the_best_epoch_and_stops_after_patience():
     losses = [9, 5, 4, 3, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0, 4.1]
