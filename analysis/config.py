@@ -220,8 +220,14 @@ def experiment_specs(config: dict, experiment: str, profile: str) -> list[dict]:
 
 
 def scaling(config: dict, experiment: str, profile: str) -> dict[str, Any]:
-    """What the profile changes relative to the experiment's unscaled protocol (for the pages)."""
+    """What the profile changes relative to the experiment's unscaled protocol (for the pages and the scorecard).
+    `seeds` is the profile's seed list; it counts as a change only when it has fewer seeds than the protocol's
+    (more seeds, or others, change no run's result)."""
     exp = config["experiments"][experiment]
     override = dict(exp.get("profiles", {}).get(profile, {}))
     note = override.pop("note", "")
-    return {"note": note, "changes": override, "protocol_seeds": exp.get("seeds", [0])}
+    protocol_seeds = exp.get("seeds", [0])
+    seeds = override.get("seeds", protocol_seeds)
+    if len(seeds) >= len(protocol_seeds):
+        override.pop("seeds", None)
+    return {"note": note, "changes": override, "protocol_seeds": protocol_seeds, "seeds": seeds}

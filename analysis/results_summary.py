@@ -19,11 +19,9 @@ import pandas as pd
 from analysis.answers.common import markdown_table
 from analysis.landing import findings, run_summary, scorecard_verdicts, section_title, summary_table
 from analysis.report import SITE_PAGES, SOURCE_DIR
+from analysis.scorecard import document_cell, ours_cell, read_table
 from analysis.answers import DOCUMENT_PAGES, declared_questions
 
-#: the scorecard's columns a reader needs beside a number that differs
-DIFFERS_COLUMNS = {"id": "row", "quantity": "quantity", "document_value": "document", "ours": "ours",
-                   "cause": "cause"}
 
 
 class SummaryError(RuntimeError):
@@ -38,23 +36,17 @@ def load_answers(answers_dir: Path) -> dict[str, dict]:
     return {page: json.loads((answers_dir / f"{page}.json").read_text()) for page in SITE_PAGES}
 
 
-def _number(value: object) -> str:
-    try:
-        return f"{float(value):.4g}"
-    except (TypeError, ValueError):
-        return str(value)
-
-
 def differing_rows(card: pd.DataFrame) -> str:
     """The scorecard rows whose verdict is 'differs', each with its cause (a tested variant, or 'unexplained')."""
     column = "verdict_class" if "verdict_class" in card else "verdict"
     rows = card[card[column] == "differs"]
     if rows.empty:
         return "_No number differs._\n"
-    table = rows[list(DIFFERS_COLUMNS)].rename(columns=DIFFERS_COLUMNS)
-    for name in ("document", "ours"):
-        table[name] = table[name].map(_number)
-    return markdown_table(table.fillna("—"))
+    table = pd.DataFrame({"row": rows["id"], "quantity": rows["quantity"],
+                          "document": rows.apply(document_cell, axis=1),
+                          "ours: mean [where one run falls]": rows.apply(ours_cell, axis=1),
+                          "cause": rows["cause"].fillna("—")})  # the cells as the scorecard page prints them
+    return markdown_table(table)
 
 
 def question_figure(h: dict, answers_dir: Path) -> str | None:
@@ -88,7 +80,7 @@ def write_summary(profile: str, results: Path, out_dir: Path, source: Path = SOU
     answers = load_answers(answers_dir)
     if not table.is_file():
         raise SummaryError(f"no scorecard table at {table}: build the profile first")
-    card = pd.read_parquet(table)
+    card = read_table(table)
     items = [h for page in DOCUMENT_PAGES for h in findings(page, answers[page]["vars"])]
     out_dir.mkdir(parents=True, exist_ok=True)
     site = Path(os.path.relpath(results / profile / "site", out_dir)).as_posix() + "/"

@@ -172,9 +172,8 @@ def experiment_protocol(config: dict, experiment: str, profile: str) -> Protocol
     base = {**config.get("defaults", {}), **exp.get("base", {})}
     scaled = [describe_change(k, v, base.get(k)) for k, v in info["changes"].items() if k not in UNSCALED_KEYS]
     grid_scaled, notes = _grid_changes(exp.get("grid", {}), info["changes"].get("grid", {}))
-    seeds = info["changes"].get("seeds")
-    if seeds is not None and len(seeds) < len(info["protocol_seeds"]):  # more seeds than the base: nothing to say
-        notes.insert(0, f"{len(seeds)} of {len(info['protocol_seeds'])} seeds")
+    if "seeds" in info["changes"]:  # fewer seeds than the protocol's (analysis.config.scaling)
+        notes.insert(0, f"{len(info['seeds'])} of {len(info['protocol_seeds'])} seeds")
     return Protocol(tuple(scaled + grid_scaled), tuple(notes))
 
 
@@ -480,7 +479,18 @@ def _not_comparable_why(total: int, one_run: int) -> str:
     return f" ({one_run} of them {single}; the rest not measured or inconclusive)"
 
 
-def _ours_cell(row: pd.Series) -> str:
+def read_table(path: Path) -> pd.DataFrame:
+    """tables/scorecard.parquet as the scorecard built it: `ours` is stored as text (a claim's verdict word sits
+    beside numbers), so a numeric row's value is turned back into a number."""
+    card = pd.read_parquet(path)
+    numeric = ~card["units"].isin(NON_NUMERIC) & card["document_error"].eq("")
+    card["ours"] = card["ours"].astype(object)
+    card.loc[numeric, "ours"] = pd.to_numeric(card.loc[numeric, "ours"], errors="coerce")
+    return card
+
+
+def ours_cell(row: pd.Series) -> str:
+    """Our mean as the scorecard prints it, with where one run falls in brackets (or 'one run')."""
     units, ours = row["units"], row["ours"]
     if isinstance(ours, str) or not _finite(ours):
         return _fmt(ours, units)
@@ -489,7 +499,8 @@ def _ours_cell(row: pd.Series) -> str:
     return _fmt(ours, units) + (" (one run)" if row["experiments"] and row["ours_n"] == 1 else "")
 
 
-def _document_cell(row: pd.Series) -> str:
+def document_cell(row: pd.Series) -> str:
+    """The document's value as the scorecard prints it (a percentage for a fraction)."""
     numeric = row["units"] not in NON_NUMERIC and row["document_error"] == ""
     return _fmt(float(row["document_value"]) if numeric else row["document_value"], row["units"])
 
@@ -499,8 +510,8 @@ def rows_table(card: pd.DataFrame) -> str:
     table = pd.DataFrame({
         "id": [f"[{i}]({link})" if link else i for i, link in zip(card["id"], card["link"])],
         "quantity": card["quantity"],
-        "document": card.apply(_document_cell, axis=1),
-        "ours: mean [where one run falls]": card.apply(_ours_cell, axis=1),
+        "document": card.apply(document_cell, axis=1),
+        "ours: mean [where one run falls]": card.apply(ours_cell, axis=1),
         "verdict": [f"**{v}**" for v in card["verdict"]],
         "why": card["reason"],
         "cause": [c or "—" for c in card["cause"]],

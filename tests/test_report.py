@@ -144,7 +144,10 @@ def test_results_summary_keeps_answers_causes_and_figures_of_a_build(tmp_path):
     (results / "full" / "tables").mkdir()
     pd.DataFrame({"id": ["M2.1-20-relu-acc", "M2.1-5-relu-acc"], "question": ["M2.1", "M2.1"],
                   "quantity": ["test accuracy", "test accuracy"], "document_value": [0.511, 0.908],
-                  "ours": [0.93512, 0.97], "verdict": ["differs", "reproduced"],
+                  "ours": ["0.93512", "0.97"],  # stored as text, as the scorecard writes it
+                  "verdict": ["differs", "reproduced"], "units": ["fraction", "fraction"],
+                  "document_error": ["", ""], "interval_low": [0.92, 0.96], "interval_high": [0.95, 0.98],
+                  "experiments": ["m2_depth", "m2_depth"], "ours_n": [3, 3],
                   "verdict_class": ["differs", "reproduced"],
                   "cause": ["unexplained: none of the 3 declared variants reproduces it", ""]}
                  ).to_parquet(results / "full" / "tables" / "scorecard.parquet")
@@ -152,7 +155,8 @@ def test_results_summary_keeps_answers_causes_and_figures_of_a_build(tmp_path):
     assert "scorecard summary." in text
     assert "| **M2.1** Depth × activation | Best activation by depth: 5 layers relu (90.1 %). |" in text
     assert "(../../results/full/site/m2.html#m2-1)" in text
-    assert "| M2.1-20-relu-acc | test accuracy | 0.511 | 0.9351 | unexplained: none of the 3 declared" in text
+    assert ("| M2.1-20-relu-acc | test accuracy | 51.10 % | 93.51 % [92.00 %, 95.00 %] | unexplained: none of the 3 "
+            "declared") in text  # the cells as the scorecard page prints them
     assert "M2.1-5-relu-acc" not in text.split("## Numbers that differ")[1].split("## Figures")[0]
     assert (docs / "full" / "m2_m21_heatmap.png").read_bytes() == b"png"
     assert "![M2.1 · Depth × activation](full/m2_m21_heatmap.png)" in text

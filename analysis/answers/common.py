@@ -151,14 +151,12 @@ class Context:
         if experiment not in self.config["experiments"]:
             return f"Experiment `{experiment}` is not part of this configuration."
         info = scaling(self.config, experiment, self.profile)
-        changes, note = dict(info["changes"]), info["note"].strip()
+        changes, note = info["changes"], info["note"].strip()
         if note and not note.endswith((".", "!", "?")):
             note += "."
-        seeds = changes.get("seeds")
-        if seeds is not None and len(seeds) >= len(info["protocol_seeds"]):  # more seeds scale nothing
-            del changes["seeds"]
         if not changes:
-            over = f", over {len(seeds)} seeds" if seeds is not None and len(seeds) > 1 else ""
+            more = len(info["seeds"]) > len(info["protocol_seeds"])
+            over = f", over {len(info['seeds'])} seeds" if more else ""
             return f"Profile `{self.profile}`: the protocol as the document describes it, unscaled{over}. " \
                    f"{note}".strip()
         listed = ", ".join(f"`{k}` = {json.dumps(v)}" for k, v in changes.items())

@@ -431,6 +431,7 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     runs = _label(ctx.of("runs", CNN))
     out.set("e7.scaling", ctx.scaling_text(CNN))
     out.set("e7.protocol", ctx.protocol_text(CNN))
+    out.set("e7.similar_margin", f"±{SIMILAR_PP:g} percentage points")
     out.set("e7.placement", "after each convolution and hidden fully connected layer, before its nonlinearity"
             if ctx.config["experiments"].get(CNN, {}).get("base", {}).get("norm_placement", "before_activation")
             == "before_activation" else "after the nonlinearity of each convolution and hidden fully connected layer")
