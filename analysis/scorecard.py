@@ -2,19 +2,14 @@
 kept as data) joined with what this run measured, each row with a verdict, the cause behind it, the runs it
 rests on and the page section that answers it.
 
-Almost every document number is *one* training run, so it is compared with where one run of ours falls, not with
-the confidence interval of our mean (which shrinks as seeds are added and would call an ordinary run a
-difference). The rule (`analysis.stats.one_run_interval`), per numeric row with n runs of ours:
-
-- n ≥ 4: the prediction interval mean ± t(n−1)·s·√(1 + 1/n) (95 %), cut to the values the units allow
-  (`UNIT_BOUNDS`: an accuracy in [0, 1], a loss ≥ 0);
-- n = 2 or 3: the range [min, max] of our runs (a further run lands in it with probability 1/3 or 1/2: the
-  row's tolerance carries the rest);
-- n = 1: no interval. The verdict is "not comparable: one run, no interval"; nothing is judged.
-
-That interval, widened by the row's declared tolerance, either holds the document's value (*reproduced*) or not
-(*differs*). A value computed without training (exact arithmetic, a parameter count: published without
-experiments) is judged by the tolerance alone.
+A document number is one training run (or, where `document_runs` says so, the mean of k runs). It is judged
+against where *that statistic* would fall had it come from our protocol, never against the CI of our mean (which
+shrinks as seeds are added and would call an ordinary run a difference). One rule at every n ≥ 2
+(`analysis.stats.reference_interval`): mean ± t(n−1)·s·√(1/k + 1/n), 95 %, cut to what the units allow
+(`UNIT_BOUNDS`). Its coverage and power are simulated on the page (`analysis.scorecard_checks`) and in
+tests/test_stats.py. The row's tolerance widens it by a protocol-level slack declared before the results
+(framework, hardware, unstated details), never by run-to-run spread, which the interval already carries; each
+row's verdict with tolerance 0 is shown beside it.
 
 Verdicts, in the order they are decided:
 
@@ -23,21 +18,22 @@ Verdicts, in the order they are decided:
 3. *not comparable: scaled protocol (4 of 10 epochs)*: an experiment behind the measurement runs under profile
    overrides that change its runs (epochs, subsets, batch, model, grid values the document does not have, any
    key but the ones in `UNSCALED_KEYS`); the parenthesis is read from the config, override beside base value.
-   Fewer seeds alone do not scale a protocol: n ≥ 2 runs still predict one run (the reason text says "3 of 5
-   seeds"). A grid that only leaves points out changes none of the runs that remain;
-4. claims: *reproduced* when our check (defined on the exercise's page) supports the claim, *differs* when it
-   contradicts it, *not comparable* when it is inconclusive; true/false verdicts: same word or not;
-5. numbers: *not comparable: one run, no interval*, *reproduced* or *differs* as above.
+   Fewer seeds alone do not scale a protocol (the reason text says "3 of 5 seeds"). A grid that only leaves
+   points out changes none of the runs that remain;
+4. claims: *reproduced* when our check (defined on the exercise's page, a three-way test with an interval over
+   seeds) supports the claim, *differs* when it contradicts it, *inconclusive* when it can tell neither;
+   true/false verdicts: same word or not;
+5. numbers: *not comparable: one run, no interval*; *differs* when the interval ± tolerance misses the document's
+   value; *reproduced* when it holds it and the n runs could have told (`analysis.stats.decisive`: a shift of
+   3 run sd detected at least half the time), else *inconclusive: too few runs*.
 
-The `cause` column says why, from the data: the document's slip; "within tolerance" or "within one run's spread"
-for a reproduced row; for a difference under the document's own protocol, the registry's declared explanations
-(`cause`, optional) each tested against the measurement it names (`cause_measure`, optional: e.g. runs whose
-weights cannot move, for a document's network that never trained). A row may declare several protocol variants,
-separated by " | " in both columns, in the order they are tried: the cause names the first whose measurement
-reproduces the document's value (and any others that do too), or says "unexplained" with what each variant gave.
-A variant that reproduces a number is evidence for it, not proof. Every number in a cause comes from
-the measurements. Tolerances are declared per row with a reason in the registry, before and independent of
-our results.
+The `cause` column says why, from the data: the document's slip; "within tolerance" or "within the spread of our
+runs" for a reproduced row; for a difference under the document's own protocol, the registry's declared protocol
+variants (`cause`, `cause_measure`, separated by " | " in both columns), each tested against the measurement it
+names. A variant is a protocol for a whole section: it is first scored over every row of its section
+(question), and a row may only be explained by a variant its section bears out (its misses no more than chance
+would give were it the document's protocol: `analysis.scorecard_checks.Support`). Every number in a cause comes
+from the measurements.
 
     python -m analysis.scorecard --registry config/scorecard.csv --answers results/default/answers \
         --out results/default/answers --table results/default/tables/scorecard.parquet \
@@ -61,16 +57,21 @@ from analysis.answers.common import PageOutput, markdown_table
 from analysis.config import scaling
 from analysis.documents import DOCUMENTS
 from analysis.files import atomic_write
-from analysis.stats import Interval, one_run_interval, percent
+from analysis.stats import (DETECTABLE_SHIFT, MIN_POWER, PREDICTION, Interval, decisive, percent, power,
+                            reference_interval)
+from analysis.scorecard_checks import (RULE_NOTE, Support, calibration_table, expected_by_chance, section_support,
+                                       support_table)
 
 SCALED = "not comparable: scaled protocol"
 ONE_RUN = "not comparable: one run, no interval"
-#: verdict classes, counted on the page; a verdict is one of them or starts with one and a parenthesis
-VERDICTS = ("reproduced", "differs", "document is wrong", SCALED, "not comparable")
+TOO_FEW = "inconclusive: too few runs"
+#: verdict classes, counted on the page; a verdict is one of them or starts with one and a colon or parenthesis
+VERDICTS = ("reproduced", "differs", "inconclusive", "document is wrong", SCALED, "not comparable")
 REGISTRY_COLUMNS = ("id", "document_file", "question", "quantity", "document_value", "units", "measure", "tolerance",
                     "tolerance_reason", "document_error", "notes")
-#: optional: a declared explanation of a difference, and the measurement that tests it
-OPTIONAL_COLUMNS = ("cause", "cause_measure")
+#: optional: a declared explanation of a difference, the measurement that tests it, and how many runs the
+#: document's number averages (empty: one run)
+OPTIONAL_COLUMNS = ("cause", "cause_measure", "document_runs")
 #: profile overrides that change no run's result: bookkeeping, seeds (counted apart), measurement-only probes
 UNSCALED_KEYS = frozenset({"note", "seeds", "grid", "probes", "log_every", "eval_batch_size"})
 RUNS_DIR = "results/runs"
@@ -200,27 +201,53 @@ def _notes(protocol: Protocol) -> str:
 UNIT_BOUNDS: dict[str, tuple[float, float]] = {"fraction": (0.0, 1.0), "nats": (0.0, math.inf)}
 
 
-def where_one_run_falls(ours: dict, units: str = "") -> Interval | None:
-    return one_run_interval(int(ours.get("n") or 0), ours.get("mean"), ours.get("std"), ours.get("values") or (),
-                            bounds=UNIT_BOUNDS.get(units))
+def document_runs(row: pd.Series) -> int:
+    """How many runs the document's number averages (`document_runs`; empty: one run)."""
+    text = str(row.get("document_runs", "") or "").strip()
+    if not text:
+        return 1
+    if not text.isdigit() or int(text) < 1:
+        raise RegistryError(f"row {row.get('id', '?')}: document_runs must be a whole number ≥ 1, not {text!r}")
+    return int(text)
 
 
-def _interval_text(interval: Interval, n: int) -> str:
-    what = f"range of our {n} runs" if interval.method == "range" else f"95 % prediction interval of one run, n = {n}"
-    return f"{interval.low:.4g}–{interval.high:.4g} ({what})"
+def where_document_falls(ours: dict, units: str = "", k: int = 1) -> Interval | None:
+    """Where the document's statistic (one run, or the mean of k) would fall under our protocol
+    (`analysis.stats.reference_interval`)."""
+    return reference_interval(int(ours.get("n") or 0), ours.get("mean"), ours.get("std"), k,
+                              bounds=UNIT_BOUNDS.get(units))
 
 
-def fits(theirs: float, tol: float, entry: dict, units: str = "") -> tuple[bool | None, str]:
-    """Does one run of `entry` land within the tolerance of the document's value? (None: no interval to say so.)"""
+def _interval_text(interval: Interval, n: int, k: int = 1) -> str:
+    what = "one run" if k == 1 else f"a mean of {k} runs"
+    return f"{interval.low:.4g}–{interval.high:.4g} (95 % interval of {what}, n = {n})"
+
+
+class Fit(NamedTuple):
+    """Does a measurement hold the document's value? `ok`: True (inside, and the runs can decide), False
+    (outside), None (no interval, or inside but too few runs to decide); `where`: the interval, worded."""
+
+    ok: bool | None
+    where: str
+
+
+def fits(theirs: float, tol: float, entry: dict, units: str = "", k: int = 1) -> Fit:
+    """The document's value against where its statistic would fall under `entry`'s runs, ± the tolerance."""
     mean = entry.get("mean")
     if not _finite(mean):
-        return None, "no finite measurement"
+        return Fit(None, "no finite measurement")
     if not entry.get("experiments"):  # a computation: no spread
-        return abs(mean - theirs) <= tol, f"{mean:.6g} (computed)"
-    interval = where_one_run_falls(entry, units)
+        return Fit(abs(mean - theirs) <= tol, f"{mean:.6g} (computed)")
+    n = int(entry.get("n") or 0)
+    interval = where_document_falls(entry, units, k)
     if interval is None:
-        return None, f"{mean:.4g} from one run"
-    return interval.low - tol <= theirs <= interval.high + tol, _interval_text(interval, int(entry["n"]))
+        return Fit(None, f"{mean:.4g} from one run")
+    where = _interval_text(interval, n, k)
+    if not interval.low - tol <= theirs <= interval.high + tol:
+        return Fit(False, where)
+    if not decisive(n, k):
+        return Fit(None, f"{where}, too few runs to decide")
+    return Fit(True, where)
 
 
 #: separates the declared variants in a row's `cause` and `cause_measure` (the same count in both)
@@ -244,20 +271,33 @@ def declared_variants(row: pd.Series) -> list[tuple[str, str]]:
     return list(zip(causes, keys or [""] * len(causes)))
 
 
-def try_variant(row: pd.Series, key: str, measured: Measured) -> tuple[bool | None, str]:
-    """Does the measurement `key` reproduce the document's value? (None: untested, with why.)"""
+def try_variant(row: pd.Series, key: str, measured: Measured) -> Fit:
+    """Does the measurement `key` reproduce the document's value? (None: untested or undecided, with why.)"""
     if key not in measured:
-        return None, f"`{key}` not measured"
+        return Fit(None, f"`{key}` not measured")
     entry, protocol = measured[key]
     if protocol.scaled:
-        return None, f"`{key}` runs a scaled protocol ({'; '.join(protocol.scaled)})"
-    ok, where = fits(float(row["document_value"]), float(row["tolerance"]), entry, row["units"])
-    return ok, f"`{key}` gives {where}"
+        return Fit(None, f"`{key}` runs a scaled protocol ({'; '.join(protocol.scaled)})")
+    ok, where = fits(float(row["document_value"]), float(row["tolerance"]), entry, row["units"], document_runs(row))
+    return Fit(ok, f"`{key}` gives {where}")
 
 
-def explain(row: pd.Series, gap: str, measured: Measured | None = None) -> str:
-    """The cause of a difference: the first declared variant whose measurement reproduces the document's value, or
-    'unexplained' with what each variant gave; `gap` (how far off, from our data) is kept in every case."""
+#: a section's support for each declared variant: (question, variant text) -> Support (analysis.scorecard_checks)
+Supports = dict[tuple[str, str], Support]
+
+
+def _borne_out(row: pd.Series, cause: str, supports: Supports | None) -> tuple[bool, str]:
+    """Does the row's section, taken together, support the variant `cause`? (No tally given: it does.)"""
+    support = (supports or {}).get((row.get("question", ""), cause))
+    if support is None:
+        return True, ""
+    return support.supported, f" ({support.text})"
+
+
+def explain(row: pd.Series, gap: str, measured: Measured | None = None, supports: Supports | None = None) -> str:
+    """The cause of a difference: the first declared variant whose measurement reproduces the document's value and
+    whose section's rows, taken together, support it; else 'unexplained' with what each variant gave. `gap` (how
+    far off, from our data) is kept in every case."""
     variants = declared_variants(row)
     if not variants:
         return f"unexplained: {gap}"
@@ -267,17 +307,24 @@ def explain(row: pd.Series, gap: str, measured: Measured | None = None) -> str:
     theirs, tol = float(row["document_value"]), float(row["tolerance"])
     tested = [(cause, *try_variant(row, key, measured or {})) if key else (cause, None, "no measurement declared")
               for cause, key in variants]
-    fitting = [(cause, where) for cause, ok, where in tested if ok]
-    if fitting:
-        (cause, where), others = fitting[0], [c for c, _ in fitting[1:]]
+    fitting = [(cause, where, *_borne_out(row, cause, supports)) for cause, ok, where in tested if ok]
+    borne = [(cause, where, tally) for cause, where, ok, tally in fitting if ok]
+    if borne:
+        (cause, where, tally), others = borne[0], [c for c, _, _ in borne[1:]]
         also = f" (it is also reproduced by: {'; '.join(others)})" if others else ""
-        return f"{cause}: {where}, which ± {tol:g} holds the document's {theirs:.4g}{also}; ours: {gap}"
+        return f"{cause}: {where}, which ± {tol:g} holds the document's {theirs:.4g}{tally}{also}; ours: {gap}"
+    lone = {cause: tally for cause, _, ok, tally in fitting if not ok}
     if len(tested) == 1:
         cause, ok, where = tested[0]
+        if cause in lone:
+            return (f"unexplained: the declared cause ({cause}) reproduces this row, {where}, but its section does "
+                    f"not bear it out{lone[cause]}; {gap}")
         if ok is None:
             return f"unexplained: the declared cause ({cause}) is untested here, {where}; {gap}"
         return f"unexplained: the declared cause ({cause}) is not borne out, {where}; {gap}"
-    each = "; ".join(f"{cause}: {'untested, ' if ok is None else ''}{where}" for cause, ok, where in tested)
+    each = "; ".join(f"{cause}: {'untested, ' if ok is None else ''}{where}"
+                     + (f", but its section does not bear it out{lone[cause]}" if cause in lone else "")
+                     for cause, ok, where in tested)
     return f"unexplained: none of the {len(tested)} declared variants reproduces it ({each}); {gap}"
 
 
@@ -290,15 +337,17 @@ def judge_claim(row: pd.Series, ours: dict, protocol: Protocol) -> Judgement:
         if text == "contradicted":
             return Judgement("differs", "our check contradicts the claim" + notes,
                              explain(row, "our check contradicts the claim", None))
+        if text == "inconclusive":
+            return Judgement("inconclusive", "our check is inconclusive" + notes)
         return Judgement("not comparable", f"our check is {text}" + notes)
     if text == row["document_value"]:
         return Judgement("reproduced", "same verdict" + notes, f"ours is also {text}")
     return Judgement("differs", f"ours: {text}" + notes,
-                     explain(row, f"ours is {text}, the document's {row['document_value']}",
-                                                                 None))
+                     explain(row, f"ours is {text}, the document's {row['document_value']}", None))
 
 
-def judge_computed(row: pd.Series, mean: float, measured: Measured | None = None) -> Judgement:
+def judge_computed(row: pd.Series, mean: float, measured: Measured | None = None,
+                   supports: Supports | None = None) -> Judgement:
     """A value computed without training: the tolerance alone decides."""
     theirs, tol = float(row["document_value"]), float(row["tolerance"])
     diff = abs(mean - theirs)
@@ -306,32 +355,42 @@ def judge_computed(row: pd.Series, mean: float, measured: Measured | None = None
         return Judgement("reproduced", f"|difference| {diff:.4g} ≤ tolerance {tol:g}",
                          f"computed exactly: ours {mean:.6g}, the document's {theirs:.6g}")
     return Judgement("differs", f"|difference| {diff:.4g} > tolerance {tol:g}",
-                     explain(row, f"ours {mean:.6g} computed, the document's {theirs:.6g}", measured))
+                     explain(row, f"ours {mean:.6g} computed, the document's {theirs:.6g}", measured, supports))
 
 
-def judge_number(row: pd.Series, ours: dict, protocol: Protocol,
-                 measured: Measured | None = None) -> Judgement:
-    """A document number (one run) against where one run of ours falls, widened by the row's tolerance."""
+def _undecided(n: int, k: int) -> str:
+    return (f"{n} runs detect a shift of {DETECTABLE_SHIFT:g} run standard deviations only "
+            f"{100 * power(n, k):.0f} % of the time (the rule needs {100 * MIN_POWER:.0f} %)")
+
+
+def judge_number(row: pd.Series, ours: dict, protocol: Protocol, measured: Measured | None = None,
+                 supports: Supports | None = None) -> Judgement:
+    """A document number (one run, or the mean of `document_runs`) against where that statistic would fall under
+    our protocol (one rule at every n ≥ 2), widened by the row's tolerance; inside but undecidable at this n is
+    'inconclusive: too few runs'."""
     theirs, tol, mean = float(row["document_value"]), float(row["tolerance"]), ours.get("mean")
     if not _finite(mean):
         return Judgement("not comparable", "no finite measurement (all runs diverged?)")
     if not ours.get("experiments"):
-        return judge_computed(row, mean, measured)
-    n, notes, diff = int(ours.get("n") or 0), _notes(protocol), abs(mean - theirs)
-    interval = where_one_run_falls(ours, row["units"])
+        return judge_computed(row, mean, measured, supports)
+    n, k, notes, diff = int(ours.get("n") or 0), document_runs(row), _notes(protocol), abs(mean - theirs)
+    interval = where_document_falls(ours, row["units"], k)
     if interval is None:
         return Judgement(ONE_RUN, f"ours {mean:.4g} from one run, the document's {theirs:.4g} "
                                   f"(|difference| {diff:.4g}, "
                                   f"tolerance {tol:g}){notes}")
-    where = _interval_text(interval, n)
+    where = _interval_text(interval, n, k)
     low, high = interval.low - tol, interval.high + tol
     if low <= theirs <= high:
+        inside = f"the document's {theirs:.4g} inside {where} ± tolerance {tol:g}"
+        if not decisive(n, k):
+            return Judgement(TOO_FEW, f"{inside}, but {_undecided(n, k)}{notes}")
         cause = (f"within tolerance: |ours − document| = {diff:.4g} ≤ {tol:g}" if diff <= tol else
-                 f"within one run's spread: {where} ± {tol:g} holds the document's {theirs:.4g}")
-        return Judgement("reproduced", f"the document's {theirs:.4g} inside {where} ± tolerance {tol:g}{notes}", cause)
+                 f"within the spread of our runs: {where} ± {tol:g} holds the document's {theirs:.4g}")
+        return Judgement("reproduced", inside + notes, cause)
     side, miss = ("above", theirs - high) if theirs > high else ("below", low - theirs)
     gap = f"the document's {theirs:.4g} lies {miss:.4g} {side} {where} ± tolerance {tol:g}"
-    return Judgement("differs", gap + notes, explain(row, gap, measured))
+    return Judgement("differs", gap + notes, explain(row, gap, measured, supports))
 
 
 def _at_scale(row: pd.Series, ours: dict) -> str:
@@ -344,9 +403,10 @@ def _at_scale(row: pd.Series, ours: dict) -> str:
 
 
 def judge(row: pd.Series, ours: dict | None, protocol: Protocol = Protocol(),
-          measured: Measured | None = None) -> Judgement:
+          measured: Measured | None = None, supports: Supports | None = None) -> Judgement:
     """(verdict, reason, cause) for one registry row; `protocol`: the profile's changes to the experiments
-    behind `ours`; `measured`: the measurements the row's `cause_measure` names, each with its protocol."""
+    behind `ours`; `measured`: the measurements the row's `cause_measure` names, each with its protocol;
+    `supports`: how each declared variant fared over its whole section (None: not tallied)."""
     if row["document_error"]:
         mean = (ours or {}).get("mean")
         ours_text = f"; ours {mean:.6g}" if _finite(mean) else ""
@@ -358,14 +418,17 @@ def judge(row: pd.Series, ours: dict | None, protocol: Protocol = Protocol(),
         return Judgement(f"{SCALED} ({'; '.join(protocol.scaled)})", _at_scale(row, ours) + _notes(protocol))
     if "text" in ours:
         return judge_claim(row, ours, protocol)
-    return judge_number(row, ours, protocol, measured)
+    return judge_number(row, ours, protocol, measured, supports)
 
 
 def verdict_class(verdict: str) -> str:
     """The counted class of a verdict: 'not comparable: scaled protocol (…)' → 'not comparable: scaled protocol'."""
     if verdict.startswith(SCALED):
         return SCALED
-    return "not comparable" if verdict.startswith("not comparable") else verdict
+    for word in ("not comparable", "inconclusive"):
+        if verdict.startswith(word):
+            return word
+    return verdict
 
 
 # ------------------------------------------------------------------------ the table ---
@@ -387,48 +450,81 @@ def anchor_of(question: str) -> str:
     return question.lower().replace(".", "-")
 
 
-def _numbers(ours: dict | None, units: str) -> dict:
+def _numbers(ours: dict | None, units: str, k: int = 1) -> dict:
     """The numeric columns of a measured value (None for claims and unmeasured rows)."""
     if not ours or "text" in ours:
         return {"ours_low": None, "ours_high": None, "ours_n": None, "ours_sd": None, "ours_values": [],
                 "interval_low": None, "interval_high": None, "interval": ""}
-    interval = where_one_run_falls(ours, units) if ours.get("experiments") else None
+    interval = where_document_falls(ours, units, k) if ours.get("experiments") else None
     return {"ours_low": ours.get("low"), "ours_high": ours.get("high"), "ours_n": ours.get("n"),
             "ours_sd": ours.get("std"), "ours_values": [float(v) for v in ours.get("values") or () if v is not None],
             "interval_low": interval.low if interval else None, "interval_high": interval.high if interval else None,
             "interval": interval.method if interval else ""}
 
 
+def _causes(row: pd.Series, measured: dict[str, dict], config: dict | None, profile: str) -> Measured:
+    """The measurements a row's declared variants name, each with the protocol it ran under."""
+    return {key: (measured[key], protocol_of(config, profile, measured[key].get("experiments") or ()))
+            for _, key in declared_variants(row) if key in measured}
+
+
+def variant_fits(registry: pd.DataFrame, measured: dict[str, dict], config: dict | None,
+                 profile: str) -> list[tuple[str, str, bool | None]]:
+    """(question, variant, does it reproduce the row?) for every declared, measured variant of every numeric row,
+    whether or not the row differs: a variant is scored over its whole section."""
+    out = []
+    for _, row in registry.iterrows():
+        if row["units"] in NON_NUMERIC or row["document_error"]:
+            continue
+        causes = _causes(row, measured, config, profile)
+        out += [(row["question"], cause, try_variant(row, key, causes).ok)
+                for cause, key in declared_variants(row) if key]
+    return out
+
+
+def _without_tolerance(row: pd.Series, ours: dict | None, protocol: Protocol) -> str:
+    """The verdict the row would get with tolerance 0, so a reader sees what the tolerance decided."""
+    if row["units"] in NON_NUMERIC or row["document_error"] or not row["tolerance"]:
+        return ""
+    zero = row.copy()
+    zero["tolerance"] = "0"
+    return judge(zero, ours, protocol).verdict
+
+
 def scorecard_row(row: pd.Series, measured: dict[str, dict], config: dict | None, profile: str,
-                  runs: pd.DataFrame | None) -> dict:
+                  runs: pd.DataFrame | None, supports: Supports | None = None) -> dict:
     ours = measured.get(row["measure"]) if row["measure"] else None
     protocol = protocol_of(config, profile, (ours or {}).get("experiments") or ())
-    causes = {key: (measured[key], protocol_of(config, profile, measured[key].get("experiments") or ()))
-              for _, key in declared_variants(row) if key in measured}
-    verdict, reason, cause = judge(row, ours, protocol, causes)
+    verdict, reason, cause = judge(row, ours, protocol, _causes(row, measured, config, profile), supports)
     mean = ours.get("mean") if ours and "text" not in ours else None
     run_ids = runs_behind(ours, runs)
     page = (ours or {}).get("page") or PAGE_OF.get(row["question"][:2], "")
     anchor = (ours or {}).get("anchor") or anchor_of(row["question"])
     numeric = row["units"] not in NON_NUMERIC and row["document_error"] == ""
     shown = ours.get("text") if ours and "text" in ours else mean
-    return {**row.to_dict(), "ours": shown, **_numbers(ours, row["units"]),
+    return {**row.to_dict(), "ours": shown, **_numbers(ours, row["units"], document_runs(row)),
             "difference": (mean - float(row["document_value"])) if _finite(mean) and numeric else None,
             "verdict": verdict, "verdict_class": verdict_class(verdict), "reason": reason, "cause": cause,
+            "verdict_tolerance_0": _without_tolerance(row, ours, protocol),
             "experiments": ",".join((ours or {}).get("experiments") or ()), "run_ids": ",".join(run_ids),
             "run_dirs": ",".join(f"{RUNS_DIR}/{r}/" for r in run_ids),
             "page": page, "anchor": anchor, "link": f"{page}.html#{anchor}" if page else ""}
 
 
 def build_scorecard(registry: pd.DataFrame, measured: dict[str, dict], config: dict | None = None,
-                    profile: str = "", runs: pd.DataFrame | None = None) -> pd.DataFrame:
+                    profile: str = "", runs: pd.DataFrame | None = None,
+                    supports: Supports | None = None) -> pd.DataFrame:
     """One row per registry row; `config` + `profile` (the manifest's) decide which protocols are scaled,
-    `runs` (tables/runs.parquet) lists the runs of measurements that name experiments but no runs."""
+    `runs` (tables/runs.parquet) lists the runs of measurements that name experiments but no runs. Each declared
+    variant is first scored over its whole section; a row's cause may only name a variant its section supports."""
     registry = registry.copy()
     for column in OPTIONAL_COLUMNS:
         if column not in registry.columns:
             registry[column] = ""
-    return pd.DataFrame([scorecard_row(row, measured, config, profile, runs) for _, row in registry.iterrows()])
+    if supports is None:
+        supports = section_support(variant_fits(registry, measured, config, profile))
+    return pd.DataFrame([scorecard_row(row, measured, config, profile, runs, supports)
+                         for _, row in registry.iterrows()])
 
 
 # ------------------------------------------------------------------------- the page ---
@@ -448,6 +544,22 @@ def _slug(row_id: str) -> str:
     return "runs-" + re.sub(r"[^a-z0-9]+", "-", row_id.lower()).strip("-")
 
 
+def judged_rows(card: pd.DataFrame) -> pd.Series:
+    """The numbers judged against an interval of our runs (not claims, computations, slips or unmeasured rows):
+    the rows among which chance alone produces "differs"."""
+    return card["verdict_class"].isin(("reproduced", "differs", "inconclusive")) & card["interval"].eq(PREDICTION)
+
+
+def chance_text(card: pd.DataFrame) -> str:
+    """'of 80 numbers judged against our runs, about 4 would differ by chance alone (at most 7 in 95 % of builds)'."""
+    judged = int(judged_rows(card).sum()) if "interval" in card else 0
+    if not judged:
+        return ""
+    expected, upper = expected_by_chance(judged)
+    return (f"; of the {judged} numbers judged against our runs, about {expected:.0f} would differ by chance alone "
+            f"if every one came from our protocol (at most {upper} in 95 % of builds)")
+
+
 def summary_text(card: pd.DataFrame) -> str:
     """The verdict counts in one sentence (the landing page shows it too)."""
     counts = card["verdict_class"].value_counts().reindex(VERDICTS, fill_value=0)
@@ -458,13 +570,16 @@ def summary_text(card: pd.DataFrame) -> str:
     causes = [f"{explained} explained by a tested cause"] + ([f"{untested} by a declared, untested one"] if untested
                                                              else []) + [f"{unexplained} unexplained"]
     differ = f"{counts['differs']} differ" + (f" ({', '.join(causes)})" if counts["differs"] else "")
+    too_few = int(card["verdict"].eq(TOO_FEW).sum())
+    inconclusive = f"{counts['inconclusive']} inconclusive" + (
+        f" ({too_few} of them for too few runs)" if too_few else "")
     # no row under a scaled protocol: every verdict is under the documents' own protocols (the `full` profile)
     lead = "Under the documents' own protocols, " if counts[SCALED] == 0 else ""
     scaled = f"{counts[SCALED]} not comparable because this profile scales the protocol, " if counts[SCALED] else ""
     return (f"{lead}{len(card)} numbers and claims from the documents: {counts['reproduced']} reproduced, {differ}, "
-            f"{counts['document is wrong']} where the document is wrong, {scaled}"
+            f"{inconclusive}, {counts['document is wrong']} where the document is wrong, {scaled}"
             f"{counts['not comparable']} not comparable{' for other reasons' if scaled else ''}"
-            f"{_not_comparable_why(int(counts['not comparable']), one_run)}.")
+            f"{_not_comparable_why(int(counts['not comparable']), one_run)}{chance_text(card)}.")
 
 
 def _not_comparable_why(total: int, one_run: int) -> str:
@@ -511,8 +626,9 @@ def rows_table(card: pd.DataFrame) -> str:
         "id": [f"[{i}]({link})" if link else i for i, link in zip(card["id"], card["link"])],
         "quantity": card["quantity"],
         "document": card.apply(document_cell, axis=1),
-        "ours: mean [where one run falls]": card.apply(ours_cell, axis=1),
+        "ours: mean [where the document's number would fall]": card.apply(ours_cell, axis=1),
         "verdict": [f"**{v}**" for v in card["verdict"]],
+        "with tolerance 0": [v or "—" for v in card["verdict_tolerance_0"]],
         "why": card["reason"],
         "cause": [c or "—" for c in card["cause"]],
         "runs": [f"[{len(r)}](#{_slug(i)})" if r else "—" for i, r in zip(card["id"], runs)],
@@ -532,13 +648,15 @@ def runs_list(card: pd.DataFrame) -> str:
     return "\n".join(lines or ["_No row of this profile rests on training runs._"]) + "\n"
 
 
-def page_fragments(card: pd.DataFrame, out: PageOutput) -> None:
+def page_fragments(card: pd.DataFrame, out: PageOutput, supports: Supports | None = None) -> None:
     summary = summary_text(card)
     out.set("summary", summary)
     counts = card["verdict_class"].value_counts().reindex(VERDICTS, fill_value=0)
     for verdict in VERDICTS:
         out.set(f"count.{re.sub(r'[^a-z]+', '_', verdict)}", int(counts[verdict]))
     out.set("count.not_comparable_one_run", int(card["verdict"].eq(ONE_RUN).sum()))
+    out.set("count.too_few_runs", int(card["verdict"].eq(TOO_FEW).sum()))
+    out.set("rule", RULE_NOTE)
     out.headline("Scorecard", "scorecard", summary)
     by_document = card.pivot_table(index="document_file", columns="verdict_class", values="id", aggfunc="count",
                                    fill_value=0)
@@ -546,6 +664,12 @@ def page_fragments(card: pd.DataFrame, out: PageOutput) -> None:
     out.fragment("by_document", markdown_table(by_document.astype(str)))
     out.fragment("table", rows_table(card))
     out.fragment("runs", runs_list(card))
+    out.fragment("calibration", markdown_table(calibration_table()))
+    variants = support_table(supports or {})
+    out.fragment("variants", markdown_table(variants) if len(variants) else
+                 "_No row of this profile declares a protocol variant with a measurement._\n")
+    moved = card[card["verdict_tolerance_0"].ne("") & card["verdict_tolerance_0"].ne(card["verdict"])]
+    out.set("tolerance_moved", f"{len(moved)} of {int(card['verdict_tolerance_0'].ne('').sum())}")
 
 
 def _read_inputs(args: argparse.Namespace) -> tuple[dict | None, str, pd.DataFrame | None]:
@@ -569,10 +693,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nnlab scorecard: {exc}", file=sys.stderr)
         return 1
     config, profile, runs = _read_inputs(args)
-    card = build_scorecard(registry, measured_values(args.answers), config, profile, runs)
+    measured = measured_values(args.answers)
+    supports = section_support(variant_fits(registry, measured, config, profile))
+    card = build_scorecard(registry, measured, config, profile, runs, supports)
     atomic_write(args.table, lambda p: card.astype({"ours": str}).to_parquet(p, index=False))
     out = PageOutput(page="scorecard", out_dir=args.out)
-    page_fragments(card, out)
+    page_fragments(card, out, supports)
     out.write({"profile": profile, "runs": 0, "datasets": {}})
     print(f"scorecard: {len(card)} rows; " + ", ".join(f"{k}: {v}" for k, v in card["verdict"].value_counts().items()),
           file=sys.stderr)

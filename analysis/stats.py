@@ -60,40 +60,147 @@ def mean_ci(values, confidence: float = 0.95) -> Estimate:
 
 
 class Interval(NamedTuple):
-    """Where one more run is expected to fall, and how that was decided ('range' or 'prediction')."""
+    """Where the document's statistic is expected to fall under our protocol, and how that was decided."""
 
     low: float
     high: float
     method: str
 
 
-#: up to this many runs, `one_run_interval` uses the range of the runs instead of the t-interval
-RANGE_MAX_N = 3
+#: the one interval rule, at every n ≥ 2 (issue 26): no range for small n, no switch of method
+PREDICTION = "prediction"
+#: a shift of this many run-to-run standard deviations is what the rule must be able to see …
+DETECTABLE_SHIFT = 3.0
+#: … at least this often, or "reproduced" is not earned: the verdict is "inconclusive: too few runs"
+MIN_POWER = 0.5
 
 
-def one_run_interval(n: int, mean: float, std: float, values=(), confidence: float = 0.95,
-                     bounds: tuple[float, float] | None = None) -> Interval | None:
-    """Where a single further run would fall, for comparing one reported run with our n runs (a CI of the
-    mean would shrink with n and call every ordinary run a difference).
+def reference_interval(n: int, mean: float, std: float, k: int = 1, confidence: float = 0.95,
+                       bounds: tuple[float, float] | None = None) -> Interval | None:
+    """Where the document's statistic would fall if it came from our protocol: a single run (k = 1) or the mean
+    of k runs, against our n runs with mean m and standard deviation s:
 
-    n > RANGE_MAX_N: the Student-t prediction interval mean ± t(n−1)·s·√(1 + 1/n).
-    2 ≤ n ≤ RANGE_MAX_N: the range [min, max] of the runs (s from 2 or 3 runs is too rough to scale a t-quantile
-    of 12.7 or 4.3); a new run lands inside it with probability (n−1)/(n+1), i.e. 1/3 or 1/2.
-    n < 2, or no finite mean: None (one run says nothing about the spread).
-    `bounds`: the values the quantity can take (an accuracy's [0, 1], a loss's [0, ∞)); the t-interval is
-    symmetric and would otherwise claim a run could land at a negative accuracy."""
-    if n < 2 or mean is None or not math.isfinite(mean):
+        m ± t(n−1) · s · √(1/k + 1/n)
+
+    (the document's statistic has variance σ²/k, our mean σ²/n, and s estimates σ with n − 1 degrees of freedom,
+    so (statistic − m) / (s·√(1/k + 1/n)) is Student-t). The same rule at every n ≥ 2: at n = 2 or 3 the t
+    quantile (12.7, 4.3) leaves it honestly wide, and `power` says how little it can then detect. A CI of our
+    mean (√(1/n) alone) would shrink with n and call every ordinary run a difference.
+    n < 2, or no finite mean or s: None (one run says nothing about the spread).
+    `bounds`: the values the quantity can take (an accuracy's [0, 1], a loss's [0, ∞)); the interval is cut
+    there (coverage is unchanged: the statistic cannot fall beyond them)."""
+    if n < 2 or mean is None or not math.isfinite(mean) or std is None or not math.isfinite(std):
         return None
-    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
-    if n <= RANGE_MAX_N:  # without the n values there is no range, and a t-quantile this small is meaningless
-        return Interval(min(finite), max(finite), "range") if len(finite) == n else None
-    if std is None or not math.isfinite(std):
-        return None
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std * math.sqrt(1 + 1 / n)
+    if k < 1:
+        raise ValueError(f"a document statistic averages k ≥ 1 runs, not {k}")
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std * math.sqrt(1 / k + 1 / n)
     low, high = bounds or (-math.inf, math.inf)
     if not low <= mean <= high:
         raise ValueError(f"a mean of {mean:.6g} lies outside the bounds [{low:g}, {high:g}] declared for it")
-    return Interval(max(mean - half, low), min(mean + half, high), "prediction")
+    return Interval(max(mean - half, low), min(mean + half, high), PREDICTION)
+
+
+def power(n: int, k: int = 1, shift: float = DETECTABLE_SHIFT, confidence: float = 0.95) -> float:
+    """How often `reference_interval` misses a document statistic whose true mean lies `shift` run standard
+    deviations from ours: P(|T| > t(n−1)) for T noncentral-t with n − 1 degrees of freedom and noncentrality
+    shift / √(1/k + 1/n). Exact; tests/test_stats.py checks it against a simulation of the rule itself."""
+    if n < 2:
+        return math.nan
+    critical = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+    nc = shift / math.sqrt(1 / k + 1 / n)
+    return float(stats.nct.sf(critical, n - 1, nc) + stats.nct.cdf(-critical, n - 1, nc))
+
+
+def decisive(n: int, k: int = 1) -> bool:
+    """Can n runs decide a document statistic of k runs? Only when the rule sees a DETECTABLE_SHIFT-sd shift at
+    least MIN_POWER of the time (k = 1: n ≥ 5; k = 5: n ≥ 3)."""
+    return n >= 2 and power(n, k) >= MIN_POWER
+
+
+def simulate_rule(n: int, k: int, shift: float = 0.0, draws: int = 20000, seed: int = 0,
+                  confidence: float = 0.95) -> float:
+    """The share of simulated draws in which `reference_interval` holds the document's statistic: n runs and the
+    mean of k further runs drawn from one normal law, the latter shifted by `shift` σ (0: calibration, the share
+    should be `confidence`; > 0: 1 − the share is the rule's power). Vectorised over draws; seeded, so a page
+    that prints it is reproducible."""
+    rng = np.random.default_rng(seed + 1000 * n + k)
+    ours = rng.standard_normal((draws, n))
+    theirs = rng.standard_normal((draws, k)).mean(axis=1) + shift
+    mean, std = ours.mean(axis=1), ours.std(axis=1, ddof=1)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std * math.sqrt(1 / k + 1 / n)
+    return float(np.mean(np.abs(theirs - mean) <= half))
+
+
+# --------------------------------------------------------------- claims: three-way tests ---
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+
+
+@dataclass(frozen=True)
+class ClaimTest:
+    """A claim's verdict (supported / contradicted / inconclusive) with the intervals it was read from: the 95 %
+    CI decides a direction or a contradiction, the 90 % CI an equivalence (two one-sided tests at 5 %)."""
+
+    verdict: str
+    ci95: Estimate
+    ci90: Estimate
+    why: str
+
+
+def _no_interval(est: Estimate) -> bool:
+    return est.n < 2 or math.isnan(est.low)
+
+
+def equivalence_test(ci95: Estimate, ci90: Estimate, low: float, high: float) -> ClaimTest:
+    """'About the same' / 'within a band': supported when the 90 % CI lies inside (low, high) (equivalence by two
+    one-sided tests at 5 %), contradicted when the 95 % CI lies wholly outside it, inconclusive otherwise and
+    whenever an arm has one run (no interval, no verdict)."""
+    if _no_interval(ci95):
+        return ClaimTest(INCONCLUSIVE, ci95, ci90, "one run per arm: no interval, no verdict")
+    if low < ci90.low and ci90.high < high:
+        return ClaimTest(SUPPORTED, ci95, ci90, f"90 % CI inside {low:g} to {high:g}")
+    if ci95.high < low or ci95.low > high:
+        return ClaimTest(CONTRADICTED, ci95, ci90, f"95 % CI wholly outside {low:g} to {high:g}")
+    return ClaimTest(INCONCLUSIVE, ci95, ci90, f"95 % CI overlaps the edge of {low:g} to {high:g}")
+
+
+def direction_test(ci95: Estimate, above: float = 0.0) -> ClaimTest:
+    """'Greater than `above`': supported when the 95 % CI lies above it, contradicted when below, inconclusive when
+    it straddles it ("no difference detected") or an arm has one run."""
+    if _no_interval(ci95):
+        return ClaimTest(INCONCLUSIVE, ci95, ci95, "one run per arm: no interval, no verdict")
+    if ci95.low > above:
+        return ClaimTest(SUPPORTED, ci95, ci95, f"95 % CI above {above:g}")
+    if ci95.high < above:
+        return ClaimTest(CONTRADICTED, ci95, ci95, f"95 % CI below {above:g}")
+    return ClaimTest(INCONCLUSIVE, ci95, ci95, f"95 % CI includes {above:g}: no difference detected")
+
+
+def similar(a, b, margin: float) -> ClaimTest:
+    """Is mean(a) − mean(b) within ±margin? (Welch intervals; the margin is declared before the runs.)"""
+    return equivalence_test(diff_ci(a, b), diff_ci(a, b, 0.90), -margin, margin)
+
+
+def within(values, low: float, high: float) -> ClaimTest:
+    """Is the mean of `values` inside (low, high)? (one-sample t intervals)."""
+    return equivalence_test(mean_ci(values), mean_ci(values, 0.90), low, high)
+
+
+def greater(a, b) -> ClaimTest:
+    """Is mean(a) > mean(b)? (Welch 95 % CI of the difference)."""
+    return direction_test(diff_ci(a, b))
+
+
+def ratio_greater(a, b) -> tuple[ClaimTest, Estimate]:
+    """Is a's typical value larger than b's, for positive quantities (noise, seconds)? Welch on the logs: the CI of
+    log(a) − log(b), exponentiated, is a CI of the ratio of geometric means. Returns the test and that ratio CI."""
+    la = [math.log(v) for v in a if v is not None and math.isfinite(v) and v > 0]
+    lb = [math.log(v) for v in b if v is not None and math.isfinite(v) and v > 0]
+    test = direction_test(diff_ci(la, lb))
+    d = test.ci95
+    ratio = Estimate(math.exp(d.mean) if math.isfinite(d.mean) else math.nan,
+                     math.exp(d.low) if math.isfinite(d.low) else math.nan,
+                     math.exp(d.high) if math.isfinite(d.high) else math.nan, d.n, d.std)
+    return test, ratio
 
 
 def diff_ci(a, b, confidence: float = 0.95) -> Estimate:

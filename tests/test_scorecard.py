@@ -45,7 +45,7 @@ def test_document_value_outside_the_ci_of_our_mean_but_inside_one_runs_interval_
     assert theirs > ours["high"] + tol  # the old rule (CI of the mean ± tolerance) would call this a difference
     verdict, reason, cause = scorecard.judge(row(document_value=str(theirs), tolerance=str(tol)), ours)
     assert verdict == "reproduced"
-    assert cause.startswith("within one run's spread") and "n = 10" in reason
+    assert cause.startswith("within the spread of our runs") and "n = 10" in reason
 
 
 def test_document_value_outside_one_runs_interval_differs_and_is_unexplained_without_a_declared_cause():
@@ -53,35 +53,46 @@ def test_document_value_outside_one_runs_interval_differs_and_is_unexplained_wit
     assert verdict == "differs" and cause.startswith("unexplained: the document's 0.85 lies")
 
 
-@pytest.mark.parametrize("theirs, verdict", [("0.745", "reproduced"), ("0.695", "reproduced"), ("0.76", "differs"),
-                                           ("0.68", "differs")])
-def test_two_or_three_runs_use_their_range(theirs, verdict):
+@pytest.mark.parametrize("theirs, verdict", [("0.745", "inconclusive: too few runs"), ("0.80", "inconclusive: too few runs"),
+                                           ("0.90", "differs"), ("0.55", "differs")])
+def test_three_runs_use_the_same_rule_left_honestly_wide(theirs, verdict):
+    """No range for small n: the same t-interval (t(2) = 4.3), too wide to call anything reproduced at n = 3."""
     ours = trained([0.70, 0.72, 0.74])
-    assert scorecard.where_one_run_falls(ours).method == "range"
+    interval = scorecard.where_document_falls(ours)
+    assert interval.method == "prediction" and interval.high == pytest.approx(one_run_high([0.70, 0.72, 0.74]))
     assert scorecard.judge(row(document_value=theirs, tolerance="0.01"), ours).verdict == verdict
+
+
+def test_a_mean_of_k_document_runs_is_judged_against_where_such_a_mean_falls():
+    ours, theirs = trained(TEN), "0.745"
+    assert scorecard.judge(row(document_value=theirs, tolerance="0"), ours).verdict == "reproduced"
+    mean_of_five = scorecard.judge(row(document_value=theirs, tolerance="0", document_runs="5"), ours)
+    assert mean_of_five.verdict == "differs" and "a mean of 5 runs" in mean_of_five.reason
+    with pytest.raises(scorecard.RegistryError, match="document_runs"):
+        scorecard.judge(row(document_runs="five"), ours)
+
+
+def test_each_row_shows_its_verdict_with_tolerance_zero():
+    c = card()
+    assert c.loc["A7.4d", "verdict"] == "reproduced"  # the document's 0.7939 inside TEN's interval ± 0.02 …
+    assert c.loc["A7.4d", "verdict_tolerance_0"] == "differs"  # … but only by the tolerance
+    assert c.loc["E7.obs1", "verdict_tolerance_0"] == ""  # a claim has no tolerance
 
 
 def test_a_prediction_interval_stays_within_what_the_quantity_can_take():
     """Near chance, a t-interval of accuracies reaches below 0; the scorecard's stops at 0 (and a loss's too)."""
     near_chance = trained([0.02, 0.10, 0.15, 0.04, 0.12])
-    assert scorecard.where_one_run_falls(near_chance).low < 0  # no units: the plain symmetric interval
-    interval = scorecard.where_one_run_falls(near_chance, "fraction")
+    assert scorecard.where_document_falls(near_chance).low < 0  # no units: the plain symmetric interval
+    interval = scorecard.where_document_falls(near_chance, "fraction")
     assert interval.low == 0.0 and 0.1 < interval.high < 1.0
-    assert scorecard.where_one_run_falls(trained([0.01, 0.3, 0.02, 0.05, 0.2]), "nats").low == 0.0
-    assert scorecard.where_one_run_falls(trained([0.97, 0.999, 0.98, 0.995, 0.99]), "fraction").high == 1.0
+    assert scorecard.where_document_falls(trained([0.01, 0.3, 0.02, 0.05, 0.2]), "nats").low == 0.0
+    assert scorecard.where_document_falls(trained([0.97, 0.999, 0.98, 0.995, 0.99]), "fraction").high == 1.0
     _, reason, _ = scorecard.judge(row(document_value="0.90", tolerance="0.01"), near_chance)
     assert "0–" in reason and "-0." not in reason
     objective = trained([-0.08, -0.1, -0.09, -0.07, -0.11])  # a loss plus the document's signed penalty
-    assert scorecard.where_one_run_falls(objective, "objective").low < -0.11  # no bound declared: none applied
+    assert scorecard.where_document_falls(objective, "objective").low < -0.11  # no bound declared: none applied
     with pytest.raises(ValueError, match="outside the bounds"):
-        scorecard.where_one_run_falls(objective, "nats")  # a 'loss' below 0 is a registry error, said so
-
-
-def test_two_or_three_runs_without_their_values_give_no_interval():
-    from analysis.stats import one_run_interval
-
-    assert one_run_interval(2, 0.9, 0.01, ()) is None  # not a t-interval with t(1) = 12.7
-    assert one_run_interval(3, 0.9, 0.01, (0.89, 0.9, 0.91)).method == "range"
+        scorecard.where_document_falls(objective, "nats")  # a 'loss' below 0 is a registry error, said so
 
 
 @pytest.mark.parametrize("theirs", ["0.70", "0.95"])
@@ -117,11 +128,15 @@ def test_a_declared_cause_is_tested_against_the_measurement_it_names():
     declared = row(document_value="0.28", tolerance="0.05", cause="the document's net never trained",
                    cause_measure="h46.diagnosis")
     ours = trained([0.90, 0.92, 0.91, 0.93, 0.89])
-    stuck = {"h46.diagnosis": (trained([0.25, 0.26]), scorecard.Protocol())}
-    learning = {"h46.diagnosis": (trained([0.60, 0.62]), scorecard.Protocol())}
+    stuck = {"h46.diagnosis": (trained([0.25, 0.26, 0.255, 0.25, 0.26]), scorecard.Protocol())}
+    learning = {"h46.diagnosis": (trained([0.60, 0.62, 0.61, 0.60, 0.62]), scorecard.Protocol())}
+    too_few = {"h46.diagnosis": (trained([0.25, 0.30]), scorecard.Protocol())}
     verdict, _, cause = scorecard.judge(declared, ours, measured=stuck)
     assert verdict == "differs"
-    assert cause.startswith("the document's net never trained: `h46.diagnosis` gives 0.25–0.26")
+    assert cause.startswith("the document's net never trained: `h46.diagnosis` gives 0.2")
+    assert "n = 5" in cause
+    undecided = scorecard.judge(declared, ours, measured=too_few).cause  # 2 runs hold it, but cannot decide
+    assert undecided.startswith("unexplained: the declared cause") and "too few runs to decide" in undecided
     cause = scorecard.judge(declared, ours, measured=learning).cause
     assert cause.startswith("unexplained: the declared cause (the document's net never trained) is not borne out")
     assert "untested" in scorecard.judge(declared, ours, measured=None).cause
@@ -131,15 +146,15 @@ def test_the_cause_names_which_declared_variant_reproduces_the_document_or_what_
     declared = row(document_value="0.51", tolerance="0.03", cause="one epoch | one epoch at width 64",
                    cause_measure="m.epoch1 | m.w64")
     ours = trained([0.96, 0.97, 0.965])
-    near, far = trained([0.49, 0.55, 0.60]), trained([0.20, 0.24, 0.26])
+    near, far = trained([0.49, 0.55, 0.60, 0.52, 0.50]), trained([0.20, 0.24, 0.26, 0.22, 0.23])
     protocol = scorecard.Protocol()
     second = scorecard.judge(declared, ours, measured={"m.epoch1": (far, protocol), "m.w64": (near, protocol)}).cause
-    assert second.startswith("one epoch at width 64: `m.w64` gives 0.49–0.6")
+    assert second.startswith("one epoch at width 64: `m.w64` gives 0.")
     both = scorecard.judge(declared, ours, measured={"m.epoch1": (near, protocol), "m.w64": (near, protocol)}).cause
     assert both.startswith("one epoch: `m.epoch1`") and "also reproduced by: one epoch at width 64" in both
     neither = scorecard.judge(declared, ours, measured={"m.epoch1": (far, protocol)}).cause
     assert neither.startswith("unexplained: none of the 2 declared variants reproduces it")
-    assert "one epoch: `m.epoch1` gives 0.2–0.26" in neither
+    assert "one epoch: `m.epoch1` gives 0.1" in neither
     assert "one epoch at width 64: untested, `m.w64` not measured" in neither
     scaled = scorecard.Protocol(scaled=("1 of 10 epochs",))
     assert "runs a scaled protocol (1 of 10 epochs)" in scorecard.judge(
@@ -152,10 +167,10 @@ def test_a_cause_may_say_abs_w_and_a_variant_may_have_no_measurement():
     declared = row(document_value="0.51", tolerance="0.03", cause="the penalty was δ·Σ|w| | one epoch",
                    cause_measure=" | m.epoch1")
     assert scorecard.declared_variants(declared) == [("the penalty was δ·Σ|w|", ""), ("one epoch", "m.epoch1")]
-    far = {"m.epoch1": (trained([0.20, 0.24, 0.26]), scorecard.Protocol())}
+    far = {"m.epoch1": (trained([0.20, 0.24, 0.26, 0.22, 0.23]), scorecard.Protocol())}
     cause = scorecard.judge(declared, trained([0.96, 0.97, 0.965]), measured=far).cause
     assert cause.startswith("unexplained: none of the 2 declared variants reproduces it (the penalty was δ·Σ|w|: "
-                            "untested, no measurement declared; one epoch: `m.epoch1` gives 0.2–0.26")
+                            "untested, no measurement declared; one epoch: `m.epoch1` gives 0.1")
 
 
 def test_a_registry_row_with_unequal_variant_lists_is_refused(tmp_path):
@@ -170,7 +185,7 @@ def test_claims_document_errors_and_true_false_answers():
     claim = row(units="claim", document_value="supported", tolerance="")
     assert scorecard.judge(claim, {"text": "supported"}).verdict == "reproduced"
     assert scorecard.judge(claim, {"text": "contradicted"}).verdict == "differs"
-    assert scorecard.judge(claim, {"text": "inconclusive"}).verdict == "not comparable"
+    assert scorecard.judge(claim, {"text": "inconclusive"}).verdict == "inconclusive"
     wrong = scorecard.judge(row(document_error="a5 = max(0, −4) = 0, not −4"), {"mean": 0.0, "n": 1})
     assert wrong.verdict == "document is wrong"
     assert wrong.cause == "the document's slip: a5 = max(0, −4) = 0, not −4; ours 0"
@@ -410,3 +425,55 @@ def test_cli_writes_the_table_with_causes(tmp_path):
     summary = json.loads((answers / "scorecard.json").read_text())["vars"]["summary"]
     assert f"{len(written)} numbers and claims" in summary
     assert float(written.loc["A7.4d", "ours"]) == pytest.approx(0.70)
+
+
+# ------------------------------------------------------------------ variants over a section, chance ---
+def _section(fits_first: bool, misses: int) -> tuple[pd.DataFrame, dict]:
+    """A four-row section: each row's variant measurement either holds the document's 0.51 or lies far off."""
+    near, far = trained([0.49, 0.55, 0.60, 0.52, 0.50]), trained([0.20, 0.24, 0.26, 0.22, 0.23])
+    rows, measured = [], {}
+    for i in range(4):
+        rows.append(row(id=f"s{i}", question="M9.1", document_value="0.51", tolerance="0.03", measure=f"ours{i}",
+                        cause="one epoch", cause_measure=f"v{i}", tolerance_reason="", notes="",
+                        document_file="x.txt", quantity="q", document_runs=""))
+        measured[f"ours{i}"] = trained([0.96, 0.97, 0.965, 0.96, 0.97])
+        measured[f"v{i}"] = near if (i == 0 and fits_first) or i >= misses else far
+    return pd.DataFrame(rows), measured
+
+
+def test_a_variant_that_fits_one_row_and_misses_its_neighbours_explains_nothing():
+    registry, measured = _section(fits_first=True, misses=4)  # v0 fits; v1-v3 miss
+    supports = scorecard.section_support(scorecard.variant_fits(registry, measured, None, ""))
+    support = supports[("M9.1", "one epoch")]
+    assert (support.reproduced, support.missed) == (1, 3) and not support.supported
+    c = scorecard.build_scorecard(registry, measured).set_index("id")
+    assert c.loc["s0", "verdict"] == "differs"
+    assert "reproduces this row" in c.loc["s0", "cause"] and "not borne out by its section" in c.loc["s0", "cause"]
+    assert c.loc["s0", "cause"].startswith("unexplained")
+
+
+def test_a_variant_its_section_bears_out_explains_its_rows():
+    registry, measured = _section(fits_first=True, misses=1)  # every row's variant fits
+    c = scorecard.build_scorecard(registry, measured).set_index("id")
+    assert c["cause"].str.startswith("one epoch: `v").all()
+    assert "reproduces 4 of 4 M9.1 rows (0 missed): borne out by its section" in c.loc["s2", "cause"]
+
+
+def test_the_summary_says_how_many_differences_chance_alone_would_give():
+    registry, measured = _section(fits_first=True, misses=1)
+    summary = scorecard.summary_text(scorecard.build_scorecard(registry, measured))
+    assert "of the 4 numbers judged against our runs, about 0 would differ by chance alone" in summary
+    big = pd.DataFrame({"verdict_class": ["reproduced"] * 100, "verdict": ["reproduced"] * 100,
+                        "cause": [""] * 100, "interval": ["prediction"] * 100})
+    assert "about 5 would differ by chance alone if every one came from our protocol (at most 9 in 95 %" in \
+        scorecard.summary_text(big)
+
+
+def test_each_variant_names_the_commit_that_declared_it():
+    from analysis.scorecard_checks import declaring_commit
+
+    declared = declaring_commit("one epoch at width 64 (the document gives no width)")
+    assert declared and len(declared.split()[0]) >= 7  # '<hash> <date>'
+    first = subprocess.run(["git", "-C", str(ROOT), "merge-base", "--is-ancestor", declared.split()[0], "HEAD"])
+    assert first.returncode == 0
+    assert declaring_commit("a variant no registry ever held") == ""

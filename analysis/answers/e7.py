@@ -16,9 +16,10 @@ import pandas as pd
 from analysis.answers.common import Context, PageOutput, markdown_table, missing
 from analysis.answers.questions import Question
 from analysis.answers.tools import (DATASET_LABEL, compare_word, curves_figure, epochs_to, epochs_to_text, estimates,
-                                    gap, pp, sentence, variant_label, variant_palette)
+                                    final_values, gap, pp, sentence, variant_label, variant_palette)
 from analysis.figures import LAYER_PALETTE
-from analysis.stats import Estimate, percent
+from analysis.stats import (SUPPORTED, ClaimTest, Estimate, diff_ci, direction_test, equivalence_test, mean_ci,
+                            percent, ratio_greater, within)
 
 CNN, BN_PAPER = "e7_cnn", "bn_paper_fig1"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
@@ -50,18 +51,17 @@ def _label(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def similar(est: Estimate) -> bool | None:
-    """An equivalence test of 'about the same' within ±SIMILAR_PP points: True when the CI of the difference lies
-    inside the margin, False when it lies wholly outside it (the difference is surely larger), None when it
-    straddles a margin (the runs cannot tell) or there is no interval."""
-    if est.n < 2 or math.isnan(est.low):
-        return None
+#: "converges around epoch 20": the mean best validation epoch within 20 ± this many epochs (declared, not fitted)
+CONVERGE_EPOCH, CONVERGE_BAND = 20, 5
+
+
+def similar(runs: pd.DataFrame, a: pd.Series, b: pd.Series, metric: str = "test_acc") -> ClaimTest:
+    """An equivalence test of 'about the same' within ±SIMILAR_PP points, on the final `metric` of the runs in
+    `a` against those in `b`: supported when the 90 % CI of the difference lies inside the margin (two one-sided
+    tests), contradicted when the 95 % CI lies wholly outside it, inconclusive otherwise or with one run per arm."""
+    x, y = final_values(runs, a, metric), final_values(runs, b, metric)
     margin = SIMILAR_PP / 100
-    if -margin < est.low and est.high < margin:
-        return True
-    if est.high < -margin or est.low > margin:
-        return False
-    return None
+    return equivalence_test(diff_ci(x, y), diff_ci(x, y, 0.90), -margin, margin)
 
 
 def _verdict(flag: bool | None) -> str:
@@ -107,24 +107,24 @@ class CurvesStats:
     datasets: list[str]  # those that ran, Fashion-MNIST first
     reach: dict[tuple[str, str], pd.Series]  # (dataset, variant) -> per run, first epoch at the val. threshold
     gap: dict[tuple[str, str], Estimate]  # (dataset, variant) -> final test accuracy minus the ReLU-CNN's
-    bn_reaches: dict[str, bool]  # per dataset: the sigmoid+BN − ReLU interval reaches zero (ReLU level)
+    level: dict[tuple[str, str], ClaimTest]  # (dataset, variant) -> equivalence with the ReLU-CNN (±SIMILAR_PP)
 
 
 def curves_stats(runs: pd.DataFrame, epochs: pd.DataFrame) -> CurvesStats:
     """Seed-averaged accuracies, epochs to the declared threshold, and every variant's gap to the ReLU-CNN."""
     est = estimates(runs, ["dataset", "variant"], ["test_acc", "val_acc", "train_acc", "test_loss"])
     datasets = [d for d in ("fashion_mnist", "mnist") if d in set(runs["dataset"])]
-    reach, gaps, bn_reaches = {}, {}, {}
+    reach, gaps, level = {}, {}, {}
     for dataset in datasets:
         on = runs["dataset"] == dataset
         to_x = epochs_to(epochs[epochs["dataset"] == dataset], "val_acc", EPOCHS_TO[dataset])
         for variant in VARIANTS:
             reach[dataset, variant] = to_x.reindex(runs[on & (runs["variant"] == variant)]["run_id"])
             if variant != "relu":
-                gaps[dataset, variant] = gap(runs, on & (runs["variant"] == variant), on & (runs["variant"] == "relu"))
-        bn_gap = gaps[dataset, "sigmoid+BN"]
-        bn_reaches[dataset] = bn_gap.n >= 2 and not math.isnan(bn_gap.high) and bn_gap.high >= 0
-    return CurvesStats(est, int(runs["epochs"].max()), datasets, reach, gaps, bn_reaches)
+                arm, relu = on & (runs["variant"] == variant), on & (runs["variant"] == "relu")
+                gaps[dataset, variant] = gap(runs, arm, relu)
+                level[dataset, variant] = similar(runs, arm, relu)
+    return CurvesStats(est, int(runs["epochs"].max()), datasets, reach, gaps, level)
 
 
 def curves_rows(out: PageOutput, e7: CurvesStats) -> list[dict]:
@@ -145,24 +145,97 @@ def curves_rows(out: PageOutput, e7: CurvesStats) -> list[dict]:
     return rows
 
 
+def level_words(test: ClaimTest, gap_text: str) -> str:
+    """'level with' only from an equivalence test that passed; otherwise above / below (95 % CI off zero), 'no
+    difference detected from' (it straddles zero), and never a verdict from one run per arm."""
+    est = test.ci95
+    if est.n < 2 or math.isnan(est.low):
+        return f"not compared, one run per arm, with ({gap_text})"
+    if test.verdict == SUPPORTED:
+        return f"level with (equivalent within ±{SIMILAR_PP:g} points: {gap_text})"
+    word = compare_word(est, "above", "below", "with no difference detected from")
+    return f"{word} ({gap_text})"
+
+
+def reach_words(test: ClaimTest) -> str:
+    """Does sigmoid+BN reach ReLU level? Only an equivalence test says 'reaches'."""
+    if test.verdict == SUPPORTED:
+        return f"it reaches ReLU level: the 90 % CI lies within ±{SIMILAR_PP:g} points"
+    if test.verdict == "contradicted":
+        return f"it does not reach ReLU level: the 95 % CI lies wholly beyond ±{SIMILAR_PP:g} points"
+    return f"whether it reaches ReLU level is inconclusive ({test.why})"
+
+
 def curves_clauses(e7: CurvesStats) -> tuple[list[str], list[str]]:
     """Per data set, the E7.1 clause (sigmoid against ReLU) and the E7.2 clause (sigmoid+BN against ReLU)."""
     est, horizon, e71, e72 = e7.est, e7.horizon, [], []
     for dataset in e7.datasets:
         name, sig_gap, bn_gap = DATASET_LABEL[dataset], e7.gap[dataset, "sigmoid"], e7.gap[dataset, "sigmoid+BN"]
         if (dataset, "sigmoid") in est and (dataset, "relu") in est:
-            e71.append(f"on {name} the sigmoid CNN ends {compare_word(sig_gap, 'above', 'below', 'level with')} the "
-                       f"ReLU-CNN after {horizon} epochs ({est[(dataset, 'sigmoid')]['test_acc'].pct()} vs "
-                       f"{est[(dataset, 'relu')]['test_acc'].pct()}, gap {pp(sig_gap)}); "
+            gap_text = (f"{est[(dataset, 'sigmoid')]['test_acc'].pct()} vs {est[(dataset, 'relu')]['test_acc'].pct()}"
+                        f", gap {pp(sig_gap)}")
+            e71.append(f"on {name} the sigmoid CNN ends {level_words(e7.level[dataset, 'sigmoid'], gap_text)} the "
+                       f"ReLU-CNN after {horizon} epochs; "
                        f"{percent(EPOCHS_TO[dataset], 0)} validation accuracy: the sigmoid CNN "
                        f"{epochs_to_text(e7.reach[dataset, 'sigmoid'], horizon)}, "
                        f"the ReLU-CNN "
                        f"{epochs_to_text(e7.reach[dataset, 'relu'], horizon)}")
         if (dataset, "sigmoid+BN") in est and (dataset, "relu") in est:
             e72.append(f"on {name} batch normalisation lifts the sigmoid CNN to "
-                       f"{est[(dataset, 'sigmoid+BN')]['test_acc'].pct()} (gap to the ReLU-CNN {pp(bn_gap)}: it "
-                       f"{'reaches' if e7.bn_reaches[dataset] else 'does not reach'} ReLU level)")
+                       f"{est[(dataset, 'sigmoid+BN')]['test_acc'].pct()} (gap to the ReLU-CNN {pp(bn_gap)}: "
+                       f"{reach_words(e7.level[dataset, 'sigmoid+BN'])})")
     return e71, e72
+
+
+def val_noise(epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per run: the std of its validation accuracy's epoch-to-epoch change (one value per seed, so the claim gets
+    an interval over seeds)."""
+    fm = epochs[epochs["epoch"] > 0].sort_values("epoch")
+    return fm.groupby(["variant", "run_id"])["val_acc"].apply(lambda s: s.diff().std()).rename("noise").reset_index()
+
+
+def best_epochs(epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per run: the epoch of its best validation accuracy."""
+    fm = epochs[epochs["epoch"] > 0]
+    return fm.loc[fm.groupby("run_id")["val_acc"].idxmax(), ["variant", "run_id", "epoch"]]
+
+
+def convergence_test(best: pd.DataFrame) -> ClaimTest:
+    """'Both converge around epoch 20': each of ReLU and sigmoid+BN has its mean best epoch within
+    CONVERGE_EPOCH ± CONVERGE_BAND (equivalence, 90 % CI); contradicted if either lies surely outside."""
+    tests = [within(best[best["variant"] == v]["epoch"], CONVERGE_EPOCH - CONVERGE_BAND,
+                    CONVERGE_EPOCH + CONVERGE_BAND) for v in ("relu", "sigmoid+BN")]
+    verdicts = {t.verdict for t in tests}
+    verdict = ("contradicted" if "contradicted" in verdicts else SUPPORTED if verdicts == {SUPPORTED}
+               else "inconclusive")
+    return ClaimTest(verdict, tests[0].ci95, tests[0].ci90, "; ".join(t.why for t in tests))
+
+
+def observation_rows(runs: pd.DataFrame, epochs: pd.DataFrame) -> list[dict]:
+    """Each document observation on Fashion-MNIST beside our measurement, its interval and three-way verdict."""
+    on, horizon = runs["dataset"] == "fashion_mnist", int(runs["epochs"].max())
+    fm = epochs[epochs["dataset"] == "fashion_mnist"]
+    train_test = similar(runs, on & (runs["variant"] == "sigmoid"), on & (runs["variant"] == "relu"), "train_acc")
+    val_test = similar(runs, on & (runs["variant"] == "sigmoid+BN"), on & (runs["variant"] == "relu"), "val_acc")
+    noise = val_noise(fm)
+    noisy, ratio = ratio_greater(noise[noise["variant"] == "sigmoid"]["noise"], noise[noise["variant"] == "relu"]["noise"])
+    best = best_epochs(fm)
+    converge = convergence_test(best)
+    ranges = ", ".join(f"{v} {mean_ci(best[best['variant'] == v]['epoch']).num(1)}" for v in ("relu", "sigmoid+BN"))
+    return [
+        {"document observed": DOCUMENT_OBSERVATIONS["sigmoid_train_similar"],
+         "ours (Fashion-MNIST)": f"final train accuracy sigmoid − ReLU {pp(train_test.ci95)}",
+         "verdict": train_test.verdict},
+        {"document observed": DOCUMENT_OBSERVATIONS["sigmoid_val_noisy"],
+         "ours (Fashion-MNIST)": f"std of epoch-to-epoch validation change, sigmoid / ReLU: {ratio.num(2)}",
+         "verdict": "inconclusive" if horizon < 5 else noisy.verdict},
+        {"document observed": DOCUMENT_OBSERVATIONS["bn_reaches"],
+         "ours (Fashion-MNIST)": f"final validation accuracy sigmoid+BN − ReLU {pp(val_test.ci95)}",
+         "verdict": val_test.verdict},
+        {"document observed": DOCUMENT_OBSERVATIONS["converge_20"],
+         "ours (Fashion-MNIST)": f"best validation epoch: {ranges} of {horizon} trained",
+         "verdict": "not comparable: fewer than 20 epochs in this profile" if horizon < 20 else converge.verdict},
+    ]
 
 
 def document_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame) -> None:
@@ -170,32 +243,7 @@ def document_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFr
     on = runs["dataset"] == "fashion_mnist"
     if not on.any():
         return
-    horizon = int(runs["epochs"].max())
-    train_gap = gap(runs, on & (runs["variant"] == "sigmoid"), on & (runs["variant"] == "relu"), "train_acc")
-    val_gap = gap(runs, on & (runs["variant"] == "sigmoid+BN"), on & (runs["variant"] == "relu"), "val_acc")
-    # noise of the validation curve: std of its epoch-to-epoch change, per run, then averaged
-    fm = epochs[(epochs["dataset"] == "fashion_mnist") & (epochs["epoch"] > 0)]
-    noise = fm.sort_values("epoch").groupby(["variant", "run_id"])["val_acc"].apply(lambda s: s.diff().std())
-    noise = noise.groupby("variant").mean()
-    ratio = noise.get("sigmoid", math.nan) / noise.get("relu", math.nan)
-    best = fm.loc[fm.groupby("run_id")["val_acc"].idxmax()].groupby("variant")["epoch"].mean()
-    rows = [
-        {"document observed": DOCUMENT_OBSERVATIONS["sigmoid_train_similar"],
-         "ours (Fashion-MNIST)": f"final train accuracy sigmoid − ReLU {pp(train_gap)}",
-         "verdict": _verdict(similar(train_gap))},
-        {"document observed": DOCUMENT_OBSERVATIONS["sigmoid_val_noisy"],
-         "ours (Fashion-MNIST)": f"std of epoch-to-epoch validation change: sigmoid / ReLU = {ratio:.2f}",
-         "verdict": "inconclusive" if not np.isfinite(ratio) or horizon < 5 else _verdict(bool(ratio > 1.0))},
-        {"document observed": DOCUMENT_OBSERVATIONS["bn_reaches"],
-         "ours (Fashion-MNIST)": f"final validation accuracy sigmoid+BN − ReLU {pp(val_gap)}",
-         "verdict": _verdict(similar(val_gap))},
-        {"document observed": DOCUMENT_OBSERVATIONS["converge_20"],
-         "ours (Fashion-MNIST)": ("best validation epoch (mean over seeds): "
-                                  + ", ".join(f"{v} {best[v]:.1f}" for v in VARIANTS if v in best)
-                                  + f" of {horizon} trained"),
-         "verdict": "not comparable: fewer than 20 epochs in this profile" if horizon < 20 else
-         _verdict(bool(all(abs(best[v] - 20) <= 5 for v in ("relu", "sigmoid+BN") if v in best)))},
-    ]
+    rows = observation_rows(runs, epochs)
     for key, row in zip(DOCUMENT_OBSERVATIONS, rows):
         out.measure(f"e7.claim.{key}", row["verdict"].split(":")[0], experiments=[CNN],
                     run_ids=runs[on]["run_id"].astype(str), anchor="e7-2")
@@ -350,7 +398,8 @@ class BNPaper:
     end: pd.DataFrame  # the curves at the last step, indexed by norm
     early: pd.Series  # test accuracy by norm, last tracked at or before step `steps // 5`
     drift: dict[str, float] | None  # how far the median input moved, per norm (None unless both norms ran)
-    faster: bool | None  # BN ahead in test accuracy at step `steps // 5` (None unless both norms ran)
+    speed: pd.DataFrame  # per run: norm and its mean test accuracy over the tracked steps up to `early_step`
+    faster: ClaimTest | None  # BN's early mean accuracy above the plain net's (Welch CI over seeds)
 
     @property
     def early_step(self) -> int:
@@ -367,8 +416,12 @@ def bn_paper_stats(runs: pd.DataFrame, track: pd.DataFrame) -> BNPaper:
     early = curves[curves["step"] <= steps // 5].groupby("norm")["test_acc"].last()
     both = {"none", "batchnorm"} <= set(end.index)
     drift = {n: abs(end.loc[n, "p50"] - start.loc[n, "p50"]) for n in ("none", "batchnorm")} if both else None
-    faster = early["batchnorm"] > early["none"] if both else None
-    return BNPaper(int(runs["batch_size"].iloc[0]), steps, curves, start, end, early, drift, faster)
+    # speed = the area under each run's test-accuracy curve over the first fifth of training (its mean accuracy
+    # there): one number per seed, so "faster" gets an interval over seeds
+    speed = (t[t["step"] <= steps // 5].groupby(["norm", "run_id"], as_index=False)["test_acc"].mean())
+    faster = (direction_test(diff_ci(speed[speed["norm"] == "batchnorm"]["test_acc"],
+                                     speed[speed["norm"] == "none"]["test_acc"])) if both else None)
+    return BNPaper(int(runs["batch_size"].iloc[0]), steps, curves, start, end, early, drift, speed, faster)
 
 
 def bn_paper_figure(out: PageOutput, bn: BNPaper) -> None:
@@ -413,14 +466,26 @@ def bn_paper_table(bn: BNPaper) -> str:
     return markdown_table(pd.DataFrame(rows))
 
 
+def faster_words(test: ClaimTest, early_step: int) -> str:
+    """Is BN faster? Decided from each run's mean test accuracy over the first `early_step` steps (the area under
+    its early curve), BN − plain, with a Welch 95 % CI over seeds; one run per arm gives no verdict."""
+    what = f"mean test accuracy over the first {early_step:,} steps, BN − without: {pp(test.ci95)}"
+    if test.verdict == SUPPORTED:
+        return f"BN trains faster, as in the paper ({what})"
+    if test.verdict == "contradicted":
+        return f"BN trains slower, unlike the paper ({what})"
+    if test.ci95.n < 2 or math.isnan(test.ci95.low):
+        return f"whether BN trains faster needs more than one run per network ({what})"
+    return f"no difference in speed detected ({what})"
+
+
 def bn_paper_sentence(bn: BNPaper) -> str:
     """The answer: is BN faster early, and does it hold the input distribution steadier, as the paper shows?"""
     if bn.drift is None:
         return "Only one of the two BN-paper networks ran in this profile."
-    early, drift, faster = bn.early, bn.drift, bn.faster
+    early, drift = bn.early, bn.drift
     return (f"After {bn.early_step:,} steps the BN network is at {percent(early['batchnorm'], 2)} test accuracy "
-            f"against {percent(early['none'], 2)} without BN "
-            f"({'faster, as in the paper' if faster else 'not faster, unlike the paper'}); "
+            f"against {percent(early['none'], 2)} without BN; {faster_words(bn.faster, bn.early_step)}; "
             f"the median input of the tracked last-layer sigmoid moves by {drift['none']:.2f} without BN and "
             f"{drift['batchnorm']:.2f} with BN over {bn.steps:,} steps "
             f"""({'the paper' + chr(39) + 's picture: BN holds the distribution steady'

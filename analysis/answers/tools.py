@@ -59,17 +59,20 @@ def pp(est: Estimate, digits: int = 2) -> str:
 
 
 def compare_word(est: Estimate, better: str = "above", worse: str = "below",
-                 same: str = "indistinguishable from") -> str:
-    """Which side of zero the CI of a difference lies on; 'same' when it straddles zero."""
+                 undetected: str = "with no difference detected from",
+                 one_run: str = "not compared, one run per arm, with") -> str:
+    """Which side of zero the 95 % CI of a difference lies on. A CI across zero is 'no difference detected', never
+    equality (that takes an equivalence test: `analysis.stats.similar`); one run per arm has no interval and no
+    direction."""
     if est.n == 0 or math.isnan(est.mean):
         return "not measured against"
-    if math.isnan(est.low):  # one seed: no interval, report the sign only
-        return better if est.mean > 0 else worse
+    if math.isnan(est.low):
+        return one_run
     if est.low > 0:
         return better
     if est.high < 0:
         return worse
-    return same
+    return undetected
 
 
 def epochs_to(epochs: pd.DataFrame, metric: str, threshold: float) -> pd.Series:
