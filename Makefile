@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 CORES  ?= $(shell nproc 2>/dev/null || echo 2)
 PROFILE ?= default
 
-.PHONY: all env sysdeps sysdeps-data study quick full summary test clean-site
+.PHONY: all env sysdeps sysdeps-data study quick full summary verify test clean-site
 
 all: study
 
@@ -72,6 +72,11 @@ full:
 # What a finished build found, as files to commit (docs/results/<profile>.md and its figures): results/ is not in git.
 summary: env
 	$(BIN)/python -m analysis.results_summary --profile $(PROFILE)
+
+# Every cached run of a profile checked against the checksums in its record.json; trains and moves nothing (a build
+# moves a damaged run's files aside and retrains it: analysis/run_files.py).
+verify: env
+	$(BIN)/python -m analysis.run_files --profile $(PROFILE)
 
 # Lint first (seconds): ruff and snakefmt read their settings from pyproject.toml.
 test: env sysdeps

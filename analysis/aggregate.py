@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.files import atomic_write
+from analysis.run_files import problem
 from analysis.layout import RUN_TABLES
 
 #: Spec columns copied into every long table (enough to facet and colour by).
@@ -84,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     manifest = json.loads(args.manifest.read_text())
+    damaged = {rid: problem(args.runs_dir / rid) for rid in sorted(manifest["runs"])}
+    damaged = {rid: text for rid, text in damaged.items() if text}
+    if damaged:  # the DAG check moves damaged runs aside before training; this catches damage since then
+        for rid, text in damaged.items():
+            print(f"nnlab: run {rid} ({', '.join(manifest['runs'][rid])}): {text}", file=sys.stderr)
+        print(f"nnlab: {len(damaged)} run(s) damaged since the build was planned; run the build again: it moves "
+              "their files aside and retrains exactly those (`make verify` lists them)", file=sys.stderr)
+        return 1
     tables = aggregate(manifest, args.runs_dir)
     for name, frame in tables.items():
         atomic_write(args.out / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))

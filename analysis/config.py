@@ -231,3 +231,10 @@ def scaling(config: dict, experiment: str, profile: str) -> dict[str, Any]:
     if len(seeds) >= len(protocol_seeds):
         override.pop("seeds", None)
     return {"note": note, "changes": override, "protocol_seeds": protocol_seeds, "seeds": seeds}
+
+
+def grid_keys_of(config: dict) -> dict[str, list[str]]:
+    """Experiment -> its grid keys (the base grid's and any profile's), to name a run by its grid cell."""
+    return {name: list(dict.fromkeys([*exp.get("grid", {}),
+                                      *(k for o in exp.get("profiles", {}).values() for k in o.get("grid", {}))]))
+            for name, exp in config["experiments"].items()}

@@ -33,6 +33,7 @@ from analysis.optim import make_optimizer
 from analysis.schedules import LRSchedule, current_lr, make_schedule
 from analysis.models import activation_layers, build_model, evaluating, flops_per_sample, parameter_count
 from analysis.packed import PackedNet, member_losses, member_penalties
+from analysis.run_files import file_digests
 from analysis.probes import GradientProbe, activation_snapshot, member_activations, track_snapshot
 from analysis.environment import environment
 from analysis.splits import Splits, load_splits, n_classes
@@ -529,6 +530,7 @@ def write_record(run_id: str, spec: dict, result: RunResult, outdir: Path, devic
     """record.json, written last: its presence is what marks a run complete (analysis.packing.run_complete)."""
     pack = pack or {"id": run_id, "size": 1, "members": [run_id], "peak_rss_mb": peak_rss_mb()}
     record = run_record(run_id, spec, result, device, threads, wall_seconds, pack)
+    record["files"] = file_digests(outdir)  # what `make verify` and the DAG check the files against
     atomic_write(outdir / "record.json", lambda p: p.write_text(json.dumps(record, indent=2, default=float)))
 
 

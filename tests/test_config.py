@@ -100,11 +100,11 @@ def test_grid_times_seeds_and_profiles(config):
     assert len(quick) == len(exp["grid"]["activation"]) * len(exp["profiles"]["quick"]["seeds"])
     assert {r.spec["activation"] for r in default.values()} == set(exp["grid"]["activation"])
     assert not set(quick) & set(default)  # the quick subset is a different run
-    # a profile's grid override replaces the grid: D1.4's default drops the δ = 1 L2 run; full adds seeds 2 and 3
+    # a profile's grid override replaces the grid: D1.4's default drops the δ = 1 L2 run; full adds seeds 2-5
     full_pen = of(study_runs(config, "full"), "d1_penalty")
     default_pen = of(study_runs(config, "default"), "d1_penalty")
-    assert len(full_pen) == 6 * 3 and len(default_pen) == 5 and set(default_pen) < set(full_pen)
-    assert {r.spec["seed"] for r in full_pen.values()} == {1, 2, 3}
+    assert len(full_pen) == 6 * 5 and len(default_pen) == 5 and set(default_pen) < set(full_pen)
+    assert {r.spec["seed"] for r in full_pen.values()} == {1, 2, 3, 4, 5}
 
 
 def _hash_before_new_keys(spec: dict) -> str:
@@ -146,3 +146,14 @@ def test_optimizer_argument_typo_fails_the_dag_build_in_one_line(config):
 
     message = reject(config, mutate, "experiments.a7_4", "optimizer sgd has no argument 'nesterovv'", "nesterov")
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["../evil name", "a/b", "1st", "x<y>"])
+def test_an_experiment_name_must_be_an_identifier(name):
+    """A name becomes an anchor, a figure's file name and a run's experiment: the schema refuses anything else,
+    in one line naming it."""
+    config = load_config()
+    config["experiments"][name] = config["experiments"]["a7_4"]
+    with pytest.raises(ConfigError) as info:
+        validate(config)
+    assert name in str(info.value) and "does not match" in str(info.value) and "\n" not in str(info.value)

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from analysis.sitecheck import check_site
-from workflow_helpers import ROOT, copy_workflow, job_counts
+from workflow_helpers import ROOT, copy_workflow, job_counts, trained_runs
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 LR_CHECK = {"exercise": "test", "base": {"dataset": "fashion_mnist", "model": {"kind": "mlp", "hidden": [16]},
@@ -30,7 +30,10 @@ LR_CHECK = {"exercise": "test", "base": {"dataset": "fashion_mnist", "model": {"
 DIVERGE = {"exercise": "test", "base": {**LR_CHECK["base"], "lr": 1.0e6, "momentum": 0.9, "log_every": 1},
            "seeds": [1]}
 #: added in YAML and nothing else: a tiny LeNet-like grid, 2 activations x 2 seeds, gradient and activation probes on
-LENET = {"exercise": "config only", "title": "A LeNet-like CNN added in YAML alone",
+#: config text a page shows: HTML that would run, and Markdown that would restyle a page or split a table
+HOSTILE_TITLE = ("A LeNet-like CNN <img src=x onerror=\"document.title='INJECTED'\"> added in *YAML* _alone_ "
+                 "| with a pipe, `ticks` and [a](link)")
+LENET = {"exercise": "config <b>only</b>", "title": HOSTILE_TITLE,
          "base": {"dataset": "mnist", "train_subset": 500, "test_subset": 200, "epochs": 1,
                   "model": {"kind": "layers", "layers": [
                       {"conv": 6, "kernel": 5, "padding": "same"}, "act", {"pool": 2}, {"conv": 16, "kernel": 5}, "act",
@@ -198,3 +201,54 @@ def test_bad_config_key_is_one_screen_naming_it(workflow, tmp_path):
     err = proc.stdout + proc.stderr
     assert "'learning_rate' was unexpected" in err and "experiments.a7_4.base" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) < 25
+
+
+def test_a_damaged_run_file_is_named_and_exactly_that_run_is_retrained(workflow):
+    """A truncated metrics.parquet of a finished run: a dry run names the run in words and moves nothing; the
+    build moves its files aside (kept), retrains it alone and rebuilds the site; the retrained run's metrics equal
+    the lost ones (same spec and seed on CPU)."""
+    runs = pd.read_parquet(workflow / "results/quick/tables/runs.parquet")
+    victim = runs[(runs["experiments"] == "lr_check") & (runs["lr"] == 0.01)]["run_id"].iloc[0]
+    folder = workflow / "results/runs" / victim
+    before = pd.read_parquet(folder / "metrics.parquet")
+    pending = trained_runs(snakemake(workflow, "-n", "-p").stdout)  # what the earlier lr edit left to train
+    (folder / "metrics.parquet").write_bytes((folder / "metrics.parquet").read_bytes()[:100])
+    dry = snakemake(workflow, "-n", "-p")
+    named = f"run {victim} (lr_check, lr 0.01, seed 1): metrics.parquet is damaged"
+    assert named in dry.stderr and "a build (not a dry run) moves its files aside" in dry.stderr
+    assert (folder / "metrics.parquet").stat().st_size == 100 and trained_runs(dry.stdout) == pending | {victim}
+    proc = snakemake(workflow, "-p")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert named in proc.stderr and "the run is retrained" in proc.stderr
+    assert trained_runs(proc.stdout) == pending | {victim}  # no other run is touched
+    kept = list(folder.glob("damaged-*/metrics.parquet"))
+    assert len(kept) == 1 and kept[0].stat().st_size == 100  # nothing lost: the damaged file is kept
+    after = pd.read_parquet(folder / "metrics.parquet")
+    metrics = [c for c in before.columns if c.endswith(("_loss", "_acc"))]
+    pd.testing.assert_frame_equal(after[metrics], before[metrics])
+    record = json.loads((folder / "record.json").read_text())
+    assert set(record["files"]) >= {"metrics.parquet", "batches.parquet"}
+    verify = subprocess.run([sys.executable, "-m", "analysis.run_files", "--profile", "quick"], cwd=workflow,
+                            capture_output=True, text=True)
+    assert verify.returncode == 0 and "0 damaged" in verify.stderr
+
+
+def test_config_text_shows_as_text_and_runs_no_script(workflow):
+    """The LeNet experiment's title holds an <img onerror> tag and Markdown metacharacters: in Chromium the page
+    shows them verbatim, in the index table and the section heading, and nothing runs."""
+    from playwright.sync_api import sync_playwright
+
+    from analysis.sitecheck import find_chromium, serve
+
+    with serve(workflow / "results/quick/site") as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{base}experiments.html")
+        page.wait_for_load_state("load")
+        title, text = page.title(), page.inner_text("body")
+        injected = page.locator('img[src="x"]').count() + page.locator("b", has_text="only").count()
+        heading = page.inner_text("#exp-lenet")
+        browser.close()
+    assert title != "INJECTED" and injected == 0
+    assert text.count(HOSTILE_TITLE) >= 2 and HOSTILE_TITLE in heading  # the index row and the heading
+    assert "config <b>only</b>" in text

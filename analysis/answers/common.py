@@ -151,7 +151,7 @@ class Context:
         if experiment not in self.config["experiments"]:
             return f"Experiment `{experiment}` is not part of this configuration."
         info = scaling(self.config, experiment, self.profile)
-        changes, note = info["changes"], info["note"].strip()
+        changes, note = info["changes"], md_text(info["note"].strip())
         if note and not note.endswith((".", "!", "?")):
             note += "."
         if not changes:
@@ -240,6 +240,25 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+#: the characters that mean something to pandoc's Markdown (and so Quarto's) or to HTML: emphasis, code, links,
+#: tags and entities, table cells, citations, math, smart quotes; a backslash makes each literal
+_PUNCTUATION = re.compile(r"""([\\`*_{}\[\]<>#|~^$&@"'()!])""")
+
+
+def md_text(value: object) -> str:
+    """Config text (a title, a note, a grid value) as literal Markdown: every punctuation character backslash-
+    escaped, so `<img …>` shows as text instead of becoming a tag and `*`, `_` or `|` cannot restyle a page or
+    split a table; line breaks become spaces."""
+    return _PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def code_fence(text: str, info: str = "") -> str:
+    """A fenced code block whose fence is longer than any backtick run inside it (a config value may hold ```)."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text.rstrip(chr(10))}\n{fence}\n"
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     """A pipe table (both Quarto and pandoc read it) from a small frame of display strings."""
     cols = list(frame.columns)
@@ -249,7 +268,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
     dashes = [max(3, round(60 * n / max(sum(longest), 1))) for n in longest]
     lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "|".join("-" * d for d in dashes) + "|"]
     for _, row in frame.iterrows():
-        lines.append("| " + " | ".join(str(row[c]).replace("|", "\\|") for c in cols) + " |")
+        lines.append("| " + " | ".join(re.sub(r"(?<!\\)\|", r"\\|", str(row[c])) for c in cols) + " |")
     return "\n".join(lines) + "\n"
 
 

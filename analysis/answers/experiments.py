@@ -19,7 +19,7 @@ import seaborn as sns
 import yaml
 
 from analysis.answers import claimed_experiments, page_label
-from analysis.answers.common import Context, PageOutput, markdown_table
+from analysis.answers.common import Context, PageOutput, code_fence, markdown_table, md_text
 from analysis.answers.tools import curves_figure, estimates, ok_runs
 from analysis.config import run_id
 from analysis.layout import RUN_FILES
@@ -106,7 +106,7 @@ def config_block(ctx: Context, name: str) -> str:
                           allow_unicode=True, width=110)
     note = (f"The `{ctx.profile}` profile overrides it as shown under `profiles`." if override else
             f"No `profiles.{ctx.profile}` override: the `{ctx.profile}` profile runs this protocol as written.")
-    return f"```yaml\n{text}```\n\nKeys not set here come from `defaults:` in `config/config.yaml`. {note}\n"
+    return f"{code_fence(text, 'yaml')}\nKeys not set here come from `defaults:` in `config/config.yaml`. {note}\n"
 
 
 def index_table(ctx: Context, owners: dict[str, list[str]]) -> str:
@@ -116,8 +116,8 @@ def index_table(ctx: Context, owners: dict[str, list[str]]) -> str:
         pages = owners.get(name)
         shown = (", ".join(f"[{page_label(p)}]({p}.html)" for p in pages) if pages
                  else f"[this page, below](#{anchor(name)})")
-        rows.append({"experiment": f"`{name}`", "exercise": experiment.get("exercise", ""),
-                     "title": experiment.get("title", "—"), "shown on": shown,
+        rows.append({"experiment": f"`{name}`", "exercise": md_text(experiment.get("exercise", "")),
+                     "title": md_text(experiment.get("title", "—")), "shown on": shown,
                      f"runs ({ctx.profile})": len(cells(ctx, name))})
     return markdown_table(pd.DataFrame(rows))
 
@@ -135,7 +135,8 @@ def metrics_table(runs: pd.DataFrame, order: list[str]) -> str:
     for cell in order:
         if (cell,) not in est:
             continue
-        row = {"grid cell": cell, "runs": int((runs["cell"] == cell).sum()), "diverged": est[(cell,)]["diverged"]}
+        row = {"grid cell": md_text(cell), "runs": int((runs["cell"] == cell).sum()),
+               "diverged": est[(cell,)]["diverged"]}
         row.update({title: fmt(est[(cell,)][metric], how) for metric, title, how in present})
         rows.append(row)
     return markdown_table(pd.DataFrame(rows)) if rows else "_No finished runs in the tables._\n"
@@ -145,7 +146,7 @@ def run_table(runs: pd.DataFrame, grid: pd.DataFrame) -> str:
     """Every run id with its cell, seed, status, final test accuracy and the folder holding its files."""
     known = runs.reindex(columns=["run_id", "status", "final_test_acc"])
     frame = grid.merge(known, on="run_id", how="left")
-    rows = [{"run id": f"`{r.run_id}`", "grid cell": r.cell, "seed": r.seed,
+    rows = [{"run id": f"`{r.run_id}`", "grid cell": md_text(r.cell), "seed": r.seed,
              "status": r.status if isinstance(r.status, str) else "not in the tables",
              "test accuracy": "—" if pd.isna(r.final_test_acc) else f"{percent(r.final_test_acc, 2)}",
              "files": f"`results/runs/{r.run_id}/`"} for r in frame.itertuples()]
@@ -287,9 +288,9 @@ def section(ctx: Context, out: PageOutput, name: str) -> tuple[str, pd.DataFrame
     curves = [c for c in curves if c] or ["_No curve to draw: no finished run has two epochs or a training batch "
                                           "with finite metrics (diverged runs are left out)._\n"]
     n_seeds = int(grid.groupby("cell")["seed"].nunique().max()) if len(grid) else 0
-    title = f" · {experiment['title']}" if experiment.get("title") else ""
+    title = f" · {md_text(experiment['title'])}" if experiment.get("title") else ""
     parts = [f"## `{name}`{title} {{#{anchor(name)}}}",
-             f"Exercise: {experiment.get('exercise', '—')}. {plural(len(grid), 'run')} in the `{ctx.profile}` "
+             f"Exercise: {md_text(experiment.get('exercise', '—'))}. {plural(len(grid), 'run')} in the `{ctx.profile}` "
              f"profile: {plural(len(order), 'grid cell')} × up to {plural(n_seeds, 'seed')}. "
              + ctx.protocol_text(name),
              "### Configuration", config_block(ctx, name),

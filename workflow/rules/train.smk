@@ -7,7 +7,16 @@
 # The members' specs and the checkpoint path are part of the shell command, not of `params`: a finished
 # run's pack is re-planned as a pack of its own, and a params change would otherwise retrain it (the
 # profile leaves "code" out of the rerun triggers). Its id hashes its spec already.
+from analysis.config import grid_keys_of
 from analysis.packing import plan_packs, pack_size_of, run_complete
+from analysis.run_files import recover
+
+# A finished run whose files no longer match its record (truncated, edited) is named here; outside a dry run its
+# files are moved aside into its folder's damaged-<time>/ and it is retrained, alone (analysis/run_files.py).
+# Only the main process checks: cluster jobs parse this file too.
+if workflow.is_main_process:
+    for line in recover(RUNS, "results/runs", grid_keys_of(config), workflow.output_settings.dryrun):
+        sys.stderr.write(line + "\n")
 
 PACKS = plan_packs(RUNS, pack_size_of(config), run_complete("results/runs"))
 
