@@ -6,7 +6,7 @@ under plain cross-entropy, no normalisation, dropout or penalty) this module com
 with the same ATen kernels autograd would call (baddbmm forward; bmm for both gradients; the
 activations' own *_backward kernels; log-softmax + NLL backward, member by member) and writes them
 straight into `.grad`. It works on a `PackedNet` of K members (K = 1 for a run trained alone): `bmm`
-gives each member exactly `mm`'s bits, so a packed member equals its single run. The optimizer, the
+gives each member exactly `mm`'s bits, so a packed member's gradients are its single run's. The optimizer, the
 probes and the checkpoints see ordinary `.grad`s. `tests/test_mlp_step.py` checks the gradients are
 bitwise identical to autograd's; `python -m analysis.bench` measures the gain.
 

@@ -4,7 +4,9 @@ Why one registry: the schema's enum, the config check (at DAG build) and trainin
 either everywhere or nowhere. Every optimizer here updates each parameter element from that element's own
 gradient and state (Adagrad, Adadelta, RMSprop, Adam, AdamW, NAdam, RAdam, Adamax and SGD are elementwise;
 their step counts are per tensor and equal for every member), so the K members of a packed model
-(analysis/packed.py) are updated exactly as if each were trained alone. An optimizer that mixes elements
+(analysis/packed.py) are updated as if each were trained alone: bit for bit for most, within rounding for
+fused SGD at momentum 0.9, Adam and AdamW, whose kernels round an element by its position in the packed tensor
+(tests/test_packed.py sweeps which). An optimizer that mixes elements
 (LBFGS's line search, Shampoo's preconditioners) would couple pack members and must not be added.
 
 The spec keys `lr`, `momentum` and `weight_decay` keep their meaning (and hashing); `optimizer_args` passes

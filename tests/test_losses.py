@@ -56,7 +56,9 @@ def test_hand_pass_only_for_plain_cross_entropy(data_dir):
 
 
 def test_mse_run_trains_by_autograd_and_evaluates_with_mse(data_dir):
-    spec = {**SPEC, "loss": {"name": "mse"}}
+    """Ten epochs at lr 2 (0.1 s): enough for MSE on probabilities, whose gradients are small, to fall well below
+    its untrained value, which uniform outputs already reach without learning a single label."""
+    spec = {**SPEC, "loss": {"name": "mse"}, "epochs": 10, "lr": 2.0}
     pack = build_pack([spec], data_dir / "fashion_mnist.pt", torch.device("cpu"))
     test = pack.splits.test
     with torch.no_grad():
@@ -64,7 +66,9 @@ def test_mse_run_trains_by_autograd_and_evaluates_with_mse(data_dir):
     assert evaluate(pack.model, test, 30, spec["loss"])[0][0] == pytest.approx(float(expected), rel=1e-6)
     result = run_pack(pack, progress=False)[0]
     assert result.epochs[0]["test_loss"] == pytest.approx(float(expected), rel=1e-6)
-    assert result.epochs[-1]["train_loss"] < 0.1  # an MSE of probabilities: at most 2/10 per image
+    untrained = float(expected)  # about 0.09: what uniform probabilities score
+    # measured 0.0914 -> test 0.0525, train 0.0449; untrained training, a detached loss or wrong targets stay near 0.09
+    assert result.epochs[-1]["test_loss"] < 0.7 * untrained and result.epochs[-1]["train_loss"] < 0.7 * untrained
     record = run_record("x", spec, result, torch.device("cpu"), 1, 1.0, {"id": "x", "size": 1})
     assert record["timing"]["backward"] == "autograd"
 

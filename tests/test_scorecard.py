@@ -53,8 +53,9 @@ def test_document_value_outside_one_runs_interval_differs_and_is_unexplained_wit
     assert verdict == "differs" and cause.startswith("unexplained: the document's 0.85 lies")
 
 
-@pytest.mark.parametrize("theirs, verdict", [("0.745", "inconclusive: too few runs"), ("0.80", "inconclusive: too few runs"),
-                                           ("0.90", "differs"), ("0.55", "differs")])
+@pytest.mark.parametrize("theirs, verdict", [("0.745", "inconclusive: too few runs"),
+                                           ("0.80", "inconclusive: too few runs"), ("0.90", "differs"),
+                                           ("0.55", "differs")])
 def test_three_runs_use_the_same_rule_left_honestly_wide(theirs, verdict):
     """No range for small n: the same t-interval (t(2) = 4.3), too wide to call anything reproduced at n = 3."""
     ours = trained([0.70, 0.72, 0.74])

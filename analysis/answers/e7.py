@@ -218,7 +218,9 @@ def observation_rows(runs: pd.DataFrame, epochs: pd.DataFrame) -> list[dict]:
     train_test = similar(runs, on & (runs["variant"] == "sigmoid"), on & (runs["variant"] == "relu"), "train_acc")
     val_test = similar(runs, on & (runs["variant"] == "sigmoid+BN"), on & (runs["variant"] == "relu"), "val_acc")
     noise = val_noise(fm)
-    noisy, ratio = ratio_greater(noise[noise["variant"] == "sigmoid"]["noise"], noise[noise["variant"] == "relu"]["noise"])
+    by_variant = noise.groupby("variant")["noise"]
+    noisy, ratio = ratio_greater(by_variant.get_group("sigmoid") if "sigmoid" in by_variant.groups else [],
+                                 by_variant.get_group("relu") if "relu" in by_variant.groups else [])
     best = best_epochs(fm)
     converge = convergence_test(best)
     ranges = ", ".join(f"{v} {mean_ci(best[best['variant'] == v]['epoch']).num(1)}" for v in ("relu", "sigmoid+BN"))
