@@ -14,10 +14,10 @@ Layouts (a member is never mixed with another):
 
 Kernels: on one thread (the pipeline's `threads_per_job: 1`) `bmm` equals `mm` bit for bit, so a packed MLP
 member equals its single run exactly unless an elementwise kernel rounds by position in the packed tensor (fused
-SGD at momentum 0.9, Adam, AdamW, sigmoid: within 1e-5; tests/test_packed.py lists which); with more threads the batched products split
-their work differently for K >= 2 and differ in the last bits (about 2e-7). Grouped convolutions pick other
-oneDNN kernels, so a packed CNN member equals its single run up to rounding. tests/test_packed.py enforces
-both tolerances. Where packing pays (small MLPs) and where it does not (CNNs, large MLPs): PERFORMANCE.md.
+SGD at momentum 0.9, Adam, AdamW, sigmoid: within 1e-5; tests/test_packed.py lists which); with more threads
+the batched products split their work differently for K >= 2 and differ in the last bits (about 2e-7). Grouped
+convolutions pick other oneDNN kernels, so a packed CNN member equals its single run up to rounding.
+tests/test_packed.py enforces both tolerances. Where packing pays (small MLPs) and where it does not (CNNs, large MLPs): PERFORMANCE.md.
 """
 from __future__ import annotations
 

@@ -21,8 +21,10 @@ from analysis.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh,
 DEPTH, CNN, WIDTH = "m2_depth", "m2_cnn", m2_variants.WIDTH
 #: M2.4's protocol variants (config/config.yaml): the CNN under Keras' conventions, per batch size
 CNN_KERAS = "m2_cnn_keras"
+#: … and with a tenth of Keras' default L2 strength
+CNN_L2 = "m2_cnn_l2"
 #: the experiments this page shows (analysis.answers: the experiments page shows every other one)
-CLAIMS = (DEPTH, CNN, WIDTH, CNN_KERAS)
+CLAIMS = (DEPTH, CNN, WIDTH, CNN_KERAS, CNN_L2)
 #: the questions this page answers, in landing-page order (analysis.answers.questions)
 M21 = Question("M2.1", "m2-1", "m21.answer", ("m21_table", "m21_heatmap"), short="m21.short", figure="m21_heatmap")
 M22 = Question("M2.2", "m2-2", "m22.answer", ("m22_gradients", "m22_ratio_table", "m22_dead"))
@@ -305,22 +307,30 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     return runs
 
 
-def answer_m24_variants(ctx: Context, out: PageOutput) -> pd.DataFrame:
-    """M2.4's declared protocol variants: the same CNN under Keras' conventions, per batch size, published under
-    the keys config/scorecard.csv's M2.4 rows name (`m24.keras.b<batch>.<metric>`)."""
-    runs = ctx.of("runs", CNN_KERAS)
-    if runs.empty:
-        missing(out, ("m24_variants",), "M2.4 protocol variants")
-        return runs
+def _variant_rows(out: PageOutput, runs: pd.DataFrame, experiment: str, key: str, label: str) -> list[dict]:
+    """One experiment's M2.4 variant, per batch size: published as `m24.<key>.<metric>` and as table rows."""
     rows = []
     for (batch,), e in sorted(estimates(runs, ["batch_size"], ["test_acc", "test_loss"]).items()):
+        name = key.format(batch=int(batch))
         for metric in ("test_acc", "test_loss"):
-            out.measure(f"m24.keras.b{int(batch)}.{metric}", e[metric], experiments=[CNN_KERAS],
-                        run_ids=e["run_ids"], anchor="m2-4")
-        rows.append({"protocol": f"Keras' conventions, batch {int(batch)}", "test accuracy": e["test_acc"].pct(2),
+            out.measure(f"m24.{name}.{metric}", e[metric], experiments=[experiment], run_ids=e["run_ids"],
+                        anchor="m2-4")
+        rows.append({"protocol": label.format(batch=int(batch)), "test accuracy": e["test_acc"].pct(2),
                      "test loss": e["test_loss"].num(4), "diverged": e["diverged"]})
+    return rows
+
+
+def answer_m24_variants(ctx: Context, out: PageOutput) -> pd.DataFrame:
+    """M2.4's declared protocol variants (Keras' conventions per batch size; L2 strength 0.001), published under
+    the keys config/scorecard.csv's M2.4 rows name."""
+    keras, l2 = ctx.of("runs", CNN_KERAS), ctx.of("runs", CNN_L2)
+    rows = (_variant_rows(out, keras, CNN_KERAS, "keras.b{batch}", "Keras' conventions, batch {batch}")
+            + _variant_rows(out, l2, CNN_L2, "l2_0.001", "L2 strength 0.001, batch {batch}"))
+    if not rows:
+        missing(out, ("m24_variants",), "M2.4 protocol variants")
+        return keras
     out.fragment("m24_variants", markdown_table(pd.DataFrame(rows)))
-    return runs
+    return pd.concat([keras, l2], ignore_index=True)
 
 
 def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
