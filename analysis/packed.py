@@ -17,7 +17,8 @@ member equals its single run exactly unless an elementwise kernel rounds by posi
 SGD at momentum 0.9, Adam, AdamW, sigmoid: within 1e-5; tests/test_packed.py lists which); with more threads
 the batched products split their work differently for K >= 2 and differ in the last bits (about 2e-7). Grouped
 convolutions pick other oneDNN kernels, so a packed CNN member equals its single run up to rounding.
-tests/test_packed.py enforces both tolerances. Where packing pays (small MLPs) and where it does not (CNNs, large MLPs): PERFORMANCE.md.
+tests/test_packed.py enforces both tolerances. Where packing pays (small MLPs) and where it does not (CNNs, large
+MLPs): PERFORMANCE.md.
 """
 from __future__ import annotations
 

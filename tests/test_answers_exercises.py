@@ -367,11 +367,13 @@ def test_validation_rule_picks_the_best_epoch_and_stops_after_patience():
     assert h4.validation_rule(frame.iloc[:5], patience=5) == (3, 4)
 
 
-@pytest.mark.parametrize("bn_acc, verdict", [(0.90, "supported"), (0.80, "contradicted"), (0.85, "inconclusive")])
-def test_h44_claim_follows_the_measurement(tmp_path, bn_acc, verdict):
+@pytest.mark.parametrize("bn_acc, seeds, verdict", [(0.90, (1, 2, 3), "supported"), (0.80, (1, 2, 3), "contradicted"),
+                                                    (0.85, (1, 2, 3), "inconclusive"), (0.90, (1,), "inconclusive")])
+def test_h44_claim_follows_the_measurement(tmp_path, bn_acc, seeds, verdict):
+    """BN − none from a Welch 95 % CI over seeds; one run per arm gives no verdict, and the row says so."""
     runs, epochs = [], []
     for norm, exp, acc in (("none", "h4_mlp", 0.85), ("batchnorm", "h4_bn", bn_acc)):
-        for seed in (1, 2, 3):
+        for seed in seeds:
             rid = f"{norm}{seed}"
             common = {"run_id": rid, "experiments": exp, "activation": "relu", "norm": norm, "seed": seed}
             runs.append({**common, "status": "ok",
@@ -381,7 +383,178 @@ def test_h44_claim_follows_the_measurement(tmp_path, bn_acc, verdict):
     out = output(tmp_path)
     claims: list[dict] = []
     h4.answer_bn(ctx, out, ctx.of("runs", "h4_mlp"), claims)
-    assert verdict in claims[0]["verdict"]
+    assert claims[0]["verdict"] == f"**{verdict}**"
+    if len(seeds) > 1:
+        assert "95 % CI" in claims[0]["measure"] and "n = 3 each" in claims[0]["measure"]
+    else:
+        assert "one run per arm: no interval, no verdict" in claims[0]["measure"]
+    assert ("higher" in out.vars["h4"]["h44"]) is (verdict == "supported")
+
+
+def h4_curve(kind: str):
+    """Per (epoch, seed): test accuracy, validation and test loss of one synthetic MLP run (40 epochs)."""
+    def overfits(e, s):  # accuracy up to epoch 20, loss down to 20 and up after it
+        loss = 1 - 0.02 * e if e <= 20 else 0.6 + (0.01 + 0.001 * s) * (e - 20)
+        return 0.5 + (0.35 + 0.01 * s) * min(e, 20) / 20, loss + 0.001 * s, loss + 0.002 * s
+
+    def falls(e, s):  # the same losses, accuracy falling
+        return 0.85 - (0.3 + 0.01 * s) * min(e, 20) / 20, *overfits(e, s)[1:]
+
+    def never_overfits(e, s):  # loss down to the last epoch: the rule keeps the last epoch
+        return 0.5 + 0.01 * e, 1 - 0.02 * e * (1 + 0.01 * s), 1 - 0.02 * e
+
+    def rising(e, s):
+        return 0.5 + (0.01 + 0.001 * s) * e, *never_overfits(e, s)[1:]
+
+    def falling(e, s):
+        return 0.8 - (0.005 + 0.001 * s) * e, *never_overfits(e, s)[1:]
+
+    def flat(e, s):  # 40 − 25 epochs: −1.5, 0, +1.5 points over the seeds
+        return 0.8 + 0.001 * (s - 2) * (e - 25), *never_overfits(e, s)[1:]
+
+    return locals()[kind]
+
+
+def h4_mlp_tables(curves: dict[str, str], seeds: tuple[int, ...], horizon: int = 40) -> dict[str, list[dict]]:
+    runs, epochs = [], []
+    for act, kind in curves.items():
+        curve = h4_curve(kind)
+        for seed in seeds:
+            common = {"run_id": f"{act}{seed}", "experiments": "h4_mlp", "activation": act, "norm": "none",
+                      "seed": seed}
+            for e in range(horizon + 1):
+                acc, val_loss, test_loss = curve(e, seed)
+                epochs.append({**common, "epoch": e, "train_acc": acc, "val_acc": acc, "test_acc": acc,
+                               "val_loss": val_loss, "test_loss": test_loss, "train_loss": val_loss})
+            runs.append({**common, "status": "ok", "epochs": horizon, "final_test_acc": acc, "final_val_acc": acc,
+                         "final_train_acc": acc, "final_test_loss": test_loss})
+    return {"runs": runs, "epochs": epochs}
+
+
+H42_CLAIMS = ("more epochs help until the net overfits", "sigmoid: better at 40 than at 25 epochs")
+
+
+@pytest.mark.parametrize("relu, sigmoid, seeds, relu_verdict, sigmoid_verdict", [
+    ("overfits", "rising", (1, 2, 3), "supported", "supported"),
+    ("falls", "falling", (1, 2, 3), "contradicted", "contradicted"),
+    ("never_overfits", "flat", (1, 2, 3), "inconclusive", "inconclusive"),
+    ("overfits", "rising", (1,), "inconclusive", "inconclusive")])
+def test_h42_claims_follow_per_run_intervals(tmp_path, relu, sigmoid, seeds, relu_verdict, sigmoid_verdict):
+    """ReLU: accuracy gained up to the kept epoch and test loss risen after it (both 95 % CIs over seeds above
+    zero); a loss that never turns up leaves the claim untested. Sigmoid: accuracy at 40 − at 25 epochs, paired
+    per run. One run gives no interval and no verdict."""
+    ctx = context(tmp_path, h4_mlp_tables({"relu": relu, "sigmoid": sigmoid}, seeds), {}, "h4")
+    out = output(tmp_path)
+    claims: list[dict] = []
+    h4.answer_epochs(ctx, out, claims)
+    rows = {c["claim"]: c for c in claims}
+    assert list(rows) == list(H42_CLAIMS)
+    assert rows[H42_CLAIMS[0]]["verdict"] == f"**{relu_verdict}**"
+    assert rows[H42_CLAIMS[1]]["verdict"] == f"**{sigmoid_verdict}**"
+    for row in rows.values():
+        if len(seeds) > 1:
+            assert "95 % CI" in row["measure"] and "n = 3" in row["measure"]
+        else:
+            assert "one run: no interval, no verdict" in row["measure"]
+    assert "h42_table" in out.fragments and "reaches" not in out.vars["h4"]["h41"]
+
+
+def test_h42_sigmoid_claim_needs_40_epochs(tmp_path):
+    """A profile that trains fewer epochs than the claim names cannot compare them: 'not comparable', not a
+    verdict."""
+    ctx = context(tmp_path, h4_mlp_tables({"relu": "never_overfits", "sigmoid": "rising"}, (1, 2), 3), {}, "h4")
+    claims: list[dict] = []
+    h4.answer_epochs(ctx, output(tmp_path), claims)
+    assert claims[1]["verdict"] == "**not comparable: fewer than 40 epochs in this profile**"
+
+
+def h4_batch_tables(seconds: dict[int, list[float]], noise: dict[int, list[float]]) -> dict[str, list[dict]]:
+    """Runs per batch size, one per listed value: seconds per epoch (3 epochs, ±1 % per epoch) and an alternating
+    training loss whose step-to-step change has std ≈ 2·amplitude."""
+    runs, epochs, batches = [], [], []
+    for b in seconds:
+        for seed, (sec, amp) in enumerate(zip(seconds[b], noise[b]), start=1):
+            common = {"run_id": f"b{b}s{seed}", "experiments": "h4_batch", "batch_size": b, "seed": seed}
+            runs.append({**common, "status": "ok", "epochs": 3, "final_test_acc": 0.85})
+            epochs += [{**common, "epoch": e, "seconds": sec * (1 + 0.01 * e) if e else 0.0, "test_acc": 0.85}
+                       for e in range(4)]
+            batches += [{**common, "step": i, "loss": 1 + amp * (-1) ** i} for i in range(20)]
+    return {"runs": runs, "epochs": epochs, "batches": batches}
+
+
+@pytest.mark.parametrize("seconds, noise, cheaper, noisier", [
+    ({1: [30, 31, 32], 32: [1.0, 1.1, 1.2]}, {1: [1.0, 1.1, 1.2], 32: [0.1, 0.11, 0.12]}, "supported", "supported"),
+    ({1: [1.0, 1.1, 1.2], 32: [30, 31, 32]}, {1: [0.1, 0.11, 0.12], 32: [1.0, 1.1, 1.2]},
+     "contradicted", "contradicted"),
+    ({1: [1.0, 2.0, 3.0], 32: [1.5, 2.0, 2.5]}, {1: [0.5, 1.0, 1.5], 32: [0.8, 1.0, 1.2]},
+     "inconclusive", "inconclusive"),
+    ({1: [30], 32: [1.0]}, {1: [1.0], 32: [0.1]}, "inconclusive", "inconclusive"),
+    ({1: [30, 30, 30], 32: [1.0, 1.0, 1.0]}, {1: [1.0, 1.1, 1.2], 32: [0.1, 0.11, 0.12]},
+     "inconclusive", "supported")])
+def test_h43_claims_are_ratios_with_intervals_over_seeds(tmp_path, seconds, noise, cheaper, noisier):
+    """Time per epoch and loss noise, batch 1 / batch 32, as ratios of geometric means with a Welch CI on the logs;
+    one run per arm has no verdict; seeds trained in one pack share one clock, so their identical timings count
+    once (one timing per arm: no verdict) while each keeps its own loss noise."""
+    ctx = context(tmp_path, h4_batch_tables(seconds, noise), {}, "h4")
+    out = output(tmp_path)
+    claims: list[dict] = []
+    h4.answer_batch(ctx, out, claims)
+    time, loss = claims
+    assert (time["verdict"], loss["verdict"]) == (f"**{cheaper}**", f"**{noisier}**")
+    assert time["measure"].startswith("batch 1 / batch 32 time per epoch: ")
+    if len(seconds[1]) > 1 and len(set(seconds[1])) > 1:
+        assert "× (95 % CI " in time["measure"] and "n = 3 each" in time["measure"]
+    elif len(seconds[1]) > 1:
+        assert "n = 1 each; pack-mates share one timing: no interval" in time["measure"]
+        assert "one run per arm: no interval, no verdict" in time["measure"]
+    else:
+        assert "one run per arm: no interval, no verdict" in time["measure"]
+    assert "equal" not in out.vars["h4"]["h43"] and "same" not in out.vars["h4"]["h43"]
+
+
+def five_runs_tables(accs: list[float], diag_accs: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Labelled h4_cnn and h4_diagnosis runs (as `five_runs_stats` leaves them), the same values for both nets."""
+    def frame(values, prefix):
+        return pd.DataFrame([{"run_id": f"{prefix}{net}{i}", "network": net, "status": "ok", "seed": i + 1,
+                              "final_test_acc": acc, "final_test_loss": 1.3, "keras_loss": 4.0, "epochs": 1}
+                             for net in h4.DOCUMENT_H46 for i, acc in enumerate(values)])
+    return frame(accs, "cnn"), frame(diag_accs, "diag")
+
+
+@pytest.mark.parametrize("accs, at_chance, cause", [
+    ([0.25, 0.26, 0.24], "supported", "inconclusive"),
+    ([0.80, 0.81, 0.79], "contradicted", "contradicted"),
+    ([0.20, 0.35, 0.50], "inconclusive", "inconclusive"),
+    ([0.25], "inconclusive", "inconclusive")])
+def test_h46_claims_are_tested_over_seeds(tmp_path, accs, at_chance, cause):
+    """'At chance' only when each network's 90 % CI lies inside 1/4 ± CHANCE_BAND; the document's explanation
+    (architecture or images) is contradicted only when our nets surely learn, the lr 10⁻⁷ runs surely stay at
+    chance and an untrained net's loss is surely within CLOSE_FRACTION of the document's."""
+    runs, diag = five_runs_tables(accs, [0.25, 0.26, 0.24])
+    init = {net: [float(np.mean(v["loss"])) - np.log(4) + d for d in (-0.05, 0.0, 0.05)]
+            for net, v in h4.DOCUMENT_H46.items()}
+    h46 = h4.five_runs_from(runs, diag, 4, init)
+    out = output(tmp_path)
+    claims: list[dict] = []
+    h4.five_runs_answer(out, h46, claims)
+    h4.diagnosis_answer(out, h46, claims)
+    rows = {c["claim"]: c for c in claims}
+    assert rows["both networks stay at chance (0.28 / 0.29 accuracy)"]["verdict"] == f"**{at_chance}**"
+    assert rows["the cause is the architecture or the image quality"]["verdict"] == f"**{cause}**"
+    assert ("both at chance" in out.vars["h4"]["h46"]) is (at_chance == "supported")
+    assert "each within ±15 % (90 % CI)" in out.vars["h4"]["diagnosis"]
+    measure = rows["both networks stay at chance (0.28 / 0.29 accuracy)"]["measure"]
+    assert ("one run: no interval, no verdict" in measure) is (len(accs) == 1)
+
+
+def test_h4_claims_publish_the_registry_keys():
+    """The scorecard keys come from the claim texts: every H4 claim key is a row of config/scorecard.csv."""
+    keys = set(pd.read_csv("config/scorecard.csv")["measure"].dropna())
+    texts = [*H42_CLAIMS, "mini-batches are cheaper per epoch than SGD (batch 1)",
+             "SGD (batch 1) is noisier than mini-batches", "batch normalisation slightly increased performance",
+             "an 8-layer fully connected net has more parameters",
+             "both networks stay at chance (0.28 / 0.29 accuracy)"]
+    assert {h4.claim_key(t) for t in texts} <= keys
 
 
 def test_fc_parameter_count():
