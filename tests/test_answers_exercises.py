@@ -195,7 +195,7 @@ def m2_curves(relu_epoch1: float) -> dict[str, list[dict]]:
     epoch), shaped like the aggregate step's tables; ReLU's accuracy after epoch 1 is `relu_epoch1`."""
     runs, epochs = [], []
     for act in ("relu", "tanh"):
-        for seed in (1, 2, 3):
+        for seed in (1, 2, 3, 4, 5):  # five: at three the scorecard's interval cannot decide
             rid = f"{act}{seed}"
             curve = [0.10, relu_epoch1 if act == "relu" else 0.91, 0.96, 0.97]
             curve = [v + 0.002 * seed for v in curve]
@@ -338,7 +338,7 @@ def test_d15_publishes_the_validation_variant_and_the_scorecard_credits_it_only_
 
     runs, epochs = [], []
     for dataset, test in (("fashion_mnist", 0.889), ("mnist", 0.98)):
-        for seed in (1, 2, 3):
+        for seed in (1, 2, 3, 4, 5):  # five: at three the scorecard's interval cannot decide
             rid = f"{dataset}{seed}"
             runs.append({"run_id": rid, "experiments": "d1_keras", "status": "ok", "seed": seed, "dropout": 0.0,
                          "dataset": dataset, "model.hidden": "[512]", "final_test_acc": test + 0.001 * seed,

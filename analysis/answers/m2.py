@@ -309,7 +309,9 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
 
 def _variant_rows(out: PageOutput, runs: pd.DataFrame, experiment: str, key: str, label: str) -> list[dict]:
     """One experiment's M2.4 variant, per batch size: published as `m24.<key>.<metric>` and as table rows."""
-    rows = []
+    rows: list[dict] = []
+    if runs.empty:
+        return rows
     for (batch,), e in sorted(estimates(runs, ["batch_size"], ["test_acc", "test_loss"]).items()):
         name = key.format(batch=int(batch))
         for metric in ("test_acc", "test_loss"):
