@@ -583,15 +583,15 @@ def summary_text(card: pd.DataFrame) -> str:
 
 
 def _not_comparable_why(total: int, one_run: int) -> str:
-    """' (3 of them a single run, which has no interval; the rest not measured or inconclusive)'."""
+    """' (3 of them a single run, which has no interval; the rest not measured here or with too short a protocol)'."""
     if total == 0:
         return ""
     if one_run == 0:
-        return " (not measured or inconclusive)"
+        return " (not measured here or with too short a protocol)"
     single = "a single run, which has no interval"
     if one_run == total:
         return f" ({single})"
-    return f" ({one_run} of them {single}; the rest not measured or inconclusive)"
+    return f" ({one_run} of them {single}; the rest not measured here or with too short a protocol)"
 
 
 def read_table(path: Path) -> pd.DataFrame:
