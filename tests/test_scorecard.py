@@ -369,7 +369,8 @@ def test_the_summary_counts_scaled_rows_apart():
         "9 numbers and claims from the documents: 2 reproduced, 1 differ (0 explained by a tested cause, 1 "
         "unexplained), 2 inconclusive (1 of them for too few runs), 1 where the document is wrong, 1 not comparable "
         "because this profile scales the protocol, 2 not comparable for other reasons (1 of them a single run, "
-        "which has no interval; the rest not measured here or with too short a protocol); of the 4 numbers judged against our runs, "
+        "which has no interval; the rest not measured here or with too short a protocol); of the 4 numbers "
+        "judged against our runs, "
         "about 0 would differ by chance alone if every one came from our protocol (at most 1 in 95 % of builds).")
 
 
