@@ -3,11 +3,11 @@ wrote, so a truncated or edited file is found before aggregation reads it, and t
 ("run 09244b9a5b8d (m2_depth, relu, depth 20, seed 2): metrics.parquet is damaged").
 
 Recovery is automatic and loses nothing: when a build (not a dry run) finds a damaged run while it plans the
-DAG, the run's files are moved aside into `results/runs/<id>/damaged-<UTC time>/` and the run counts as not
-done, so Snakemake retrains exactly that run; no other run is touched. Why retrain rather than stop with a
-command: a run is a pure function of its spec (same spec and seed on CPU give the same metrics), so retraining
-restores exactly what was lost, and the build goes on. `make verify` (python -m analysis.run_files) checks every
-cached run without training anything.
+DAG, the run's files are copied into `results/runs/<id>/damaged-<UTC time>/` and its record.json is deleted, so
+the run counts as not done and Snakemake retrains exactly that run; no other run is touched. Why retrain
+rather than stop with a command: a run is a pure function of its spec (same spec and seed on CPU give the same
+metrics), so retraining restores exactly what was lost, and the build goes on. `make verify`
+(python -m analysis.run_files) checks every cached run without training anything.
 
 Runs recorded before the record held checksums are checked by what can be checked without them: every file is
 there, record.json parses, and every Parquet file has its header and footer magic bytes.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -98,12 +99,16 @@ def describe(run_id: str, spec: dict, experiments: tuple[str, ...] | list[str], 
 
 
 def quarantine(folder: Path) -> Path:
-    """Move a damaged run's files into folder/damaged-<UTC time>/ (kept for inspection) so it counts as not done."""
+    """Copy a damaged run's files into folder/damaged-<UTC time>/ (kept for inspection), then delete its
+    record.json, so the run counts as not done. Why not move every file: Snakemake reruns a job whose outputs are
+    partly there, but with every output gone and the downstream tables present it schedules nothing (measured on
+    Snakemake 9.27); a run without its record is exactly what an interrupted job leaves, which it does retrain."""
     target = folder / time.strftime("damaged-%Y%m%dT%H%M%SZ", time.gmtime())
     target.mkdir(parents=True, exist_ok=True)
     for path in folder.iterdir():
         if path.is_file():
-            path.rename(target / path.name)
+            shutil.copy2(path, target / path.name)
+    (folder / RECORD).unlink()
     return target
 
 
@@ -120,11 +125,12 @@ def damaged_runs(runs: dict, runs_dir: Path | str, grid_keys: dict[str, list[str
 
 
 def recover(runs: dict, runs_dir: Path | str, grid_keys: dict[str, list[str]], dry_run: bool) -> list[str]:
-    """The DAG's check: every damaged run named; outside a dry run its files are moved aside so it retrains."""
+    """The DAG's check: every damaged run named; outside a dry run its files are copied aside and its record
+    deleted, so it retrains."""
     lines = []
     for run_id, text in damaged_runs(runs, runs_dir, grid_keys).items():
         if dry_run:
-            lines.append(f"nnlab: {text}; a build (not a dry run) moves its files aside and retrains it")
+            lines.append(f"nnlab: {text}; a build (not a dry run) keeps a copy of its files and retrains it")
         else:
             kept = quarantine(Path(runs_dir) / run_id)
             lines.append(f"nnlab: {text}; its files are kept in {kept} and the run is retrained")

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from analysis.sitecheck import check_site
-from workflow_helpers import ROOT, copy_workflow, job_counts
+from workflow_helpers import ROOT, copy_workflow, job_counts, trained_runs
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 LR_CHECK = {"exercise": "test", "base": {"dataset": "fashion_mnist", "model": {"kind": "mlp", "hidden": [16]},
@@ -201,6 +201,40 @@ def test_bad_config_key_is_one_screen_naming_it(workflow, tmp_path):
     err = proc.stdout + proc.stderr
     assert "'learning_rate' was unexpected" in err and "experiments.a7_4.base" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) < 25
+
+
+def test_a_damaged_run_file_is_named_and_exactly_that_run_is_retrained(workflow):
+    """A truncated metrics.parquet of a finished run: a dry run names the run in words and changes nothing; the
+    build copies its files aside (kept), retrains it alone and rebuilds the site; the retrained run's metrics equal
+    the lost ones (same spec and seed on CPU)."""
+    runs = pd.read_parquet(workflow / "results/quick/tables/runs.parquet")
+    victim = runs[(runs["experiments"] == "lr_check") & (runs["lr"] == 0.01)]["run_id"].iloc[0]
+    folder = workflow / "results/runs" / victim
+    before = pd.read_parquet(folder / "metrics.parquet")
+    pending = trained_runs(snakemake(workflow, "-n", "-p").stdout)  # what the earlier lr edit left to train
+    (folder / "metrics.parquet").write_bytes((folder / "metrics.parquet").read_bytes()[:100])
+    dry = snakemake(workflow, "-n", "-p")
+    named = f"run {victim} (lr_check, lr 0.01, seed 1): metrics.parquet is damaged"
+    assert named in dry.stderr and "a build (not a dry run) keeps a copy of its files" in dry.stderr
+    # a dry run changes nothing, so Snakemake still sees the run as done: only the message says a build retrains it
+    assert (folder / "metrics.parquet").stat().st_size == 100 and trained_runs(dry.stdout) == pending
+    records = {p.parent.name: p.stat().st_mtime_ns for p in (workflow / "results/runs").glob("*/record.json")}
+    proc = snakemake(workflow, "-p")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert named in proc.stderr and "the run is retrained" in proc.stderr
+    rewritten = {p.parent.name for p in (workflow / "results/runs").glob("*/record.json")
+                 if records.get(p.parent.name) != p.stat().st_mtime_ns}
+    assert rewritten == pending | {victim}  # no other run is touched
+    kept = list(folder.glob("damaged-*/metrics.parquet"))
+    assert len(kept) == 1 and kept[0].stat().st_size == 100  # nothing lost: the damaged file is kept
+    after = pd.read_parquet(folder / "metrics.parquet")
+    metrics = [c for c in before.columns if c.endswith(("_loss", "_acc"))]
+    pd.testing.assert_frame_equal(after[metrics], before[metrics])
+    record = json.loads((folder / "record.json").read_text())
+    assert set(record["files"]) >= {"metrics.parquet", "batches.parquet"}
+    verify = subprocess.run([sys.executable, "-m", "analysis.run_files", "--profile", "quick"], cwd=workflow,
+                            capture_output=True, text=True)
+    assert verify.returncode == 0 and "0 damaged" in verify.stderr
 
 
 def test_config_text_shows_as_text_and_runs_no_script(workflow):

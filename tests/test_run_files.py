@@ -71,4 +71,5 @@ def test_a_dry_run_moves_nothing_and_a_build_keeps_the_damaged_files(tmp_path):
     built = recover(runs, runs_dir, {"exp": ["lr"]}, dry_run=False)
     assert len(built) == 1 and "the run is retrained" in built[0]
     assert not (bad / "record.json").exists() and len(list(bad.glob("damaged-*/batches.parquet"))) == 1
+    assert len(list(bad.glob("damaged-*/record.json"))) == 1  # the record is kept too
     assert problem(good) is None and (good / "record.json").is_file()  # the other run is untouched

@@ -64,10 +64,6 @@ def similar(runs: pd.DataFrame, a: pd.Series, b: pd.Series, metric: str = "test_
     return equivalence_test(diff_ci(x, y), diff_ci(x, y, 0.90), -margin, margin)
 
 
-def _verdict(flag: bool | None) -> str:
-    return {True: "supported", False: "contradicted", None: "inconclusive"}[flag]
-
-
 # ------------------------------------------------------------------ E7.1 / E7.2 ---
 def answer_curves(ctx: Context, out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame) -> None:
     if runs.empty:

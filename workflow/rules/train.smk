@@ -12,7 +12,7 @@ from analysis.packing import plan_packs, pack_size_of, run_complete
 from analysis.run_files import recover
 
 # A finished run whose files no longer match its record (truncated, edited) is named here; outside a dry run its
-# files are moved aside into its folder's damaged-<time>/ and it is retrained, alone (analysis/run_files.py).
+# files are copied into its folder's damaged-<time>/, its record deleted, and it is retrained, alone (analysis/run_files.py).
 # Only the main process checks: cluster jobs parse this file too.
 if workflow.is_main_process:
     for line in recover(RUNS, "results/runs", grid_keys_of(config), workflow.output_settings.dryrun):
