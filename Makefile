@@ -59,8 +59,9 @@ sysdeps-data:
 	fi
 
 study: env sysdeps-data
-	@$(BIN)/python -m analysis.estimate --profile $(PROFILE) --cores $(CORES) || true
+	@$(BIN)/python -m analysis.estimate --profile $(PROFILE) --cores $(CORES) --save results/$(PROFILE)/estimate.json || true
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE)
+	@$(BIN)/python -m analysis.estimate --measured results/$(PROFILE)/estimate.json || true
 	@echo "site: results/$(PROFILE)/site/index.html"
 
 quick:

@@ -1,17 +1,23 @@
 """Time to expect: before `make` trains, a few lines saying how long the training of the chosen profile should
-take on this machine, so nobody waits an hour without knowing it, or kills a build that is on time.
+take on this machine, so nobody waits an hour without knowing it, or kills a build that is on time; after the
+build, one line setting the estimate beside the time it took.
 
 `python -m analysis.estimate --profile default --cores 2` prints the runs and training jobs still to do (the
-same packing plan the Snakefile makes, `analysis.packing`), their arithmetic (model FLOP counts, no data loaded),
-this machine's one-job matmul peak (a 1 s probe, `analysis.bench.matmul_gflops`), and the time these give:
+same packing plan the Snakefile makes, `analysis.packing`), their arithmetic (model FLOP counts), this machine's
+one-job matmul peak, and the time to expect:
 
-    time of a job = its FLOPs / (efficiency × the one-job peak) + the per-job overhead
-    the build     = max(sum of the jobs' times / jobs at a time, the longest job)
+    time of a job = epochs × steps × its step time + images evaluated × the time of one + the per-job overhead
+    the build     = max(sum of the jobs' times / jobs at a time, the longest job) × PARALLEL_SLOWDOWN
 
-Efficiency is the share of the matmul peak the training loop reaches: small networks stay well below it. It is
-calibrated from the records of finished runs (`timing.pack_gflops_per_s` against this probe's peak, per
-experiment), else a declared default. An estimate never blocks the build: any failure prints one
-"no time estimate (<reason>)" line and exits 0.
+A job's step time comes, in this order of preference, from
+1. the records of this profile's finished runs of its experiment, on this machine (their FLOP rate);
+2. the step probe (`analysis.step_probe`): a few real training steps of its configuration on synthetic images,
+   the costliest configurations first, within PROBE_BUDGET_S;
+3. the FLOP rate the probe measured for configurations of the same model kind;
+4. a declared share of the matmul peak.
+Earlier versions used only 4; its share, declared on one machine, was 1.6x off on another (issue 29).
+
+An estimate never blocks the build: any failure prints one "no time estimate (<reason>)" line and exits 0.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ import json
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -27,6 +34,7 @@ from typing import Callable
 import torch
 
 from analysis.config import CONFIG_PATH, PROFILES, Run, load_config, study_runs
+from analysis.step_probe import StepTiming, time_pack, timing_key
 from analysis.data import CLASSES, SPLIT_IMAGES
 from analysis.models import build_model, flops_per_sample
 from analysis.packing import Pack, pack_size_of, plan_packs, run_complete, seedless_key
@@ -34,19 +42,24 @@ from analysis.splits import n_classes
 
 #: both data sets have about 6,000 training and 1,000 test images per class (analysis.data.SPLIT_IMAGES)
 TRAIN_IMAGES, TEST_IMAGES = SPLIT_IMAGES["train"], SPLIT_IMAGES["test"]
-#: Without finished runs to calibrate from: the project's notes measured the default study end to end at 37 % of
-#: its machine's peak (0.355 PFLOP in 42.3 min on a 382 GFLOP/s two-core machine). Being end to end, it holds part
-#: of the per-job overhead, which is added all the same: without it, the quick profile's 76 small jobs would be
-#: estimated at 1 min instead of about 5; the default profile's estimate errs long by some 4 min for it.
+#: The last resort (no finished run, configuration not probed, no probed configuration of its kind): the project's
+#: notes measured the default study end to end at 37 % of its machine's peak (0.355 PFLOP in 42.3 min on a
+#: 382 GFLOP/s two-core machine).
 DEFAULT_EFFICIENCY = 0.37
-#: The spread declared for the estimate, either way: builds of the same study measured 46.4 and 49.9 min, and
-#: machines of this kind differ by 2x in matmul peak (PERFORMANCE.md), which the probe sees only in part.
+#: The spread declared for the estimate, either way: builds of the same study measured 46.4 and 49.9 min on one
+#: machine, and the probe times each configuration alone for a fraction of a second.
 RANGE = 0.30
 #: Median time of a training job outside its training loop (start-up, data load, writes), measured on the
 #: default study's jobs; added to every job (run records time the training loop only).
 JOB_OVERHEAD_S = 5.0
-#: The probe: square fp32 products of this size for about this long (1024 reaches the peak on these CPUs).
-PROBE_SIZE, PROBE_SECONDS = 1024, 1.0
+#: Two jobs at a time run slower than one alone (shared cache and memory bandwidth), and the probe times one alone.
+#: A declared allowance, not a measurement: it was set before the build that checks the estimate (README table).
+PARALLEL_SLOWDOWN = 1.10
+#: The matmul probe: best of five stretches at each size (1024 and 2048, the benchmark's), about 1 s in all.
+PROBE_SIZES, PROBE_SECONDS = (1024, 2048), 0.5
+#: Wall time the step probe may take (about 1 % of a default build): the costliest configurations are timed first,
+#: the rest use their kind's rate.
+PROBE_BUDGET_S = 45.0
 
 
 class NoEstimate(RuntimeError):
@@ -174,16 +187,85 @@ def calibrate(records: dict[str, dict], runs: dict[str, Run], peak: float, threa
                         if seconds > 0}, used)
 
 
-def job_seconds(pack: Pack, work: Callable[[Run], Work], peak: float, calibration: Calibration) -> float:
-    """A training job's time: its members' FLOPs at the measured (or declared) share of the one-job peak."""
-    efficiency = calibration.efficiency(pack.runs[0]) or DEFAULT_EFFICIENCY
+@dataclass
+class Probe:
+    """What the step probe measured: step timings per configuration (`step_probe.timing_key`), the FLOP rate of
+    the timed configurations per model kind, and how long the probing took."""
+
+    timings: dict[tuple, StepTiming] = field(default_factory=dict)
+    kind_rate: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    keys: int = 0
+
+
+def model_kind(run: Run) -> str:
+    """What the fallback rate is shared by: the model kind, and whether a step takes the whole training set
+    (a full batch runs near the matmul peak, a batch of 32 far below it)."""
+    full = run.spec["batch_size"] >= split_sizes(run.spec).train
+    return f"{run.spec['model']['kind']}{' full batch' if full else ''}"
+
+
+def pack_key(pack: Pack) -> tuple:
+    return timing_key([run.spec for run in pack.runs], split_sizes(pack.runs[0].spec).train)
+
+
+def timed_seconds(pack: Pack, timing: StepTiming) -> float:
+    """A pack's training loop from its step timing: every epoch's steps, and every image it evaluates."""
+    spec = pack.runs[0].spec
+    sizes = split_sizes(spec)
+    steps = math.ceil(sizes.train / spec["batch_size"])
+    evaluated = (spec["epochs"] + 1) * (sizes.val + sizes.test)
+    track_every = spec.get("probes", {}).get("track_every", 0)
+    if track_every:
+        evaluated += (1 + spec["epochs"] * steps // track_every) * sizes.test
+    return spec["epochs"] * steps * timing.step + evaluated * timing.eval_image
+
+
+def probe_steps(packs: list[Pack], work: Callable[[Run], Work], peak: float,
+                timer: Callable[[list[dict], int, int], StepTiming], threads: int,
+                budget: float = PROBE_BUDGET_S) -> Probe:
+    """Time one pack of each configuration, the costliest (by FLOPs) first, until `budget` seconds are spent;
+    then the FLOP rate of the timed ones per model kind, for the configurations left untimed."""
+    groups: dict[tuple, list[Pack]] = {}
+    for pack in packs:
+        groups.setdefault(pack_key(pack), []).append(pack)
+    flops = {key: sum(work(run).total for p in group for run in p.runs) for key, group in groups.items()}
+    probe, started = Probe(keys=len(groups)), time.perf_counter()
+    totals: dict[str, list[float]] = {}
+    for key in sorted(groups, key=flops.get, reverse=True):
+        if probe.timings and time.perf_counter() - started >= budget:
+            break  # the costliest configuration is always timed
+        first = groups[key][0]
+        timing = probe.timings[key] = timer([run.spec for run in first.runs], split_sizes(first.runs[0].spec).train,
+                                            threads)
+        total = totals.setdefault(model_kind(first.runs[0]), [0.0, 0.0])
+        total[0] += sum(work(run).total for run in first.runs)
+        total[1] += timed_seconds(first, timing)
+    probe.seconds = time.perf_counter() - started
+    probe.kind_rate = {kind: f / s for kind, (f, s) in totals.items() if s > 0}
+    return probe
+
+
+def job_seconds(pack: Pack, work: Callable[[Run], Work], peak: float, calibration: Calibration,
+                probe: Probe | None = None) -> float:
+    """A training job's time, from the best source it has (the module's docstring lists them in order)."""
     flops = sum(work(run).total for run in pack.runs)
-    return flops / (efficiency * peak * 1e9) + JOB_OVERHEAD_S
+    efficiency = calibration.efficiency(pack.runs[0])
+    if efficiency is not None:
+        return flops / (efficiency * peak * 1e9) + JOB_OVERHEAD_S
+    probe = probe or Probe()
+    timing = probe.timings.get(pack_key(pack))
+    if timing is not None:
+        return timed_seconds(pack, timing) + JOB_OVERHEAD_S
+    rate = probe.kind_rate.get(model_kind(pack.runs[0])) or DEFAULT_EFFICIENCY * peak * 1e9
+    return flops / rate + JOB_OVERHEAD_S
 
 
 def build_seconds(jobs: list[float], at_a_time: int) -> float:
-    """Jobs spread over `at_a_time` slots, but never shorter than the longest job (it runs on one slot)."""
-    return max(sum(jobs) / at_a_time, max(jobs, default=0.0))
+    """Jobs spread over `at_a_time` slots, but never shorter than the longest job (it runs on one slot); slower
+    by PARALLEL_SLOWDOWN when slots run side by side."""
+    slowdown = PARALLEL_SLOWDOWN if at_a_time > 1 and len(jobs) > 1 else 1.0
+    return max(sum(jobs) / at_a_time, max(jobs, default=0.0)) * slowdown
 
 
 @dataclass
@@ -200,16 +282,18 @@ class Estimate:
     at_a_time: int
     calibration: Calibration
     seconds: float
+    probe: Probe = field(default_factory=Probe)
 
 
 def probe_peak(threads: int) -> float:
-    """This machine's fp32 matmul GFLOP/s with the threads one training job gets (restored afterwards)."""
+    """This machine's fp32 matmul GFLOP/s with the threads one training job gets (restored afterwards): the best
+    over the benchmark's sizes, each warm and the best of five stretches."""
     from analysis.bench import matmul_gflops
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return matmul_gflops(PROBE_SIZE, PROBE_SECONDS)
+        return max(matmul_gflops(size, PROBE_SECONDS) for size in PROBE_SIZES)
     finally:
         torch.set_num_threads(before)
 
@@ -222,9 +306,12 @@ def check_cpu(config: dict) -> None:
 
 
 def estimate(config: dict, profile: str, cores: int, runs_dir: Path,
-             peak: Callable[[int], float] | None = None) -> Estimate:
-    """Plan the profile's jobs as the Snakefile does, and time those still to do on this machine (`peak`:
-    the one-job GFLOP/s for a number of threads, by default the matmul probe)."""
+             peak: Callable[[int], float] | None = None,
+             timer: Callable[[list[dict], int, int], StepTiming] | None = None,
+             budget: float = PROBE_BUDGET_S) -> Estimate:
+    """Plan the profile's jobs as the Snakefile does, and time those still to do on this machine (`peak`: the
+    one-job GFLOP/s for a number of threads, by default the matmul probe; `timer`: a pack's step timing, by
+    default `step_probe.time_pack`)."""
     check_cpu(config)
     runs = study_runs(config, profile)
     complete = run_complete(runs_dir)
@@ -239,10 +326,13 @@ def estimate(config: dict, profile: str, cores: int, runs_dir: Path,
     def work(run: Run) -> Work:
         return run_work(run.spec, flops_of(run.spec))
 
+    uncalibrated = [p for p in todo if calibration.efficiency(p.runs[0]) is None]
+    probe = probe_steps(uncalibrated, work, gflops, timer or time_pack, threads, budget)
     at_a_time = max(1, cores // threads)
+    jobs = [job_seconds(p, work, gflops, calibration, probe) for p in todo]
     return Estimate(profile, len(runs), sum(map(complete, runs)), len(todo),
                     sum(work(run).total for pack in todo for run in pack.runs), gflops, threads, at_a_time,
-                    calibration, build_seconds([job_seconds(p, work, gflops, calibration) for p in todo], at_a_time))
+                    calibration, build_seconds(jobs, at_a_time), probe)
 
 
 def duration(seconds: float, low: float | None = None, high: float | None = None) -> str:
@@ -263,12 +353,20 @@ def flop_text(flops: float) -> str:
 
 def efficiency_text(calibration: Calibration) -> str:
     """Where the shares of the peak came from: the reader can judge the estimate by it."""
-    default = f"{percent(DEFAULT_EFFICIENCY)} (the notes' default build, end to end)"
     if not calibration.by_experiment:
-        return f"{default}; no run of this profile has finished yet"
+        return "no run of this profile has finished yet"
     low, high = min(calibration.by_experiment.values()), max(calibration.by_experiment.values())
-    return (f"{low * 100:.0f}–{percent(high)} in {len(calibration.by_experiment)} experiments "
-            f"({calibration.records} finished runs), else {default}")
+    return (f"{len(calibration.by_experiment)} experiments at {low * 100:.0f}–{percent(high)} of that peak "
+            f"(from {calibration.records} finished runs)")
+
+
+def probe_text(probe: Probe) -> str:
+    """How many configurations the step probe timed, in how long: the rest ran at their kind's rate."""
+    if not probe.keys:
+        return "nothing left to probe"
+    rest = probe.keys - len(probe.timings)
+    return (f"{len(probe.timings)} of {probe.keys} configurations timed by a few real steps on synthetic images"
+            f" ({probe.seconds:.0f} s)" + (f", {rest} more at their model kind's rate" if rest else ""))
 
 
 def report_lines(est: Estimate) -> list[str]:
@@ -279,12 +377,38 @@ def report_lines(est: Estimate) -> list[str]:
     if not est.jobs:
         return [f"nnlab: {line}" for line in lines + ["nothing to train: every run is done"]]
     lines += [f"training work still to do: {flop_text(est.flops)} (training passes + per-epoch evaluation)",
-              f"this machine: fp32 matmul {est.peak:.0f} GFLOP/s on {threads} ({PROBE_SECONDS:.0f} s probe), "
+              f"this machine: fp32 matmul {est.peak:.0f} GFLOP/s on {threads}, "
               f"{est.at_a_time} jobs at a time",
-              f"share of that peak: {efficiency_text(est.calibration)}; + {JOB_OVERHEAD_S:.0f} s a job",
+              f"step times: {efficiency_text(est.calibration)}; {probe_text(est.probe)}; "
+              f"+ {JOB_OVERHEAD_S:.0f} s a job",
               f"expect about {duration(est.seconds, est.seconds * (1 - RANGE), est.seconds * (1 + RANGE))}"
               " of training before the site; measured builds: see README"]
     return [f"nnlab: {line}" for line in lines]
+
+
+def save(est: Estimate, path: Path) -> None:
+    """What `--measured` compares the build with: the estimate, its range and when it was made."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"profile": est.profile, "jobs": est.jobs, "seconds": est.seconds,
+                                "low": est.seconds * (1 - RANGE), "high": est.seconds * (1 + RANGE),
+                                "made_at": time.time()}, indent=1))
+
+
+def training_span(runs_dir: Path, since: float) -> float | None:
+    """Seconds from `since` to the last record.json written after it: when this build's training ended."""
+    times = [p.stat().st_mtime for p in Path(runs_dir).glob("*/record.json") if p.stat().st_mtime >= since]
+    return max(times) - since if times else None
+
+
+def measured_line(saved: dict, runs_dir: Path, now: float) -> str:
+    """The line `make` prints after the build: the estimate beside the time the build took."""
+    estimate = duration(saved["seconds"], saved["low"], saved["high"])
+    trained = training_span(runs_dir, saved["made_at"])
+    if not saved["jobs"] or trained is None:
+        return f"nnlab: this build trained nothing (the estimate had {saved['jobs']} jobs to run)"
+    inside = "inside" if saved["low"] <= trained <= saved["high"] else "OUTSIDE"
+    return (f"nnlab: estimated {estimate} of training; measured {duration(trained)} to the last run's record "
+            f"({inside} the range), {duration(now - saved['made_at'])} to the end of the build")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -293,18 +417,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, default=CONFIG_PATH)
     parser.add_argument("--cores", type=int, default=None, help="jobs' cores, as given to snakemake (default: all)")
     parser.add_argument("--runs-dir", type=Path, default=Path("results/runs"))
+    parser.add_argument("--save", type=Path, default=None, help="also write the estimate to this JSON file")
+    parser.add_argument("--measured", type=Path, default=None,
+                        help="instead, compare the estimate saved in this file with the build that followed it")
     return parser.parse_args(argv)
 
 
+def estimate_lines(args: argparse.Namespace) -> list[str]:
+    if args.measured is not None:
+        if not args.measured.is_file():
+            return [f"nnlab: no estimate was saved in {args.measured} before this build: nothing to compare"]
+        return [measured_line(json.loads(args.measured.read_text()), args.runs_dir, time.time())]
+    if args.save is not None:
+        args.save.unlink(missing_ok=True)  # a failed estimate must not leave an older one to compare with
+    config = load_config(args.config, {"profile": args.profile})
+    cores = args.cores or os.cpu_count() or 1
+    if cores < 1:
+        raise NoEstimate(f"--cores {cores}")
+    result = estimate(config, args.profile, cores, args.runs_dir)
+    if args.save is not None:
+        save(result, args.save)
+    return report_lines(result)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print the estimate, or one line saying why there is none; always exit 0 (the build goes on)."""
+    """Print the estimate (or its comparison with the build), or one line saying why there is none; always exit 0
+    (the build goes on)."""
     args = parse_args(argv)
     try:
-        config = load_config(args.config, {"profile": args.profile})
-        cores = args.cores or os.cpu_count() or 1
-        if cores < 1:
-            raise NoEstimate(f"--cores {cores}")
-        lines = report_lines(estimate(config, args.profile, cores, args.runs_dir))
+        lines = estimate_lines(args)
     except Exception as error:  # noqa: BLE001 - an estimate must never stop the build it precedes
         first = (str(error).splitlines() or [""])[0]
         lines = [f"nnlab: no time estimate ({type(error).__name__}{': ' * bool(first)}{first})"]

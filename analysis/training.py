@@ -179,7 +179,11 @@ def build_pack(specs: list[dict], data_path: Path | str, device: torch.device, h
         raise ValueError("a pack holds runs that differ only in their seed")
     if device.type == "cpu":
         deterministic_cpu()
-    splits = load_splits(data_path, specs[0], device)
+    return pack_on(specs, load_splits(data_path, specs[0], device), device, hand_backward)
+
+
+def pack_on(specs: list[dict], splits: Splits, device: torch.device, hand_backward: bool = True) -> Pack:
+    """The pack of `specs` training on `splits`: the time estimate's step probe builds one on synthetic images."""
     members, rngs = [], []
     for spec in specs:
         torch.manual_seed(spec["seed"])
