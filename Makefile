@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -c "import analysis, torch, snakemake, pandas, pyarrow, seaborn, pypandoc"
 	touch $@
 
-# What `make test` needs beyond Python, from Debian: a browser for the site check (any name analysis/sitecheck.py
+# What `make test` needs beyond Python, from Debian: a browser for the site check (any name analysis/site/sitecheck.py
 # tries), and the daemons and clients of the real single-node cluster tests/test_slurm.py starts. Checked with
 # `command -v` first (milliseconds when present); installed as root with apt-get; otherwise one line says what to
 # install and the target fails, so no test is ever skipped for want of them.
@@ -45,7 +45,7 @@ sysdeps: sysdeps-data
 	{ $(HAS_CHROMIUM); } >/dev/null 2>&1 && { $(HAS_SLURM); } >/dev/null 2>&1 \
 	  || { echo "nnlab: installed $$pkgs, but chromium or a Slurm command is still not on PATH" >&2; exit 1; }
 
-# Fashion-MNIST's fallback source is Debian's dataset-fashion-mnist (`apt-get download`, analysis/data.py); on a
+# Fashion-MNIST's fallback source is Debian's dataset-fashion-mnist (`apt-get download`, analysis/data/datasets.py); on a
 # fresh machine apt's package lists are empty, so they are refreshed once. Not fatal: the canonical host may
 # answer, and when every source fails the data step lists each one and why.
 sysdeps-data:
@@ -59,9 +59,9 @@ sysdeps-data:
 	fi
 
 study: env sysdeps-data
-	@$(BIN)/python -m analysis.estimate --profile $(PROFILE) --cores $(CORES) --save results/$(PROFILE)/estimate.json || true
+	@$(BIN)/python -m analysis.tools.estimate --profile $(PROFILE) --cores $(CORES) --save results/$(PROFILE)/estimate.json || true
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE)
-	@$(BIN)/python -m analysis.estimate --measured results/$(PROFILE)/estimate.json || true
+	@$(BIN)/python -m analysis.tools.estimate --measured results/$(PROFILE)/estimate.json || true
 	@echo "site: results/$(PROFILE)/site/index.html"
 
 quick:
@@ -72,12 +72,12 @@ full:
 
 # What a finished build found, as files to commit (docs/results/<profile>.md and its figures): results/ is not in git.
 summary: env
-	$(BIN)/python -m analysis.results_summary --profile $(PROFILE)
+	$(BIN)/python -m analysis.site.results_summary --profile $(PROFILE)
 
 # Every cached run of a profile checked against the checksums in its record.json; trains and moves nothing (a build
-# moves a damaged run's files aside and retrains it: analysis/run_files.py).
+# moves a damaged run's files aside and retrains it: analysis/store/run_files.py; the command: analysis/pipeline/verify.py).
 verify: env
-	$(BIN)/python -m analysis.run_files --profile $(PROFILE)
+	$(BIN)/python -m analysis.pipeline.verify --profile $(PROFILE)
 
 # Lint first (seconds): ruff and snakefmt read their settings from pyproject.toml.
 test: env sysdeps

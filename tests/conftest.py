@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.data import prepare
+from analysis.data.datasets import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "results" / "data"

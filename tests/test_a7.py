@@ -4,8 +4,8 @@ import math
 import pandas as pd
 import pytest
 
-from analysis.answers import a7
-from analysis.stats import mean_ci
+from analysis.study.answers import a7
+from analysis.study.stats import mean_ci
 
 
 def test_xor_inequalities_are_infeasible():
@@ -78,7 +78,7 @@ def test_mean_ci_widens_with_spread():
 
 def synthetic_context(tmp_path, sigmoid_acc: float, layer_ratio: float):
     """Tables shaped like the aggregate step's, with chosen outcomes."""
-    from analysis.answers.common import Context
+    from analysis.study.answers.common import Context
 
     runs, grads, batches = [], [], []
     for act, acc in (("sigmoid", sigmoid_acc), ("relu", 0.8)):
@@ -100,7 +100,7 @@ def synthetic_context(tmp_path, sigmoid_acc: float, layer_ratio: float):
 @pytest.mark.parametrize("sigmoid_acc, ratio, chance, a, b_word", [(0.10, 0.07, True, "True", "smaller"),
                                                                     (0.75, 10.0, False, "False", "larger")])
 def test_a74_a75_answers_follow_the_measurements(tmp_path, sigmoid_acc, ratio, chance, a, b_word):
-    from analysis.answers.common import PageOutput
+    from analysis.study.answers.common import PageOutput
 
     out = PageOutput(page="a7", out_dir=tmp_path / "answers")
     ctx = synthetic_context(tmp_path, sigmoid_acc, ratio)

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.answers import e7, h4, m2, d1
-from analysis.answers.common import Context, PageOutput, document_values
-from analysis.figures import setup_style
+from analysis.study.answers import e7, h4, m2, d1
+from analysis.study.answers.common import Context, PageOutput, document_values
+from analysis.study.figures import setup_style
 
 
 def context(tmp_path, tables: dict[str, list[dict]], experiments: dict, page: str) -> Context:
@@ -67,7 +67,7 @@ def test_e7_answers_follow_the_measurements(tmp_path, sigmoid_acc, spread, bn_ac
 def test_similar_is_an_equivalence_test_that_can_be_inconclusive(ci90, ci95, verdict):
     """A 90 % CI inside ±2 points supports 'similar' (two one-sided tests at 5 %), a 95 % CI wholly outside
     contradicts it, anything across a margin cannot tell."""
-    from analysis.stats import Estimate, equivalence_test
+    from analysis.study.stats import Estimate, equivalence_test
 
     def est(low, high):
         return Estimate((low + high) / 2, low, high, 5, 0.01)
@@ -173,7 +173,7 @@ class Recording(PageOutput):
 
 
 def test_a_new_activation_appears_on_the_m2_page_from_the_data_alone(tmp_path):
-    """gelu is one registry entry (analysis/activations.py): runs of it show in the M2.1 table and heat map and
+    """gelu is one registry entry (analysis/engine/activations.py): runs of it show in the M2.1 table and heat map and
     the M2.2 figure and table, in registry order, with no list on the page to extend."""
     acts = ("gelu", "relu", "tanh", "sigmoid", "lecun_tanh")
     ctx = context(tmp_path, m2_tables(0.5, acts), {"m2_depth": {}}, "m2")
@@ -217,7 +217,7 @@ def test_m2_protocol_variants_publish_what_the_registry_names_and_the_scorecard_
     """The variant measurements (epochs 0 and 1 of m2_depth, one epoch at widths 64 and 256) are published
     under the keys config/scorecard.csv names, the page's sentence follows the curves, and the scorecard's
     cause names the variant that reproduces the document's 5-layer ReLU accuracy (90.8 %) only when one does."""
-    from analysis import scorecard
+    from analysis.study import scorecard
     ctx = context(tmp_path, m2_curves(relu_epoch1), {"m2_depth": {}, "m2_width": {}}, "m2")
     out = output(tmp_path)
     runs = m2._depth(ctx.of("runs", "m2_depth"))
@@ -320,7 +320,7 @@ def test_d11_to_d13_over_seeds_publish_means_and_the_width_sweep_averages_its_se
 def test_a_page_without_runs_still_sets_every_answer_it_declares(tmp_path, page):
     """No runs at all (an experiment left out of a configuration): every declared answer and short answer gets
     its 'not in this profile' sentence, so the answers step does not refuse the page."""
-    from analysis.answers.questions import fragment_problems
+    from analysis.study.answers.questions import fragment_problems
 
     module = {"d1": d1, "m2": m2}[page]
     ctx = context(tmp_path, {"runs": [], "epochs": []}, {}, page)
@@ -334,7 +334,7 @@ def test_d15_publishes_the_validation_variant_and_the_scorecard_credits_it_only_
                                                                                             credited):
     """The Keras models' last-epoch validation metrics are published under the keys config/scorecard.csv declares
     for D1.5's second variant; the cause names that variant only when its runs hold the document's 91.25 %."""
-    from analysis import scorecard
+    from analysis.study import scorecard
 
     runs, epochs = [], []
     for dataset, test in (("fashion_mnist", 0.889), ("mnist", 0.98)):

@@ -1,7 +1,8 @@
 """The benchmark's premises and arithmetic: the documents' loop and nnlab's step compute the same training, so their
 speeds compare; a packed member trains exactly as its run alone, so the packed benchmarks time the same work; what
 each part times is the work it names; every figure printed follows from the timings and FLOP counts it reports.
-Speeds are not asserted here (they live in `python -m analysis.bench`): the timings below are counted or made up."""
+Speeds are not asserted here (they live in `python -m analysis.tools.bench`): the
+timings below are counted or made up."""
 import re
 from pathlib import Path
 
@@ -10,10 +11,10 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from analysis import bench
-from analysis.bench import MODELS, PACK_BENCHES, equivalence, mlp_step_parts, pack_benchmarks, pack_speedup
-from analysis.models import build_model, flops_per_sample
-from analysis.training import build_pack, run_frames, run_pack, train_pack, train_run
+from analysis.tools import bench
+from analysis.tools.bench import MODELS, PACK_BENCHES, equivalence, mlp_step_parts, pack_benchmarks, pack_speedup
+from analysis.engine.models import build_model, flops_per_sample
+from analysis.engine.training import build_pack, run_frames, run_pack, train_pack, train_run
 
 TINY_MLP = {"kind": "mlp", "hidden": [16] * 3}
 
@@ -41,7 +42,7 @@ def mlp_macs(widths: list[int]) -> int:
 
 
 def closed_form_flops(model: dict) -> float:
-    """FLOPs per sample as analysis.models counts them (×2 per multiply-add, ×3 for forward, input and weight
+    """FLOPs per sample as analysis.engine.models counts them (×2 per multiply-add, ×3 for forward, input and weight
     gradients, the first layer's input gradient included though no step computes it), from the spec's sizes by
     hand, for 28×28 single-channel input: MLPs, and CNNs of same-padded convolutions each followed by 2×2
     pooling (the `cnn` kind)."""
@@ -112,7 +113,7 @@ FIGURES = re.compile(r"(\d+) runs alone :\s+(\d+) samples/s in all =\s+([\d.]+) 
 
 def test_pack_benchmark_figures_follow_from_its_timings_and_flop_counts(monkeypatch, capsys, tmp_path: Path):
     """Every printed rate is k·n over the seconds timed, every GFLOP/s that rate times the model's FLOPs per sample
-    (counted by hand from the sizes used, and equal to analysis.models' count), every share of peak that over the
+    (counted by hand from the sizes used, and equal to analysis.engine.models' count), every share of peak that over the
     peak, every ratio the quotient of the two timings; each benchmark timed on its own experiment's data set."""
     asked = {}
 

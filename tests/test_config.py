@@ -2,8 +2,9 @@ import copy
 
 import pytest
 
-from analysis.activations import NAMES
-from analysis.config import ConfigError, load_config, load_schema, run_id, study_runs, validate
+from analysis.engine.activations import NAMES
+from analysis.pipeline.config import ConfigError, load_config, load_schema, study_runs, validate
+from analysis.store.run_ids import run_id
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def _activation_refs(node, path="") -> list[str]:
 
 
 def test_the_schemas_activation_names_are_the_registrys():
-    """One list of activation names in the schema (`$defs/activation`), equal to analysis/activations.py's."""
+    """One list of activation names in the schema (`$defs/activation`), equal to analysis/engine/activations.py's."""
     schema = load_schema()
     enum = schema["$defs"]["activation"]["enum"]
     assert not set(NAMES) - set(enum), f"registered but not in schema.yaml: {sorted(set(NAMES) - set(enum))}"
@@ -118,7 +119,7 @@ def _hash_before_new_keys(spec: dict) -> str:
 
 def test_quick_profile_ids_are_those_of_the_specs_as_before(config):
     """Cached runs keep their ids: every run id equals the pre-change hash of its spec, computed from the config."""
-    from analysis.config import experiment_specs
+    from analysis.pipeline.config import experiment_specs
 
     expected = sorted({_hash_before_new_keys(spec) for name in config["experiments"]
                        for spec in experiment_specs(config, name, "quick")})
@@ -126,7 +127,8 @@ def test_quick_profile_ids_are_those_of_the_specs_as_before(config):
 
 
 def test_new_keys_at_their_defaults_do_not_enter_the_id(config):
-    from analysis.config import NEUTRAL_KEYS, canonical, load_schema
+    from analysis.pipeline.config import load_schema
+    from analysis.store.run_ids import NEUTRAL_KEYS, canonical
 
     spec = next(iter(study_runs({**config, "profile": "quick"}, "quick").values())).spec
     spelled = dict(spec)

@@ -1,4 +1,4 @@
-"""`conventions: keras` (analysis.conventions): Keras' optimizer, BatchNorm and initialisation defaults, the
+"""`conventions: keras` (analysis.engine.conventions): Keras' optimizer, BatchNorm and initialisation defaults, the
 spec's explicit settings winning, and README's table equal to the one the module prints."""
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from analysis.conventions import markdown_table
-from analysis.models import build_model
-from analysis.optim import make_optimizer
-from analysis.packed import PackedNet
+from analysis.engine.conventions import markdown_table
+from analysis.engine.models import build_model
+from analysis.engine.optim import make_optimizer
+from analysis.engine.packed import PackedNet
 
 ROOT = Path(__file__).resolve().parent.parent
 MLP = {"model": {"kind": "mlp", "hidden": [8]}, "activation": "relu", "norm": "batchnorm", "init": "torch_default"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from analysis.data import FILES, DataSourceError, file_sha256, prepare, tensor_file_problem
+from analysis.data.datasets import FILES, DataSourceError, file_sha256, prepare, tensor_file_problem
 
 
 def test_real_datasets_have_the_canonical_facts(data_dir, provenance):

@@ -1,4 +1,5 @@
-"""The time estimate `make` prints first (analysis/estimate.py): its arithmetic against a hand computation, finished
+"""The time estimate `make` prints first (analysis/tools/estimate.py): its arithmetic against a hand computation,
+finished
 runs left out and used for calibration, the step probe's budget and fallback, more cores giving a shorter estimate,
 the line after the build, and a CLI that never fails the build. No data is loaded; the matmul probe is replaced by a
 fixed peak and the step probe by fixed timings (one test runs the real step probe on a tiny network)."""
@@ -10,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import estimate as est
-from analysis import step_probe
-from analysis.config import CONFIG_PATH, study_runs
-from analysis.layout import RUN_FILES
+from analysis.tools import estimate as est
+from analysis.tools import step_probe
+from analysis.pipeline.config import CONFIG_PATH, study_runs
+from analysis.store.layout import RUN_FILES
 
 PEAK = 100.0  # GFLOP/s of the fake probe
 # 784 -> 10 -> 10: (7,840 + 100) multiply-adds, ×2 FLOPs, ×3 forward + both gradients

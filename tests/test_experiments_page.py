@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.answers import DOCUMENT_PAGES, PAGES, claimed_experiments, experiments
-from analysis.answers.__main__ import undeclared_reads
-from analysis.answers.common import Context, PageOutput
-from analysis.config import experiment_specs, load_config, run_id
-from analysis.figures import setup_style
+from analysis.study.answers import DOCUMENT_PAGES, PAGES, claimed_experiments, experiments
+from analysis.study.answers.__main__ import undeclared_reads
+from analysis.study.answers.common import Context, PageOutput
+from analysis.pipeline.config import experiment_specs, load_config
+from analysis.store.run_ids import run_id
+from analysis.study.figures import setup_style
 
 TOY = {"exercise": "config only", "title": "A toy MLP added in YAML only",
        "base": {"dataset": "mnist", "model": {"kind": "mlp", "hidden": [8, 8]}, "train_subset": 500, "epochs": 2,

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis import data as data_module
-from analysis import training
-from analysis.config import run_id
-from analysis.splits import load_splits
+from analysis.data.datasets import datasets as data_module
+from analysis.engine import training
+from analysis.store.run_ids import run_id
+from analysis.data.splits import load_splits
 
 
 def no_space(*_args, **_kwargs):
@@ -75,7 +75,7 @@ def test_cuda_requested_without_a_gpu_is_a_clear_error(tmp_path, data_dir, capsy
 @pytest.fixture
 def data_copy(tmp_path, data_dir, provenance) -> Path:
     """A copy of the prepared Fashion-MNIST file beside a provenance record holding its size and SHA-256,
-    as analysis.data writes them (the shared results/data is never touched)."""
+    as analysis.data.datasets writes them (the shared results/data is never touched)."""
     target = tmp_path / "data" / "fashion_mnist.pt"
     target.parent.mkdir()
     shutil.copyfile(data_dir / "fashion_mnist.pt", target)

@@ -4,7 +4,7 @@ import struct
 import numpy as np
 import pytest
 
-from analysis.idx import IdxFormatError, maybe_gunzip, parse_idx
+from analysis.data.idx import IdxFormatError, maybe_gunzip, parse_idx
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

@@ -1,4 +1,4 @@
-"""Initialisations (analysis.inits): the registry is the schema's enum, the names that predate it give the same
+"""Initialisations (analysis.engine.inits): the registry is the schema's enum, the names that predate it give the same
 bits as before, and each new one has the statistics its name promises."""
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from analysis.config import load_schema
-from analysis import models
-from analysis.inits import INITS
-from analysis.models import build_model
+from analysis.pipeline.config import load_schema
+from analysis.engine import models
+from analysis.engine.inits import INITS
+from analysis.engine.models import build_model
 
 MLP = {"model": {"kind": "mlp", "hidden": [300, 200]}, "activation": "relu"}
 CNN = {"model": {"kind": "cnn", "conv": [4, 6], "fc": [16]}, "activation": "relu"}
@@ -20,7 +20,7 @@ LAYERS = {"model": {"kind": "layers", "layers": [{"conv": 4, "kernel": 3}, "act"
 
 
 def initialise_before(model: nn.Module, scheme: str, std: float = 0.01) -> None:
-    """analysis.models.initialise as it was before the registry (the reference for cached runs)."""
+    """analysis.engine.models.initialise as it was before the registry (the reference for cached runs)."""
     if scheme == "torch_default":
         return
     for module in model.modules():

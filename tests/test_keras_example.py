@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.config import study_runs, validate
+from analysis.pipeline.config import study_runs, validate
 from workflow_helpers import ROOT, copy_workflow
 
 KERAS_MNIST_MLP = """

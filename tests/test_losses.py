@@ -1,4 +1,4 @@
-"""Losses (analysis.losses): cross-entropy as before, label smoothing and MSE on one-hot targets, the same for a
+"""Losses (analysis.engine.losses): cross-entropy as before, label smoothing and MSE on one-hot targets, the same for a
 packed member as for its run alone; anything but plain cross-entropy trains by autograd, and the record says so."""
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from analysis.config import ConfigError, load_config, validate
-from analysis.losses import single_loss
-from analysis.mlp_step import HandBackward
-from analysis.packed import member_losses
-from analysis.training import build_pack, evaluate, run_pack, run_record
+from analysis.pipeline.config import ConfigError, load_config, validate
+from analysis.engine.losses import single_loss
+from analysis.engine.mlp_step import HandBackward
+from analysis.engine.packed import member_losses
+from analysis.engine.training import build_pack, evaluate, run_pack, run_record
 
 LOGITS = torch.randn(3, 8, 10, generator=torch.Generator().manual_seed(0))
 TARGETS = torch.randint(0, 10, (3, 8), generator=torch.Generator().manual_seed(1))

@@ -1,6 +1,6 @@
 """The hand-written MLP backward pass: the same numbers as autograd, bit for bit, and only where it applies.
 
-It runs on packed networks (analysis.packed); a pack of one is a single run."""
+It runs on packed networks (analysis.engine.packed); a pack of one is a single run."""
 import copy
 from pathlib import Path
 
@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from analysis.activations import REGISTRY
-from analysis.mlp_step import HandBackward
-from analysis.models import build_model
-from analysis.packed import PackedNet
-from analysis.training import build_pack, train_run
+from analysis.engine.activations import REGISTRY
+from analysis.engine.mlp_step import HandBackward
+from analysis.engine.models import build_model
+from analysis.engine.packed import PackedNet
+from analysis.engine.training import build_pack, train_run
 
 #: the registered activations the hand-written pass has kernels for, and those it has none for
 ACTIVATIONS = [name for name, a in REGISTRY.items() if a.kernels]

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from analysis.models import (Activation, UnknownActivationError, activation_layers, build_model, evaluating,
-                             lecun_tanh, model_summary, parameter_count, penalty_terms, penalty_value, weight_layers)
+from analysis.engine.models import (Activation, UnknownActivationError, activation_layers, build_model, evaluating,
+                                    lecun_tanh, model_summary, parameter_count, penalty_terms, penalty_value,
+                                    weight_layers)
 
 
 
@@ -53,7 +54,7 @@ def test_glorot_init_zeroes_biases():
 
 def test_m2_cnn_from_the_config_has_the_documents_parameter_count():
     """M2.4: the `m2_cnn` layer list in config/config.yaml rebuilds the Keras summary's 1,221,450 parameters."""
-    from analysis.config import load_config
+    from analysis.pipeline.config import load_config
 
     config = load_config()
     spec = {**config["defaults"], **config["experiments"]["m2_cnn"]["base"]}
@@ -153,7 +154,7 @@ def test_layers_kind_average_pooling_builds_and_trains():
 def test_schema_accepts_avgpool_and_rejects_a_zero_size():
     import copy
 
-    from analysis.config import ConfigError, load_config, validate
+    from analysis.pipeline.config import ConfigError, load_config, validate
 
     config = load_config()
     layers = config["experiments"]["m2_cnn"]["base"]["model"]["layers"]

@@ -1,14 +1,14 @@
-"""The optimizer registry (analysis.optim): every entry builds and steps a packed model with its members
+"""The optimizer registry (analysis.engine.optim): every entry builds and steps a packed model with its members
 independent; names and arguments are checked against the optimizer's own signature, in one line."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from analysis.config import load_schema
-from analysis.models import build_model
-from analysis.optim import OPTIMIZERS, OptimizerConfigError, check, keywords, make_optimizer
-from analysis.packed import PackedNet, member_losses
+from analysis.pipeline.config import load_schema
+from analysis.engine.models import build_model
+from analysis.engine.optim import OPTIMIZERS, OptimizerConfigError, check, keywords, make_optimizer
+from analysis.engine.packed import PackedNet, member_losses
 
 SPEC = {"model": {"kind": "mlp", "hidden": [6]}, "activation": "relu", "lr": 0.01, "momentum": 0.0,
         "weight_decay": 0.0}

@@ -1,4 +1,4 @@
-"""Packed training (analysis.packed): K runs that differ only in their seed, trained as one network.
+"""Packed training (analysis.engine.packed): K runs that differ only in their seed, trained as one network.
 
 - a run trained alone (a pack of one) is the textbook PyTorch loop, bit for bit;
 - a packed member equals its run trained alone, on one thread: every member, every table and every final weight
@@ -17,11 +17,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from analysis.activations import REGISTRY
-from analysis.models import build_model
-from analysis.optim import OPTIMIZERS, make_optimizer
-from analysis.splits import load_splits
-from analysis.training import Pack, build_pack, run_frames, run_pack, train_pack
+from analysis.engine.activations import REGISTRY
+from analysis.engine.models import build_model
+from analysis.engine.optim import OPTIMIZERS, make_optimizer
+from analysis.data.splits import load_splits
+from analysis.engine.training import TrainingPack, build_pack, run_frames, run_pack, train_pack
 
 BASE = {"dataset": "fashion_mnist", "train_subset": 700, "test_subset": 300, "validation_split": 0.1,
         "split_seed": 0, "normalise": {"mean": 0.1307, "std": 0.3081}, "activation": "relu", "norm": "none",
@@ -113,7 +113,7 @@ def untimed(frame):
     return frame.drop(columns=["seconds", "samples_per_s"], errors="ignore")
 
 
-def member_state(pack: Pack, k: int) -> dict[str, torch.Tensor]:
+def member_state(pack: TrainingPack, k: int) -> dict[str, torch.Tensor]:
     """Member k's weights and buffers: its slice of each packed tensor ([K, ...] dense, K·F batch-norm features);
     a scalar buffer (batch norm's step count) is shared."""
     return {key: t.view(pack.model.members, -1)[k] if t.dim() else t for key, t in pack.model.state_dict().items()}

@@ -1,6 +1,6 @@
 """Which runs share a pack, and what Snakemake retrains after an edit (real Snakemake, dry runs).
 
-The rules (analysis/packing.py): only runs still to train are packed; adding a seed trains the new seed
+The rules (analysis/pipeline/packing.py): only runs still to train are packed; adding a seed trains the new seed
 and nothing else; editing a setting retrains the runs whose spec changed, never their unchanged pack-mates."""
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import sys
 
 import yaml
 
-from analysis.config import Run, run_id, study_runs
-from analysis.packing import pack_size_of, plan_packs
+from analysis.pipeline.config import Run, study_runs
+from analysis.store.run_ids import run_id
+from analysis.pipeline.packing import pack_size_of, plan_packs
 from workflow_helpers import copy_workflow, job_counts, trained_runs
 
 TINY = {"dataset": "fashion_mnist", "model": {"kind": "mlp", "hidden": [8]}, "train_subset": 300,

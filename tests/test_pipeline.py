@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.sitecheck import check_site
+from analysis.site.sitecheck import check_site
 from workflow_helpers import ROOT, copy_workflow, job_counts, trained_runs
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -151,7 +151,7 @@ def test_snakemakes_own_report_holds_the_figures(workflow):
 def test_tables_carry_config_columns(workflow):
     tables = workflow / "results/quick/tables"
     runs = pd.read_parquet(tables / "runs.parquet")
-    from analysis.config import load_config, study_runs
+    from analysis.pipeline.config import load_config, study_runs
 
     expected = study_runs(load_config(workflow / "config/config.yaml"), "quick")
     assert set(runs["run_id"]) == set(expected) and len(runs) >= 2 * 3 + 2 + 1
@@ -232,7 +232,7 @@ def test_a_damaged_run_file_is_named_and_exactly_that_run_is_retrained(workflow)
     pd.testing.assert_frame_equal(after[metrics], before[metrics])
     record = json.loads((folder / "record.json").read_text())
     assert set(record["files"]) >= {"metrics.parquet", "batches.parquet"}
-    verify = subprocess.run([sys.executable, "-m", "analysis.run_files", "--profile", "quick"], cwd=workflow,
+    verify = subprocess.run([sys.executable, "-m", "analysis.pipeline.verify", "--profile", "quick"], cwd=workflow,
                             capture_output=True, text=True)
     assert verify.returncode == 0 and "0 damaged" in verify.stderr
 
@@ -242,7 +242,7 @@ def test_config_text_shows_as_text_and_runs_no_script(workflow):
     shows them verbatim, in the index table and the section heading, and nothing runs."""
     from playwright.sync_api import sync_playwright
 
-    from analysis.sitecheck import find_chromium, serve
+    from analysis.site.sitecheck import find_chromium, serve
 
     with serve(workflow / "results/quick/site") as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])

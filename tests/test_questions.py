@@ -1,20 +1,20 @@
-"""Each question is declared once (analysis/answers/questions.py): the pages' .qmd sources include exactly the
+"""Each question is declared once (analysis/study/answers/questions.py): the pages' .qmd sources include exactly the
 fragments their modules declare, a page that writes an undeclared fragment or forgets a declared one is named,
 and the landing page's headlines come from the declarations."""
 from __future__ import annotations
 
 import pytest
 
-from analysis.answers import DOCUMENT_PAGES, declared_questions
-from analysis.answers.common import PageOutput
-from analysis.answers.questions import Question, emit_headlines, fragment_problems, source_problems
-from analysis.config import ROOT
+from analysis.study.answers import DOCUMENT_PAGES, declared_questions
+from analysis.study.answers.common import PageOutput
+from analysis.study.answers.questions import Question, emit_headlines, fragment_problems, source_problems
+from analysis.pipeline.config import ROOT
 
 
 @pytest.mark.parametrize("page", DOCUMENT_PAGES)
 def test_every_page_source_includes_exactly_what_its_questions_declare(page):
     declared = declared_questions(page)
-    assert declared, f"analysis/answers/{page}.py declares no QUESTIONS"
+    assert declared, f"analysis/study/answers/{page}.py declares no QUESTIONS"
     assert source_problems(ROOT / "report" / f"{page}.qmd", declared) == []
 
 

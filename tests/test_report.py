@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.landing import one_line, questions_of, scorecard_verdicts, verdict_cell
-from analysis.pandoc_site import ReportError, callout_titles, expand_shortcodes, front_matter, render_pandoc
-from analysis.report import SITE_PAGES, SOURCE_DIR, prepare_build
+from analysis.site.landing import one_line, questions_of, scorecard_verdicts, verdict_cell
+from analysis.site.pandoc_site import ReportError, callout_titles, expand_shortcodes, front_matter, render_pandoc
+from analysis.site.report import SITE_PAGES, SOURCE_DIR, prepare_build
 
 
 def test_var_and_nested_include(tmp_path):
@@ -137,7 +137,7 @@ def test_landing_and_experiments_pages_render_with_pandoc(tmp_path):
 
 # ------------------------------------------------------------------ the results summary to commit ---
 def test_results_summary_keeps_answers_causes_and_figures_of_a_build(tmp_path):
-    from analysis.results_summary import SummaryError, write_summary
+    from analysis.site.results_summary import SummaryError, write_summary
 
     results, docs = tmp_path / "results", tmp_path / "docs" / "results"
     synthetic_answers(results / "full" / "answers")

@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from analysis.config import run_id
+from analysis.store.run_ids import run_id
 
 SPEC = {"dataset": "fashion_mnist", "train_subset": 24000, "test_subset": 1000, "validation_split": 0.1,
         "split_seed": 0, "normalise": {"mean": 0.1307, "std": 0.3081}, "activation": "relu", "norm": "batchnorm",
@@ -29,7 +29,7 @@ def command(data_dir, outdir, checkpoint, seeds=(SPEC["seed"],)):
         spec = {**SPEC, "seed": seed}
         members += ["--run-id", run_id(spec), "--spec", json.dumps(spec)]
     where = ["--outdir", str(outdir)] if len(seeds) == 1 else ["--runs-dir", str(outdir)]
-    return [sys.executable, "-m", "analysis.training", *members, "--data", str(data_dir / "fashion_mnist.pt"),
+    return [sys.executable, "-m", "analysis.engine.training", *members, "--data", str(data_dir / "fashion_mnist.pt"),
             *where, "--checkpoint", str(checkpoint), "--threads", "1"]
 
 

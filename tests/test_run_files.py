@@ -6,9 +6,9 @@ import json
 
 import pandas as pd
 
-from analysis.config import Run
-from analysis.layout import RUN_FILES
-from analysis.run_files import describe, file_digests, problem, recover
+from analysis.pipeline.config import Run
+from analysis.store.layout import RUN_FILES
+from analysis.store.run_files import describe, file_digests, problem, recover
 
 
 def finished_run(folder, with_digests: bool = True):

@@ -1,4 +1,4 @@
-"""Learning-rate schedules (analysis.schedules): torch's schedulers' rates, warm-up, the per-epoch `lr` column,
+"""Learning-rate schedules (analysis.engine.schedules): torch's schedulers' rates, warm-up, the per-epoch `lr` column,
 no change to a run that does not use one, and a resumed pack continuing at the rate it had."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis.aggregate import epoch_rates
-from analysis.config import ConfigError, load_config, validate
-from analysis.schedules import SCHEDULES, make_schedule
-from analysis.training import build_pack, capture, run_frames, run_pack, save_checkpoint, start, train_epoch
+from analysis.pipeline.aggregate import epoch_rates
+from analysis.pipeline.config import ConfigError, load_config, validate
+from analysis.engine.schedules import SCHEDULES, make_schedule
+from analysis.engine.training import build_pack, capture, run_frames, run_pack, save_checkpoint, start, train_epoch
 
 BASE = {"dataset": "fashion_mnist", "train_subset": 320, "test_subset": 100, "validation_split": 0.0,
         "split_seed": 0, "normalise": {"mean": 0.1307, "std": 0.3081}, "activation": "relu", "norm": "none",
@@ -34,7 +34,7 @@ def optimizer(lr: float = 0.1) -> torch.optim.Optimizer:
 
 def test_every_schedule_is_tested_and_in_the_schema():
     assert set(TORCH) == set(SCHEDULES)
-    from analysis.config import load_schema
+    from analysis.pipeline.config import load_schema
 
     schema = load_schema()["$defs"]["spec_keys"]["properties"]["schedule"]["properties"]
     assert schema["name"]["enum"] == list(SCHEDULES)
@@ -121,7 +121,7 @@ def test_a_scheduled_learning_rate_shows_on_the_learning_curves(tmp_path):
     import pandas as pd
     from matplotlib import pyplot as plt
 
-    from analysis.answers.tools import lr_axis
+    from analysis.study.answers.tools import lr_axis
 
     epochs = pd.DataFrame({"run_id": ["a"] * 3, "epoch": [1, 2, 3], "epoch_lr": [0.1, 0.05, 0.025]})
     fig, ax = plt.subplots()

@@ -16,11 +16,11 @@ import pytest
 import pypandoc
 from scipy import stats
 
-from analysis import scorecard
-from analysis.answers import h4, a7, m2, d1
-from analysis.answers.common import PageOutput, document_values
-from analysis.config import ROOT, load_config
-from analysis.stats import mean_ci
+from analysis.study import scorecard
+from analysis.study.answers import h4, a7, m2, d1
+from analysis.study.answers.common import PageOutput, document_values
+from analysis.pipeline.config import ROOT, load_config
+from analysis.study.stats import mean_ci
 
 REGISTRY = ROOT / "config/scorecard.csv"
 #: ten runs: mean 0.70, sd ≈ 0.032 → 95 % CI of the mean ± 0.023, one run's prediction interval ± 0.076
@@ -264,7 +264,7 @@ def document_constants() -> dict[str, object]:
     """Every module-level DOCUMENT_* name of the answer modules, as module.NAME -> value."""
     found = {}
     for path in sorted(p for p in (ROOT / "analysis/answers").glob("*.py") if not p.name.startswith("__")):
-        module = importlib.import_module(f"analysis.answers.{path.stem}")
+        module = importlib.import_module(f"analysis.study.answers.{path.stem}")
         for node in ast.parse(path.read_text()).body:
             targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
             for target in targets:
@@ -479,7 +479,7 @@ def test_the_summary_says_how_many_differences_chance_alone_would_give():
 
 
 def test_each_variant_names_the_commit_that_declared_it():
-    from analysis.scorecard_checks import declaring_commit
+    from analysis.study.scorecard_checks import declaring_commit
 
     declared = declaring_commit("one epoch at width 64 (the document gives no width)")
     assert declared and len(declared.split()[0]) >= 7  # '<hash> <date>'

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import scorecard
-from analysis.scorecard_checks import calibration_table
-from analysis.stats import (CONTRADICTED, INCONCLUSIVE, PREDICTION, SUPPORTED, decisive, greater, mean_ci, power,
-                            ratio_greater, reference_interval, similar, simulate_rule, within)
+from analysis.study import scorecard
+from analysis.study.scorecard_checks import calibration_table
+from analysis.study.stats import (CONTRADICTED, INCONCLUSIVE, PREDICTION, SUPPORTED, decisive, greater, mean_ci, power,
+                                  ratio_greater, reference_interval, similar, simulate_rule, within)
 
 NS, KS = range(2, 11), (1, 5)
 

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis.config import run_id
-from analysis.layout import RUN_FILES
-from analysis.training import main, train_run
+from analysis.store.run_ids import run_id
+from analysis.store.layout import RUN_FILES
+from analysis.engine.training import main, train_run
 
 SPEC = {"dataset": "fashion_mnist", "train_subset": 600, "test_subset": 300, "validation_split": 0.2,
         "split_seed": 0, "normalise": {"mean": 0.1307, "std": 0.3081}, "activation": "sigmoid",
@@ -76,8 +76,8 @@ def test_gradient_probe_matches_autograd(data_dir, model):
     backward) and a CNN (autograd, channels-last gradients)."""
     from torch.nn import functional as F
 
-    from analysis.models import build_model, weight_layers
-    from analysis.splits import load_splits
+    from analysis.engine.models import build_model, weight_layers
+    from analysis.data.splits import load_splits
 
     spec = {**SPEC, "model": model, "epochs": 1, "train_subset": 64, "validation_split": 0.0, "batch_size": 64}
     result = train_run(spec, data_dir / "fashion_mnist.pt", torch.device("cpu"), progress=False)
@@ -117,7 +117,7 @@ def test_full_batch_penalised_run_records_penalty_and_throughput(train):
 
 
 def test_class_subset_is_balanced_and_relabelled(data_dir):
-    from analysis.splits import load_splits, n_classes
+    from analysis.data.splits import load_splits, n_classes
 
     spec = {**SPEC, "classes": [3, 7], "train_per_class": 50, "validation_split": 0.0, "test_subset": None}
     splits = load_splits(data_dir / "fashion_mnist.pt", spec, torch.device("cpu"))

@@ -7,7 +7,7 @@ rule manifest:
         # a digest keeps Snakemake's rerun reasons short; the config itself goes into the file
         config_digest=hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16],
     run:
-        from analysis.files import atomic_write
+        from analysis.store.files import atomic_write
         from pathlib import Path
 
         atomic_write(
@@ -27,5 +27,5 @@ rule aggregate:
     log:
         f"{OUT}/logs/aggregate.log",
     shell:
-        "{PY} -m analysis.aggregate --manifest {input.manifest:q} --runs-dir results/runs"
+        "{PY} -m analysis.pipeline.aggregate --manifest {input.manifest:q} --runs-dir results/runs"
         " --out {OUT}/tables > {log:q} 2>&1"

@@ -1,12 +1,12 @@
 # Tables -> per-page answers (numbers and sentences as JSON), figures (PNG+SVG) and
-# generated Markdown fragments the report pages include. One job per page of analysis.answers.PAGES: each
+# generated Markdown fragments the report pages include. One job per page of analysis.study.answers.PAGES: each
 # source document, and the experiments page (every experiment no document page claims).
 rule answers:
     input:
         tables=expand(f"{OUT}/tables/{{name}}.parquet", name=TABLES),
         provenance=expand(f"{DATA_DIR}/{{dataset}}.json", dataset=DATASETS),
         manifest=f"{OUT}/tables/manifest.json",
-        # the documents' own numbers, which the pages quote (analysis.answers.common.DocumentValues)
+        # the documents' own numbers, which the pages quote (analysis.study.answers.common.DocumentValues)
         registry="config/scorecard.csv",
     output:
         answers=f"{OUT}/answers/{{page}}.json",
@@ -24,7 +24,7 @@ rule answers:
     params:
         profile=PROFILE,
     shell:
-        "{PY} -m analysis.answers --page {wildcards.page} --profile {params.profile}"
+        "{PY} -m analysis.study.answers --page {wildcards.page} --profile {params.profile}"
         " --manifest {input.manifest:q} --tables {OUT}/tables --data-dir {DATA_DIR} --out {OUT}/answers > {log:q} 2>&1"
 
 
@@ -43,5 +43,5 @@ rule scorecard:
     log:
         f"{OUT}/logs/scorecard.log",
     shell:
-        "{PY} -m analysis.scorecard --registry {input.registry:q} --answers {OUT}/answers --out {OUT}/answers"
+        "{PY} -m analysis.study.scorecard --registry {input.registry:q} --answers {OUT}/answers --out {OUT}/answers"
         " --table {output.table:q} --runs {input.runs:q} --manifest {input.manifest:q} > {log:q} 2>&1"

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 import sys
 
-from analysis.config import ConfigError, study_runs, validate
-from analysis.answers import PAGES
+from analysis.pipeline.config import ConfigError, study_runs, validate
+from analysis.study.answers import PAGES
 
 try:
     validate(config)
@@ -28,4 +28,4 @@ THREADS = config.get("threads_per_job", 1)
 DATASETS = sorted({run.spec["dataset"] for run in RUNS.values()} | {"mnist", "fashion_mnist"})
 SITE_INDEX = f"{OUT}/site/index.html"
 # the per-run files and aggregated tables: one list, shared with the Python package
-from analysis.layout import RUN_FILES, TABLES
+from analysis.store.layout import RUN_FILES, TABLES

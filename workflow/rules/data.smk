@@ -12,6 +12,6 @@ rule dataset:
         sources=",".join(config["data"].get("sources", ["canonical", "registry", "local"])),
         timeout=config["data"].get("timeout_s", 20),
     shell:
-        "{PY} -m analysis.data --dataset {wildcards.dataset} --out {output.tensors:q}"
+        "{PY} -m analysis.data.datasets --dataset {wildcards.dataset} --out {output.tensors:q}"
         " --provenance {output.provenance:q} --local-dir={params.local_dir:q}"
         " --sources {params.sources} --timeout {params.timeout} > {log:q} 2>&1"

@@ -14,5 +14,5 @@ rule site:
     params:
         engine=config.get("report_engine", "auto"),
     shell:
-        "{PY} -m analysis.report --profile {PROFILE} --answers {OUT}/answers --build {OUT}/report_build"
+        "{PY} -m analysis.site.report --profile {PROFILE} --answers {OUT}/answers --build {OUT}/report_build"
         " --site {OUT}/site --source report --engine {params.engine} > {log:q} 2>&1"

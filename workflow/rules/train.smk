@@ -1,18 +1,18 @@
 # One job per pack: the runs of one configuration that differ only in their seed, trained together as
-# one packed model (analysis/packed.py); each run still writes its own files under results/runs/<run-id>/,
+# one packed model (analysis/engine/packed.py); each run still writes its own files under results/runs/<run-id>/,
 # shared by every profile and experiment that resolves to the same spec. Which runs share a pack is
-# planned from what is already on disk (analysis/packing.py): finished runs are never retrained because
+# planned from what is already on disk (analysis/pipeline/packing.py): finished runs are never retrained because
 # a seed was added or a pack-mate's setting changed.
 #
 # The members' specs and the checkpoint path are part of the shell command, not of `params`: a finished
 # run's pack is re-planned as a pack of its own, and a params change would otherwise retrain it (the
 # profile leaves "code" out of the rerun triggers). Its id hashes its spec already.
-from analysis.config import grid_keys_of
-from analysis.packing import plan_packs, pack_size_of, run_complete
-from analysis.run_files import recover
+from analysis.pipeline.config import grid_keys_of
+from analysis.pipeline.packing import plan_packs, pack_size_of, run_complete
+from analysis.store.run_files import recover
 
 # A finished run whose files no longer match its record (truncated, edited) is named here; outside a dry run its
-# files are copied into its folder's damaged-<time>/, its record deleted, and it is retrained, alone (analysis/run_files.py).
+# files are copied into its folder's damaged-<time>/, its record deleted, and it is retrained, alone (analysis/store/run_files.py).
 # Only the main process checks: cluster jobs parse this file too.
 if workflow.is_main_process:
     for line in recover(RUNS, "results/runs", grid_keys_of(config), workflow.output_settings.dryrun):
@@ -62,6 +62,6 @@ for pack in PACKS:
         resources:
             gpu=1 if USES_GPU else 0,
         shell:
-            "{PY} -m analysis.training {PACK_ARGS:{rule}}"
+            "{PY} -m analysis.engine.training {PACK_ARGS:{rule}}"
             " --data {input.data:q} --runs-dir results/runs"
             " --device {DEVICE} --threads {threads} --log {log:q} > {log:q} 2>&1"

@@ -1,0 +1,163 @@
+"""The statistics and renderings the exercise pages share: seed-averaged estimates, differences and the
+words for them, epochs-to-threshold, learning curves with bands and their palettes. (What a page reads and
+writes, and the "not in this profile" fillers, are in `analysis.study.answers.common`.) Each page module is then its
+questions' logic only: which runs to compare and what sentence the comparison supports.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from analysis.study.answers.common import PageOutput
+from analysis.study.figures import ACTIVATION_PALETTE
+from analysis.study.stats import Estimate, diff_ci, mean_ci
+
+SPLIT_STYLE = {"train": "-", "val": "--", "test": ":"}
+DATASET_LABEL = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}
+
+
+def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs that trained to the end (diverged runs are counted apart, never averaged)."""
+    return runs[runs["status"] == "ok"]
+
+
+def estimates(runs: pd.DataFrame, by: list[str], metrics: Iterable[str]) -> dict[tuple, dict[str, Estimate]]:
+    """Mean and CI over seeds of each `final_<metric>` per group of `by` (diverged runs left out); beside them
+    `diverged` (a count) and `run_ids` (the runs kept, for `out.measure(..., run_ids=...)`)."""
+    out: dict[tuple, dict[str, Estimate]] = {}
+    for key, group in runs.groupby(by, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        ok = ok_runs(group)
+        out[key] = {m: mean_ci(ok[f"final_{m}"]) for m in metrics}
+        out[key]["diverged"] = int((group["status"] == "diverged").sum())
+        out[key]["run_ids"] = ok["run_id"].astype(str).tolist() if "run_id" in ok else []
+    return out
+
+
+def final_values(runs: pd.DataFrame, mask: pd.Series, metric: str) -> list[float]:
+    return ok_runs(runs[mask])[f"final_{metric}"].tolist()
+
+
+def gap(runs: pd.DataFrame, a: pd.Series, b: pd.Series, metric: str = "test_acc") -> Estimate:
+    """Welch CI of mean(final metric | a) − mean(final metric | b)."""
+    return diff_ci(final_values(runs, a, metric), final_values(runs, b, metric))
+
+
+def pp(est: Estimate, digits: int = 2) -> str:
+    """A difference of fractions in percentage points, with its CI."""
+    if est.n == 0 or math.isnan(est.mean):
+        return "n/a"
+    if math.isnan(est.low):
+        return f"{100 * est.mean:+.{digits}f} pp (n = {est.n})"
+    return f"{100 * est.mean:+.{digits}f} pp (95 % CI {100 * est.low:+.{digits}f} to {100 * est.high:+.{digits}f})"
+
+
+def compare_word(est: Estimate, better: str = "above", worse: str = "below",
+                 undetected: str = "with no difference detected from",
+                 one_run: str = "not compared, one run per arm, with") -> str:
+    """Which side of zero the 95 % CI of a difference lies on. A CI across zero is 'no difference detected', never
+    equality (that takes an equivalence test: `analysis.study.stats.similar`); one run per arm has no interval and no
+    direction."""
+    if est.n == 0 or math.isnan(est.mean):
+        return "not measured against"
+    if math.isnan(est.low):
+        return one_run
+    if est.low > 0:
+        return better
+    if est.high < 0:
+        return worse
+    return undetected
+
+
+def epochs_to(epochs: pd.DataFrame, metric: str, threshold: float) -> pd.Series:
+    """First epoch at which each run's `metric` reaches `threshold` (NaN when never)."""
+    def first(group: pd.DataFrame) -> float:
+        hit = group[group[metric] >= threshold]["epoch"]
+        return float(hit.min()) if len(hit) else math.nan
+    return epochs.groupby("run_id")[[metric, "epoch"]].apply(first)
+
+
+def epochs_to_text(values: pd.Series, horizon: int) -> str:
+    """'after 3.3 epochs' (mean over the runs that got there) or 'never within 5 epochs'."""
+    reached = values.dropna()
+    if reached.empty:
+        return f"never within {horizon} epochs"
+    text = f"after {reached.mean():.1f} epochs"
+    if len(reached) < len(values):
+        text += f" ({len(values) - len(reached)} of {len(values)} runs never within {horizon})"
+    return text
+
+
+def sentence(parts: list[str]) -> str:
+    """Join clauses with semicolons into one sentence: first letter up, nothing else touched."""
+    text = "; ".join(p for p in parts if p)
+    return (text[:1].upper() + text[1:] + ".") if text else ""
+
+
+def curves_figure(epochs: pd.DataFrame, hue: str, facet: str | None, out: PageOutput, name: str, caption: str,
+                  metric: str = "acc", palette: dict | None = None, hue_order: list | None = None,
+                  splits: tuple[str, ...] = ("train", "val", "test"), ylabel: str | None = None,
+                  from_epoch: int = 1) -> None:
+    """Learning curves per epoch: line = mean over seeds, band = range over seeds; one panel per facet.
+    `from_epoch=0` adds the evaluation before training (val/test only), so one-epoch runs still draw a line."""
+    long = epochs[epochs["epoch"] >= from_epoch].melt(
+        id_vars=["run_id", "epoch", hue] + ([facet] if facet else []),
+        value_vars=[f"{s}_{metric}" for s in splits if f"{s}_{metric}" in epochs], var_name="split", value_name="value")
+    long = long.dropna(subset=["value"])
+    long["split"] = long["split"].str.replace(f"_{metric}", "", regex=False)
+    if metric == "acc":
+        long["value"] *= 100
+    facets = sorted(long[facet].unique()) if facet else [None]
+    fig, axes = plt.subplots(1, len(facets), figsize=(6.0 * len(facets), 4.3), squeeze=False)
+    for ax, value in zip(axes[0], facets):
+        data = long if value is None else long[long[facet] == value]
+        sns.lineplot(data=data, x="epoch", y="value", hue=hue, style="split", palette=palette, hue_order=hue_order,
+                     style_order=[s for s in splits if s in set(data["split"])], errorbar=("pi", 100), ax=ax,
+                     linewidth=1.4)
+        if value is not None:
+            ax.set_title(DATASET_LABEL.get(value, str(value)))
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(ylabel or ("accuracy (%)" if metric == "acc" else "loss (NLL)"))
+        ax.legend(fontsize=7, ncol=2)
+        lr_axis(ax, epochs if value is None else epochs[epochs[facet] == value], from_epoch)
+    out.figure(fig, name, caption)
+
+
+def lr_axis(ax, epochs: pd.DataFrame, from_epoch: int = 1) -> None:
+    """The learning rate in force per epoch, on a right-hand axis, when a schedule changes it (mean over runs);
+    a constant rate is already in the caption's protocol and would only add clutter."""
+    if "epoch_lr" not in epochs:
+        return
+    lr = epochs[epochs["epoch"] >= from_epoch].groupby("epoch")["epoch_lr"].mean().dropna()
+    if lr.nunique() < 2:
+        return
+    twin = ax.twinx()
+    twin.plot(lr.index, lr.values, color="#777777", linestyle=":", linewidth=1.2, label="learning rate")
+    twin.set_ylabel("learning rate (dotted)", color="#777777")
+    twin.tick_params(axis="y", colors="#777777", labelsize=7)
+
+
+def variant_label(runs: pd.DataFrame) -> pd.Series:
+    """'sigmoid', 'sigmoid+BN', … from the activation and norm columns."""
+    return runs["activation"] + np.where(runs["norm"] == "batchnorm", "+BN", "")
+
+
+def variant_palette(labels: Iterable[str]) -> dict[str, str]:
+    """BN variants share their activation's colour family: the plain colour, BN a darker shade."""
+    palette = {}
+    for label in labels:
+        base = ACTIVATION_PALETTE.get(label.split("+")[0], "#444444")
+        palette[label] = _shade(base, 0.55) if label.endswith("+BN") else base
+    return palette
+
+
+def _shade(hex_colour: str, factor: float) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "#{:02x}{:02x}{:02x}".format(*(int(c * factor) for c in (r, g, b)))
