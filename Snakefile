@@ -19,7 +19,7 @@ include: "workflow/rules/report.smk"
 localrules:
     all,
     dataset,
-    manifest,
+    plan,
     aggregate,
     answers,
     scorecard,

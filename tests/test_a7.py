@@ -4,6 +4,7 @@ import math
 import pandas as pd
 import pytest
 
+from analysis.pipeline.plan import Plan
 from analysis.study.answers import a7
 from analysis.study.stats import mean_ci
 
@@ -83,18 +84,19 @@ def synthetic_context(tmp_path, sigmoid_acc: float, layer_ratio: float):
     runs, grads, batches = [], [], []
     for act, acc in (("sigmoid", sigmoid_acc), ("relu", 0.8)):
         for seed in (1, 2, 3):
-            runs.append({"run_id": f"{act}{seed}", "experiments": "a7_4", "activation": act, "seed": seed,
+            runs.append({"run_id": f"{act}{seed}", "experiments": ["a7_4"], "activation": act, "seed": seed,
                          "status": "ok", "final_test_acc": acc + 0.001 * seed, "final_train_acc": acc,
                          "final_test_loss": 1.0, "samples_per_s": 1.0})
             for step in range(3):
-                batches.append({"experiments": "a7_4", "activation": act, "seed": seed, "step": step, "loss": 2.0})
+                batches.append({"experiments": ["a7_4"], "activation": act, "seed": seed, "step": step, "loss": 2.0})
                 for i, layer in enumerate(("linear1", "linear2", "linear3")):
-                    grads.append({"experiments": "a7_4", "activation": act, "seed": seed, "step": step,
+                    grads.append({"experiments": ["a7_4"], "activation": act, "seed": seed, "step": step,
                                   "layer": layer, "mean_abs_grad": layer_ratio ** (1 - i / 2) * (1 + seed / 100)})
     for name, rows in (("runs", runs), ("grads", grads), ("batches", batches)):
         pd.DataFrame(rows).to_parquet(tmp_path / f"{name}.parquet")
-    config = {"experiments": {"a7_4": {"exercise": "A7.4", "base": {}, "seeds": [1, 2, 3]}}}
-    return Context(page="a7", profile="default", tables_dir=tmp_path, config=config, provenance={})
+    config = {"defaults": {}, "experiments": {"a7_4": {"exercise": "A7.4", "base": {}, "seeds": [1, 2, 3]}}}
+    return Context(page="a7", profile="default", tables_dir=tmp_path, config=config, provenance={},
+                   plan=Plan.from_config(config, "default"))
 
 
 @pytest.mark.parametrize("sigmoid_acc, ratio, chance, a, b_word", [(0.10, 0.07, True, "True", "smaller"),

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.study.answers import e7, h4, m2, d1
+from analysis.pipeline.plan import Plan
 from analysis.study.answers.common import Context, PageOutput, document_values
 from analysis.study.figures import setup_style
 
@@ -17,7 +18,8 @@ def context(tmp_path, tables: dict[str, list[dict]], experiments: dict, page: st
         pd.DataFrame(rows).to_parquet(tmp_path / f"{name}.parquet")
     config = {"defaults": {},
               "experiments": {name: {"exercise": "x", "base": {}, **exp} for name, exp in experiments.items()}}
-    return Context(page=page, profile="default", tables_dir=tmp_path, config=config, provenance={})
+    return Context(page=page, profile="default", tables_dir=tmp_path, config=config, provenance={},
+                   plan=Plan.from_config(config, "default"))
 
 
 def output(tmp_path) -> PageOutput:
@@ -34,7 +36,7 @@ def e7_tables(sigmoid_acc: float, bn_acc: float, sigmoid_spread: float = 0.0) ->
         for seed in (1, 2, 3):
             rid = f"{act}{norm}{seed}"
             final = acc + 0.002 * seed + (sigmoid_spread * (seed - 2) if (act, norm) == ("sigmoid", "none") else 0)
-            common = {"run_id": rid, "experiments": "e7_cnn", "dataset": "fashion_mnist", "activation": act,
+            common = {"run_id": rid, "experiments": ["e7_cnn"], "dataset": "fashion_mnist", "activation": act,
                       "norm": norm, "seed": seed}
             runs.append({**common, "status": "ok", "epochs": 5, "final_test_acc": final, "final_val_acc": final,
                          "final_train_acc": final, "final_test_loss": 1 - final})
@@ -97,11 +99,11 @@ def bn_paper_context(tmp_path, bn_drift: float, bn_acc: float, seeds: tuple[int,
             for step in range(0, 1001, 100):
                 for layer in (1, 2, 3):
                     median = drift * step / 1000
-                    rows.append({"run_id": f"{norm}{seed}", "experiments": "bn_paper_fig1", "norm": norm,
+                    rows.append({"run_id": f"{norm}{seed}", "experiments": ["bn_paper_fig1"], "norm": norm,
                                  "step": step, "layer": f"act{layer}", "layer_index": layer, "unit": 0,
                                  "p15": median - 1, "p50": median, "p85": median + 1,
                                  "test_acc": (acc + 0.01 * seed) * step / 1000})
-    runs = [{"run_id": f"{n}{seed}", "experiments": "bn_paper_fig1", "norm": n, "batch_size": 60, "status": "ok"}
+    runs = [{"run_id": f"{n}{seed}", "experiments": ["bn_paper_fig1"], "norm": n, "batch_size": 60, "status": "ok"}
             for n in ("none", "batchnorm") for seed in seeds]
     return context(tmp_path, {"runs": runs, "track": rows}, {"bn_paper_fig1": {}}, "e7")
 
@@ -131,16 +133,16 @@ def m2_tables(sigmoid_first_layer: float, acts: tuple[str, ...] = ("relu", "sigm
     for act in acts:
         for seed in (1, 2):
             rid = f"{act}{seed}"
-            runs.append({"run_id": rid, "experiments": "m2_depth", "activation": act, "seed": seed, "status": "ok",
+            runs.append({"run_id": rid, "experiments": ["m2_depth"], "activation": act, "seed": seed, "status": "ok",
                          "model.depth": 5, "final_test_acc": {"sigmoid": 0.11, "gelu": 0.95}.get(act, 0.9),
                          "final_test_loss": 0.3})
             for step, epoch in ((0, 0), (10, 1)):
                 for layer in range(1, 7):
                     scale = sigmoid_first_layer ** ((6 - layer) / 5) if act == "sigmoid" else 1.0
-                    grads.append({"run_id": rid, "experiments": "m2_depth", "activation": act, "seed": seed,
+                    grads.append({"run_id": rid, "experiments": ["m2_depth"], "activation": act, "seed": seed,
                                   "step": step, "epoch": epoch, "layer": f"linear{layer}", "layer_index": layer,
                                   "max_abs_grad": scale, "mean_abs_grad": scale / 10})
-    summary = [{"run_id": f"relu{seed}", "experiments": "m2_depth", "activation": "relu", "kind": "post",
+    summary = [{"run_id": f"relu{seed}", "experiments": ["m2_depth"], "activation": "relu", "kind": "post",
                 "epoch": epoch, "layer_index": layer, "dead_fraction": 0.9 if (epoch and layer == 5) else 0.0}
                for seed in (1, 2) for epoch in (0, 1) for layer in range(1, 6)]
     return {"runs": runs, "grads": grads, "act_summary": summary, "epochs": []}
@@ -199,12 +201,12 @@ def m2_curves(relu_epoch1: float) -> dict[str, list[dict]]:
             rid = f"{act}{seed}"
             curve = [0.10, relu_epoch1 if act == "relu" else 0.91, 0.96, 0.97]
             curve = [v + 0.002 * seed for v in curve]
-            runs.append({"run_id": rid, "experiments": "m2_depth", "activation": act, "seed": seed, "status": "ok",
+            runs.append({"run_id": rid, "experiments": ["m2_depth"], "activation": act, "seed": seed, "status": "ok",
                          "model.depth": 5, "model.width": 128, "final_test_acc": curve[-1], "final_test_loss": 0.1})
-            epochs += [{"run_id": rid, "experiments": "m2_depth", "activation": act, "epoch": e, "test_acc": v,
+            epochs += [{"run_id": rid, "experiments": ["m2_depth"], "activation": act, "epoch": e, "test_acc": v,
                         "test_loss": 2.3 * (1 - v)} for e, v in enumerate(curve)]
             for width in (64, 256):
-                runs.append({"run_id": f"w{width}{rid}", "experiments": "m2_width", "activation": act, "seed": seed,
+                runs.append({"run_id": f"w{width}{rid}", "experiments": ["m2_width"], "activation": act, "seed": seed,
                              "status": "ok", "model.depth": 5, "model.width": width,
                              "final_test_acc": 0.5 + width / 1000, "final_test_loss": 1.0})
     return {"runs": runs, "epochs": epochs, "grads": [], "act_summary": []}
@@ -233,7 +235,7 @@ def test_m2_protocol_variants_publish_what_the_registry_names_and_the_scorecard_
     assert out.vars["m2v"]["widths"] == "widths 64 and 256"
     registry = scorecard.load_registry(scorecard.Path("config/scorecard.csv"))
     row = registry[registry["id"] == "M2.1-5-relu-acc"].iloc[0]
-    cause = scorecard.scorecard_row(row, measured, None, "default", None)["cause"]
+    cause = scorecard.scorecard_row(row, measured, None, None)["cause"]
     if relu_epoch1 == 0.908:
         assert cause.startswith("one epoch (Keras' fit default")
     else:
@@ -253,11 +255,11 @@ def test_d14_answer_follows_the_sign_of_the_seeds_penalty(tmp_path, signed_penal
     runs, epochs = [], []
     for form, pen in (("abs", 0.1), ("signed", signed_penalty)):
         rid = f"l1{form}"
-        runs.append({"run_id": rid, "experiments": "d1_penalty", "status": "ok", "penalty.l1": 1e-5,
+        runs.append({"run_id": rid, "experiments": ["d1_penalty"], "status": "ok", "penalty.l1": 1e-5,
                      "penalty.l2": np.nan, "penalty.l1_form": form, "final_test_acc": 0.87, "final_test_loss": 0.37,
                      "final_train_loss": 0.3, "final_train_penalty": pen})
         for it in range(3):
-            epochs.append({"run_id": rid, "experiments": "d1_penalty", "epoch": it, "test_acc": 0.8,
+            epochs.append({"run_id": rid, "experiments": ["d1_penalty"], "epoch": it, "test_acc": 0.8,
                            "train_loss": 0.5, "train_penalty": pen})
     ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"d1_penalty": {}}, "d1")
     out = output(tmp_path)
@@ -273,11 +275,11 @@ def test_d14_over_seeds_gives_one_row_and_one_estimate_per_penalty(tmp_path):
     for form in ("abs", "signed"):
         for seed in (1, 2, 3):
             rid, diverged = f"l1{form}{seed}", form == "signed" and seed == 3
-            runs.append({"run_id": rid, "experiments": "d1_penalty", "status": "diverged" if diverged else "ok",
+            runs.append({"run_id": rid, "experiments": ["d1_penalty"], "status": "diverged" if diverged else "ok",
                          "seed": seed, "penalty.l1": 1e-5, "penalty.l2": np.nan, "penalty.l1_form": form,
                          "final_test_acc": np.nan if diverged else 0.86 + 0.01 * seed, "final_test_loss": 0.37,
                          "final_train_loss": 0.3, "final_train_penalty": -0.1 if form == "signed" else 0.1})
-            epochs += [{"run_id": rid, "experiments": "d1_penalty", "epoch": it, "test_acc": 0.8 + 0.01 * seed,
+            epochs += [{"run_id": rid, "experiments": ["d1_penalty"], "epoch": it, "test_acc": 0.8 + 0.01 * seed,
                         "train_loss": 0.5, "train_penalty": 0.1} for it in range(3)]
     experiment = {"seeds": [1], "profiles": {"default": {"seeds": [1, 2, 3], "note": "three seeds"}}}
     ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"d1_penalty": experiment}, "d1")
@@ -301,10 +303,10 @@ def test_d11_to_d13_over_seeds_publish_means_and_the_width_sweep_averages_its_se
     for hidden, acc in (("[]", 0.80), ("[100]", 0.85), ("[300]", 0.87), ("[300, 100]", 0.87)):
         for seed in (1, 2, 3):
             rid, test = f"h{hidden}s{seed}", acc + 0.002 * seed
-            runs.append({"run_id": rid, "experiments": "d1_fullbatch", "status": "ok", "seed": seed,
+            runs.append({"run_id": rid, "experiments": ["d1_fullbatch"], "status": "ok", "seed": seed,
                          "model.hidden": hidden, "epochs": 2, "final_train_acc": test + 0.02, "final_test_acc": test,
                          "final_train_loss": 0.3, "final_test_loss": 0.4, "gflops_per_s": 100.0})
-            epochs += [{"run_id": rid, "experiments": "d1_fullbatch", "epoch": e, "train_acc": test, "test_acc": test,
+            epochs += [{"run_id": rid, "experiments": ["d1_fullbatch"], "epoch": e, "train_acc": test, "test_acc": test,
                         "train_loss": 0.3, "test_loss": 0.4} for e in range(3)]
     ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"d1_fullbatch": {"seeds": [1]}}, "d1")
     out = output(tmp_path)
@@ -340,11 +342,11 @@ def test_d15_publishes_the_validation_variant_and_the_scorecard_credits_it_only_
     for dataset, test in (("fashion_mnist", 0.889), ("mnist", 0.98)):
         for seed in (1, 2, 3, 4, 5):  # five: at three the scorecard's interval cannot decide
             rid = f"{dataset}{seed}"
-            runs.append({"run_id": rid, "experiments": "d1_keras", "status": "ok", "seed": seed, "dropout": 0.0,
+            runs.append({"run_id": rid, "experiments": ["d1_keras"], "status": "ok", "seed": seed, "dropout": 0.0,
                          "dataset": dataset, "model.hidden": "[512]", "final_test_acc": test + 0.001 * seed,
                          "final_test_loss": 0.3, "final_train_acc": 0.95, "final_val_loss": 0.3,
                          "final_val_acc": (val_acc if dataset == "fashion_mnist" else 0.98) + 0.001 * (seed - 2)})
-            epochs += [{"run_id": rid, "experiments": "d1_keras", "epoch": e, "train_acc": 0.9, "val_acc": 0.88,
+            epochs += [{"run_id": rid, "experiments": ["d1_keras"], "epoch": e, "train_acc": 0.9, "val_acc": 0.88,
                         "dataset": dataset, "dropout": 0.0}
                        for e in range(3)]
     ctx = context(tmp_path, {"runs": runs, "epochs": epochs}, {"d1_keras": {}, "d1_dropout": {}}, "d1")
@@ -354,7 +356,7 @@ def test_d15_publishes_the_validation_variant_and_the_scorecard_credits_it_only_
     assert {"d1.keras.fashion_mnist.m2.val_acc", "d1.keras.fashion_mnist.m2.val_loss"} <= set(measured)
     registry = scorecard.load_registry(scorecard.Path("config/scorecard.csv"))
     row = registry[registry["id"] == "D1.5-m2-acc"].iloc[0]
-    cause = scorecard.scorecard_row(row, measured, None, "default", None)["cause"]
+    cause = scorecard.scorecard_row(row, measured, None, None)["cause"]
     assert cause.startswith("the document may report the last epoch's validation metrics") is credited
     assert cause.startswith("unexplained: none of the 2 declared variants") is not credited
 
@@ -375,7 +377,7 @@ def test_h44_claim_follows_the_measurement(tmp_path, bn_acc, seeds, verdict):
     for norm, exp, acc in (("none", "h4_mlp", 0.85), ("batchnorm", "h4_bn", bn_acc)):
         for seed in seeds:
             rid = f"{norm}{seed}"
-            common = {"run_id": rid, "experiments": exp, "activation": "relu", "norm": norm, "seed": seed}
+            common = {"run_id": rid, "experiments": [exp], "activation": "relu", "norm": norm, "seed": seed}
             runs.append({**common, "status": "ok",
                          "final_test_acc": acc + 0.001 * (seed - 2) * (1 if norm == "none" else 5)})
             epochs += [{**common, "epoch": e, "train_acc": 0.8, "val_acc": 0.8, "test_acc": 0.8} for e in range(3)]
@@ -383,7 +385,7 @@ def test_h44_claim_follows_the_measurement(tmp_path, bn_acc, seeds, verdict):
     out = output(tmp_path)
     claims: list[dict] = []
     h4.answer_bn(ctx, out, ctx.of("runs", "h4_mlp"), claims)
-    assert claims[0]["verdict"] == f"**{verdict}**"
+    assert claims[0]["verdict"] == verdict
     if len(seeds) > 1:
         assert "95 % CI" in claims[0]["measure"] and "n = 3 each" in claims[0]["measure"]
     else:
@@ -420,7 +422,7 @@ def h4_mlp_tables(curves: dict[str, str], seeds: tuple[int, ...], horizon: int =
     for act, kind in curves.items():
         curve = h4_curve(kind)
         for seed in seeds:
-            common = {"run_id": f"{act}{seed}", "experiments": "h4_mlp", "activation": act, "norm": "none",
+            common = {"run_id": f"{act}{seed}", "experiments": ["h4_mlp"], "activation": act, "norm": "none",
                       "seed": seed}
             for e in range(horizon + 1):
                 acc, val_loss, test_loss = curve(e, seed)
@@ -449,8 +451,8 @@ def test_h42_claims_follow_per_run_intervals(tmp_path, relu, sigmoid, seeds, rel
     h4.answer_epochs(ctx, out, claims)
     rows = {c["claim"]: c for c in claims}
     assert list(rows) == list(H42_CLAIMS)
-    assert rows[H42_CLAIMS[0]]["verdict"] == f"**{relu_verdict}**"
-    assert rows[H42_CLAIMS[1]]["verdict"] == f"**{sigmoid_verdict}**"
+    assert rows[H42_CLAIMS[0]]["verdict"] == relu_verdict
+    assert rows[H42_CLAIMS[1]]["verdict"] == sigmoid_verdict
     for row in rows.values():
         if len(seeds) > 1:
             assert "95 % CI" in row["measure"] and "n = 3" in row["measure"]
@@ -465,7 +467,7 @@ def test_h42_sigmoid_claim_needs_40_epochs(tmp_path):
     ctx = context(tmp_path, h4_mlp_tables({"relu": "never_overfits", "sigmoid": "rising"}, (1, 2), 3), {}, "h4")
     claims: list[dict] = []
     h4.answer_epochs(ctx, output(tmp_path), claims)
-    assert claims[1]["verdict"] == "**not comparable: fewer than 40 epochs in this profile**"
+    assert claims[1]["verdict"] == "not comparable: fewer than 40 epochs in this profile"
 
 
 def h4_batch_tables(seconds: dict[int, list[float]], noise: dict[int, list[float]]) -> dict[str, list[dict]]:
@@ -474,7 +476,7 @@ def h4_batch_tables(seconds: dict[int, list[float]], noise: dict[int, list[float
     runs, epochs, batches = [], [], []
     for b in seconds:
         for seed, (sec, amp) in enumerate(zip(seconds[b], noise[b]), start=1):
-            common = {"run_id": f"b{b}s{seed}", "experiments": "h4_batch", "batch_size": b, "seed": seed}
+            common = {"run_id": f"b{b}s{seed}", "experiments": ["h4_batch"], "batch_size": b, "seed": seed}
             runs.append({**common, "status": "ok", "epochs": 3, "final_test_acc": 0.85})
             epochs += [{**common, "epoch": e, "seconds": sec * (1 + 0.01 * e) if e else 0.0, "test_acc": 0.85}
                        for e in range(4)]
@@ -539,8 +541,8 @@ def test_h46_claims_are_tested_over_seeds(tmp_path, accs, at_chance, cause):
     h4.five_runs_answer(out, h46, claims)
     h4.diagnosis_answer(out, h46, claims)
     rows = {c["claim"]: c for c in claims}
-    assert rows["both networks stay at chance (0.28 / 0.29 accuracy)"]["verdict"] == f"**{at_chance}**"
-    assert rows["the cause is the architecture or the image quality"]["verdict"] == f"**{cause}**"
+    assert rows["both networks stay at chance (0.28 / 0.29 accuracy)"]["verdict"] == at_chance
+    assert rows["the cause is the architecture or the image quality"]["verdict"] == cause
     assert ("both at chance" in out.vars["h4"]["h46"]) is (at_chance == "supported")
     assert "each within ±15 % (90 % CI)" in out.vars["h4"]["diagnosis"]
     measure = rows["both networks stay at chance (0.28 / 0.29 accuracy)"]["measure"]
@@ -548,13 +550,20 @@ def test_h46_claims_are_tested_over_seeds(tmp_path, accs, at_chance, cause):
 
 
 def test_h4_claims_publish_the_registry_keys():
-    """The scorecard keys come from the claim texts: every H4 claim key is a row of config/scorecard.csv."""
-    keys = set(pd.read_csv("config/scorecard.csv")["measure"].dropna())
-    texts = [*H42_CLAIMS, "mini-batches are cheaper per epoch than SGD (batch 1)",
-             "SGD (batch 1) is noisier than mini-batches", "batch normalisation slightly increased performance",
-             "an 8-layer fully connected net has more parameters",
-             "both networks stay at chance (0.28 / 0.29 accuracy)"]
-    assert {h4.claim_key(t) for t in texts} <= keys
+    """Each checked claim declares its scorecard key beside its text: every declared key is a registry row, and every
+    registry row of an H4 claim names a declared key (no key is spelled from a sentence)."""
+    registry = pd.read_csv("config/scorecard.csv")
+    claim_keys = set(registry.loc[registry["measure"].fillna("").str.startswith("h4.claim."), "measure"])
+    declared = {c.key for c in h4.CHECKED_CLAIMS if c.key}
+    assert declared == claim_keys
+    assert len({c.text for c in h4.CHECKED_CLAIMS}) == len(h4.CHECKED_CLAIMS)
+
+
+def test_a_claims_verdict_is_a_value_and_the_table_words_it():
+    row = h4.claim_row(h4.MORE_PARAMETERS, [], "counts", "supported", "true for matched feature maps")
+    assert row["verdict"] == "supported" and row["key"] == h4.MORE_PARAMETERS.key
+    shown = h4.claims_table([row]).iloc[0]["verdict"]
+    assert shown == "**supported** (true for matched feature maps)"
 
 
 def test_fc_parameter_count():

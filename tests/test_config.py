@@ -3,7 +3,8 @@ import copy
 import pytest
 
 from analysis.engine.activations import NAMES
-from analysis.pipeline.config import ConfigError, load_config, load_schema, study_runs, validate
+from analysis.pipeline.config import ConfigError, load_config, load_schema, validate
+from analysis.pipeline.plan import study_runs
 from analysis.store.run_ids import run_id
 
 

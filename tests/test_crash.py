@@ -11,7 +11,7 @@ import time
 
 import yaml
 
-from analysis.pipeline.config import study_runs
+from analysis.pipeline.plan import study_runs
 from workflow_helpers import copy_workflow, job_counts
 
 FAST = {"train_subset": 500, "test_subset": 200, "epochs": 1, "model": {"kind": "mlp", "hidden": [16]}}

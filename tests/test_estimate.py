@@ -13,7 +13,8 @@ import yaml
 
 from analysis.tools import estimate as est
 from analysis.tools import step_probe
-from analysis.pipeline.config import CONFIG_PATH, study_runs
+from analysis.pipeline.config import CONFIG_PATH
+from analysis.pipeline.plan import study_runs
 from analysis.store.layout import RUN_FILES
 
 PEAK = 100.0  # GFLOP/s of the fake probe

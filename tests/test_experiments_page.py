@@ -11,6 +11,7 @@ import pytest
 
 from analysis.study.answers import DOCUMENT_PAGES, PAGES, claimed_experiments, experiments
 from analysis.study.answers.__main__ import undeclared_reads
+from analysis.pipeline.plan import Plan
 from analysis.study.answers.common import Context, PageOutput
 from analysis.pipeline.config import experiment_specs, load_config
 from analysis.store.run_ids import run_id
@@ -28,7 +29,7 @@ def toy_tables(config: dict, name: str = "toy") -> dict[str, pd.DataFrame]:
     tables: dict[str, list[dict]] = {t: [] for t in ("runs", "epochs", "batches", "grads", "act_summary")}
     for spec in experiment_specs(config, name, "quick"):
         rid, good = run_id(spec), spec["activation"] == "relu"
-        common = {"run_id": rid, "experiments": name, "activation": spec["activation"], "seed": spec["seed"]}
+        common = {"run_id": rid, "experiments": [name], "activation": spec["activation"], "seed": spec["seed"]}
         final = (0.9 if good else 0.6) + 0.01 * spec["seed"]
         tables["runs"].append({**common, "status": "ok", "final_test_acc": final, "final_test_loss": 1 - final,
                                "final_train_acc": final, "final_val_acc": np.nan, "torch_version": "2", "device": "cpu",
@@ -72,7 +73,8 @@ def build(tmp_path, extra: dict | None, alter=None) -> tuple[PageOutput, pd.Data
     tables_dir.mkdir()
     for table, frame in tables.items():
         frame.to_parquet(tables_dir / f"{table}.parquet")
-    ctx = Context(page="experiments", profile="quick", tables_dir=tables_dir, config=config, provenance={})
+    ctx = Context(page="experiments", profile="quick", tables_dir=tables_dir, config=config, provenance={},
+                  plan=Plan.from_config(config, "quick"))
     setup_style()
     out = PageOutput(page="experiments", out_dir=tmp_path / "answers")
     runs = experiments.build(ctx, out)
@@ -140,6 +142,7 @@ def test_grid_cells_name_the_grid_values(spec_key, label):
     toy = copy.deepcopy(TOY)
     toy["grid"] = {spec_key: [0.05, 0.1] if spec_key == "lr" else [[16, 4], [8]]}
     config["experiments"]["toy"] = toy
-    ctx = Context(page="experiments", profile="quick", tables_dir=None, config=config, provenance={})
+    ctx = Context(page="experiments", profile="quick", tables_dir=None, config=config, provenance={},
+                  plan=Plan.from_config(config, "quick"))
     grid = experiments.cells(ctx, "toy")
     assert len(grid) == 4 and label in set(grid["cell"])

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.pipeline.config import study_runs, validate
+from analysis.pipeline.config import validate
+from analysis.pipeline.plan import study_runs
 from workflow_helpers import ROOT, copy_workflow
 
 KERAS_MNIST_MLP = """

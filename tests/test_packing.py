@@ -9,7 +9,8 @@ import sys
 
 import yaml
 
-from analysis.pipeline.config import Run, study_runs
+from analysis.pipeline.config import Run
+from analysis.pipeline.plan import study_runs
 from analysis.store.run_ids import run_id
 from analysis.pipeline.packing import pack_size_of, plan_packs
 from workflow_helpers import copy_workflow, job_counts, trained_runs

@@ -144,7 +144,7 @@ def test_results_summary_keeps_answers_causes_and_figures_of_a_build(tmp_path):
     (results / "full" / "tables").mkdir()
     pd.DataFrame({"id": ["M2.1-20-relu-acc", "M2.1-5-relu-acc"], "question": ["M2.1", "M2.1"],
                   "quantity": ["test accuracy", "test accuracy"], "document_value": [0.511, 0.908],
-                  "ours": ["0.93512", "0.97"],  # stored as text, as the scorecard writes it
+                  "ours": [0.93512, 0.97], "ours_text": ["", ""],  # numbers as numbers, as the scorecard writes
                   "verdict": ["differs", "reproduced"], "units": ["fraction", "fraction"],
                   "document_error": ["", ""], "interval_low": [0.92, 0.96], "interval_high": [0.95, 0.98],
                   "experiments": ["m2_depth", "m2_depth"], "ours_n": [3, 3],

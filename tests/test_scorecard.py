@@ -16,6 +16,7 @@ import pytest
 import pypandoc
 from scipy import stats
 
+from analysis.pipeline.plan import Plan
 from analysis.study import scorecard
 from analysis.study.answers import h4, a7, m2, d1
 from analysis.study.answers.common import PageOutput, document_values
@@ -203,27 +204,32 @@ def config(default: dict, grid: dict | None = None) -> dict:
                                     "seeds": [1, 2, 3, 4, 5], "profiles": {"default": default}}}}
 
 
+def protocol(cfg: dict, profile: str, experiments: list[str]) -> scorecard.Protocol:
+    """The scaling the plan of `cfg` records for the experiments, as the scorecard reads it."""
+    return scorecard.protocol_of(Plan.from_config(cfg, profile), experiments)
+
+
 @pytest.mark.parametrize("epochs", [4, 2])
-def test_a_scaled_protocol_is_never_judged_and_names_its_scaling_from_the_config(epochs):
-    protocol = scorecard.protocol_of(config({"epochs": epochs, "seeds": [1, 2, 3], "note": "x"}), "default", ["exp"])
-    far = scorecard.judge(row(document_value="0.99", tolerance="0.01"), trained(TEN), protocol)
+def test_a_scaled_protocol_is_never_judged_and_names_its_scaling_from_the_plan(epochs):
+    scaled = protocol(config({"epochs": epochs, "seeds": [1, 2, 3], "note": "x"}), "default", ["exp"])
+    far = scorecard.judge(row(document_value="0.99", tolerance="0.01"), trained(TEN), scaled)
     assert far.verdict == f"not comparable: scaled protocol ({epochs} of 10 epochs)"
     assert "3 of 5 seeds" in far.reason
-    claim = scorecard.judge(row(units="claim", document_value="supported"), {"text": "contradicted"}, protocol)
+    claim = scorecard.judge(row(units="claim", document_value="supported"), {"text": "contradicted"}, scaled)
     assert claim.verdict.startswith("not comparable: scaled protocol")
 
 
 def test_fewer_seeds_or_fewer_grid_points_do_not_scale_a_protocol():
     fewer = config({"seeds": [1, 2, 3], "grid": {"activation": ["relu"]}})
-    seeds_only = scorecard.protocol_of(fewer, "default", ["exp"])
+    seeds_only = protocol(fewer, "default", ["exp"])
     assert seeds_only.scaled == () and seeds_only.notes == ("3 of 5 seeds", "1 of 2 activation values")
     verdict, reason, _ = scorecard.judge(row(document_value="0.70"), trained(TEN), seeds_only)
     assert verdict == "reproduced" and "3 of 5 seeds" in reason
-    new_value = scorecard.protocol_of(config({"grid": {"activation": ["tanh"]}}), "default", ["exp"])
+    new_value = protocol(config({"grid": {"activation": ["tanh"]}}), "default", ["exp"])
     assert new_value.scaled == ('activation ["tanh"] instead of ["relu", "sigmoid"]',)
-    subset = scorecard.protocol_of(config({"train_subset": 4000}), "default", ["exp"])
+    subset = protocol(config({"train_subset": 4000}), "default", ["exp"])
     assert subset.scaled == ("4,000 training images instead of all",)
-    more = scorecard.protocol_of(config({"seeds": list(range(1, 8))}), "default", ["exp"])
+    more = protocol(config({"seeds": list(range(1, 8))}), "default", ["exp"])
     assert more == scorecard.Protocol()  # more seeds than the experiment's own: neither scaled nor worth a note
 
 
@@ -231,10 +237,10 @@ def test_the_study_config_scaling_is_read_from_its_overrides():
     cfg = load_config()
     exp = cfg["experiments"]["e7_cnn"]
     expected = f"{exp['profiles']['default']['epochs']} of {exp['base']['epochs']} epochs"
-    assert expected in scorecard.protocol_of(cfg, "default", ["e7_cnn"]).scaled
-    assert scorecard.protocol_of(cfg, "full", ["e7_cnn", "a7_4"]) == scorecard.Protocol()
-    assert scorecard.protocol_of(cfg, "default", ["a7_4"]).scaled == ()  # 5 of 10 seeds only
-    assert scorecard.protocol_of(cfg, "default", ["m2_depth"]).scaled == ()  # 3 of 5 seeds, every epoch
+    assert expected in protocol(cfg, "default", ["e7_cnn"]).scaled
+    assert protocol(cfg, "full", ["e7_cnn", "a7_4"]) == scorecard.Protocol()
+    assert protocol(cfg, "default", ["a7_4"]).scaled == ()  # 5 of 10 seeds only
+    assert protocol(cfg, "default", ["m2_depth"]).scaled == ()  # 3 of 5 seeds, every epoch
 
 
 # ------------------------------------------------------------------ registry ---
@@ -336,9 +342,10 @@ def measured() -> dict[str, dict]:
 
 
 def card(profile: str = "default") -> pd.DataFrame:
-    runs = pd.DataFrame({"run_id": ["e1", "e2", "m1"], "experiments": ["e7_cnn", "e7_cnn,other", "m2_depth"]})
+    runs = pd.DataFrame({"run_id": ["e1", "e2", "m1"], "experiments": [["e7_cnn"], ["e7_cnn", "other"], ["m2_depth"]]})
     registry = scorecard.load_registry(REGISTRY)
-    return scorecard.build_scorecard(registry, measured(), load_config(), profile, runs).set_index("id", drop=False)
+    plan = Plan.from_config(load_config(), profile)
+    return scorecard.build_scorecard(registry, measured(), plan, runs).set_index("id", drop=False)
 
 
 def test_scorecard_rows_carry_verdict_cause_runs_and_section():
@@ -421,19 +428,21 @@ def test_cli_writes_the_table_with_causes(tmp_path):
     answers.mkdir()
     entries = measured()
     (answers / "a7.json").write_text(json.dumps({"vars": {"measured": entries}}, default=str))
-    manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"profile": "full", "runs": {}, "config": load_config()}))
-    runs = tmp_path / "runs.parquet"
-    pd.DataFrame({"run_id": ["e1"], "experiments": ["e7_cnn"]}).to_parquet(runs)
+    tables = tmp_path / "tables"
+    config = load_config()
+    Plan.from_config(config, "full").write(tables, config)
+    pd.DataFrame({"run_id": ["e1"], "experiments": [["e7_cnn"]]}).to_parquet(tables / "runs.parquet")
     table = tmp_path / "scorecard.parquet"
     assert scorecard.main(["--registry", str(REGISTRY), "--answers", str(answers), "--out", str(answers),
-                           "--table", str(table), "--runs", str(runs), "--manifest", str(manifest)]) == 0
+                           "--table", str(table), "--tables", str(tables)]) == 0
     written = pd.read_parquet(table).set_index("id")
     assert {"cause", "verdict_class", "run_ids", "run_dirs", "link"} <= set(written.columns)
     assert written.loc["A7.4d", "verdict"] == "reproduced"  # full profile: the document's protocol
     summary = json.loads((answers / "scorecard.json").read_text())["vars"]["summary"]
     assert f"{len(written)} numbers and claims" in summary
-    assert float(written.loc["A7.4d", "ours"]) == pytest.approx(0.70)
+    assert written["ours"].dtype == float and written.loc["A7.4d", "ours"] == pytest.approx(0.70)
+    claims = written["units"].eq("claim") & written["ours_text"].ne("")
+    assert claims.any() and written.loc[claims, "ours"].isna().all()  # a verdict word is text, never a number
 
 
 # ------------------------------------------------------------------ variants over a section, chance ---
@@ -452,7 +461,7 @@ def _section(fits_first: bool, misses: int) -> tuple[pd.DataFrame, dict]:
 
 def test_a_variant_that_fits_one_row_and_misses_its_neighbours_explains_nothing():
     registry, measured = _section(fits_first=True, misses=4)  # v0 fits; v1-v3 miss
-    supports = scorecard.section_support(scorecard.variant_fits(registry, measured, None, ""))
+    supports = scorecard.section_support(scorecard.variant_fits(registry, measured, None))
     support = supports[("M9.1", "one epoch")]
     assert (support.reproduced, support.missed) == (1, 3) and not support.supported
     c = scorecard.build_scorecard(registry, measured).set_index("id")

@@ -1,9 +1,10 @@
 """Per-run files → one tidy Parquet table per kind, each row carrying the run's config.
 
-`runs.parquet` has one row per run: id, experiments, flattened spec columns
-(`model.hidden` etc. as strings where they are lists), status, final metrics and timing.
-The other tables (epochs, grads, act_hist, act_summary) carry the run id plus the
-config columns, so a figure is one group-by away.
+Which runs, and the experiments each belongs to, come from the plan (analysis.pipeline.plan). `runs.parquet` has
+one row per run: id, experiments (a list), flattened spec columns (`model.hidden` etc. as strings where they are
+lists), status, final metrics, timing, and the pack it trained in (`pack_id`, `pack_size`, from its record).
+The other tables (epochs, grads, act_hist, act_summary) carry the run id plus the config columns, so a figure is
+one group-by away.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.pipeline.plan import Plan
 from analysis.store.files import atomic_write
 from analysis.store.run_files import problem
 from analysis.store.layout import RUN_TABLES
@@ -47,31 +49,35 @@ def epoch_rates(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
 
 
 def run_row(record: dict, experiments: list[str]) -> dict:
-    row = {"run_id": record["run_id"], "experiments": ",".join(experiments), "status": record["status"]}
+    row = {"run_id": record["run_id"], "experiments": list(experiments), "status": record["status"]}
     row.update(flatten_spec(record["spec"]))
     row.update({f"final_{k}": v for k, v in record["final"].items() if k != "epoch"})
     row["final_epoch"] = record["final"]["epoch"]
     row.update({k: v for k, v in record["timing"].items()})
+    pack = record.get("pack") or {"id": record["run_id"], "size": 1}
+    row.update({"pack_id": pack["id"], "pack_size": pack["size"]})
     env = record["environment"]
     row.update({"device": env["device"], "threads": env["threads"], "torch_version": env["versions"]["torch"],
                 "hardware": f"{env.get('device_name') or env['device']} on {env.get('host', '?')}"})
     return row
 
 
-def aggregate(manifest: dict, runs_dir: Path) -> dict[str, pd.DataFrame]:
+def aggregate(run_experiments: dict[str, list[str]], runs_dir: Path) -> dict[str, pd.DataFrame]:
+    """Run id -> its experiments (the plan's) in, every table out."""
     rows, long_tables = [], {table: [] for table in RUN_TABLES.values()}
-    for run_id, experiments in sorted(manifest["runs"].items()):
+    for run_id, experiments in sorted(run_experiments.items()):
         folder = runs_dir / run_id
         record = json.loads((folder / "record.json").read_text())
         row = run_row(record, experiments)
         rows.append(row)
-        config_cols = {c: row.get(c) for c in CONFIG_COLUMNS} | {"experiments": row["experiments"]}
+        config_cols = {c: row.get(c) for c in CONFIG_COLUMNS}
         for stem, table in RUN_TABLES.items():
             frame = pd.read_parquet(folder / f"{stem}.parquet")
             if stem == "metrics":
                 frame = epoch_rates(frame, record["spec"])
-            if len(frame):
-                long_tables[table].append(frame.assign(**config_cols))
+            if len(frame):  # a list per row: `assign` would spread a bare list over the rows
+                names = pd.Series([list(experiments)] * len(frame), index=frame.index)
+                long_tables[table].append(frame.assign(**config_cols, experiments=names))
     tables = {"runs": pd.DataFrame(rows)}
     for table, frames in long_tables.items():
         tables[table] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"run_id": []})
@@ -80,22 +86,21 @@ def aggregate(manifest: dict, runs_dir: Path) -> dict[str, pd.DataFrame]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Aggregate per-run files into Parquet tables.")
-    parser.add_argument("--manifest", required=True, type=Path)
+    parser.add_argument("--tables", required=True, type=Path, help="reads the plan there, writes the tables there")
     parser.add_argument("--runs-dir", required=True, type=Path)
-    parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
-    manifest = json.loads(args.manifest.read_text())
-    damaged = {rid: problem(args.runs_dir / rid) for rid in sorted(manifest["runs"])}
+    run_experiments = Plan.read(args.tables)[0].run_experiments()
+    damaged = {rid: problem(args.runs_dir / rid) for rid in sorted(run_experiments)}
     damaged = {rid: text for rid, text in damaged.items() if text}
     if damaged:  # the DAG check moves damaged runs aside before training; this catches damage since then
         for rid, text in damaged.items():
-            print(f"nnlab: run {rid} ({', '.join(manifest['runs'][rid])}): {text}", file=sys.stderr)
+            print(f"nnlab: run {rid} ({', '.join(run_experiments[rid])}): {text}", file=sys.stderr)
         print(f"nnlab: {len(damaged)} run(s) damaged since the build was planned; run the build again: it moves "
               "their files aside and retrains exactly those (`make verify` lists them)", file=sys.stderr)
         return 1
-    tables = aggregate(manifest, args.runs_dir)
+    tables = aggregate(run_experiments, args.runs_dir)
     for name, frame in tables.items():
-        atomic_write(args.out / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
+        atomic_write(args.tables / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
         print(f"{name}: {len(frame)} rows", file=sys.stderr)
     return 0
 

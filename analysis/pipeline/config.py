@@ -18,7 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from analysis.store.run_ids import canonical, run_id
+from analysis.store.run_ids import canonical
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "config" / "schema.yaml"
@@ -157,38 +157,11 @@ def _expand(config: dict, name: str, exp: dict, profile: str) -> list[dict]:
     return specs
 
 
-def study_runs(config: dict, profile: str | None = None) -> dict[str, Run]:
-    """Every run of the profile, keyed by id (runs shared by experiments appear once)."""
-    profile = profile or config["profile"]
-    runs: dict[str, Run] = {}
-    for name, exp in config["experiments"].items():
-        for spec in _expand(config, name, exp, profile):
-            rid = run_id(spec)
-            previous = runs.get(rid)
-            names = (previous.experiments if previous else ()) + (name,)
-            runs[rid] = Run(rid, spec, tuple(dict.fromkeys(names)))
-    return runs
-
-
 def experiment_specs(config: dict, experiment: str, profile: str) -> list[dict]:
     """The resolved run specs of one experiment in one profile (defaults, base, override and grid merged as
     for training), for pages that describe or rebuild an experiment's networks."""
     exp = config["experiments"].get(experiment)
     return _expand(config, experiment, exp, profile) if exp is not None else []
-
-
-def scaling(config: dict, experiment: str, profile: str) -> dict[str, Any]:
-    """What the profile changes relative to the experiment's unscaled protocol (for the pages and the scorecard).
-    `seeds` is the profile's seed list; it counts as a change only when it has fewer seeds than the protocol's
-    (more seeds, or others, change no run's result)."""
-    exp = config["experiments"][experiment]
-    override = dict(exp.get("profiles", {}).get(profile, {}))
-    note = override.pop("note", "")
-    protocol_seeds = exp.get("seeds", [0])
-    seeds = override.get("seeds", protocol_seeds)
-    if len(seeds) >= len(protocol_seeds):
-        override.pop("seeds", None)
-    return {"note": note, "changes": override, "protocol_seeds": protocol_seeds, "seeds": seeds}
 
 
 def grid_keys_of(config: dict) -> dict[str, list[str]]:

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis.pipeline.config import grid_keys_of, load_config, study_runs
+from analysis.pipeline.config import grid_keys_of, load_config
+from analysis.pipeline.plan import study_runs
 from analysis.store.layout import RECORD
 from analysis.store.run_files import damaged_runs
 

@@ -19,7 +19,7 @@ import pandas as pd
 from analysis.study.answers.common import markdown_table
 from analysis.site.landing import findings, run_summary, scorecard_verdicts, section_title, summary_table
 from analysis.site.report import SITE_PAGES, SOURCE_DIR
-from analysis.study.scorecard import document_cell, ours_cell, read_table
+from analysis.study.scorecard import document_cell, ours_cell
 from analysis.study.answers import DOCUMENT_PAGES, declared_questions
 
 
@@ -80,7 +80,7 @@ def write_summary(profile: str, results: Path, out_dir: Path, source: Path = SOU
     answers = load_answers(answers_dir)
     if not table.is_file():
         raise SummaryError(f"no scorecard table at {table}: build the profile first")
-    card = read_table(table)
+    card = pd.read_parquet(table)
     items = [h for page in DOCUMENT_PAGES for h in findings(page, answers[page]["vars"])]
     out_dir.mkdir(parents=True, exist_ok=True)
     site = Path(os.path.relpath(results / profile / "site", out_dir)).as_posix() + "/"

@@ -17,7 +17,8 @@ Verdicts, in the order they are decided:
 2. *not comparable*: not measured in this profile;
 3. *not comparable: scaled protocol (4 of 10 epochs)*: an experiment behind the measurement runs under profile
    overrides that change its runs (epochs, subsets, batch, model, grid values the document does not have, any
-   key but the ones in `UNSCALED_KEYS`); the parenthesis is read from the config, override beside base value.
+   key but the ones in `UNSCALED_KEYS`); the parenthesis is read from the plan (analysis.pipeline.plan), override
+   beside unscaled value.
    Fewer seeds alone do not scale a protocol (the reason text says "3 of 5 seeds"). A grid that only leaves
    points out changes none of the runs that remain;
 4. claims: *reproduced* when our check (defined on the exercise's page, a three-way test with an interval over
@@ -37,7 +38,7 @@ from the measurements.
 
     python -m analysis.study.scorecard --registry config/scorecard.csv --answers results/default/answers \
         --out results/default/answers --table results/default/tables/scorecard.parquet \
-        --runs results/default/tables/runs.parquet --manifest results/default/tables/manifest.json
+        --tables results/default/tables
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ import pandas as pd
 
 from analysis.study.answers import PAGES
 from analysis.study.answers.common import PageOutput, markdown_table
-from analysis.pipeline.config import scaling
+from analysis.pipeline.plan import ExperimentPlan, Plan
 from analysis.study.documents import DOCUMENTS
 from analysis.store.files import atomic_write
 from analysis.study.stats import (DETECTABLE_SHIFT, MIN_POWER, PREDICTION, Interval, decisive, percent, power,
@@ -164,25 +165,27 @@ def _grid_changes(base_grid: dict, over_grid: dict) -> tuple[list[str], list[str
     return scaled, notes
 
 
-def experiment_protocol(config: dict, experiment: str, profile: str) -> Protocol:
-    """What `profile` changes in one experiment, read from its `profiles.<profile>` overrides and base."""
-    exp = config.get("experiments", {}).get(experiment)
-    if exp is None:
-        return Protocol()
-    info = scaling(config, experiment, profile)
-    base = {**config.get("defaults", {}), **exp.get("base", {})}
-    scaled = [describe_change(k, v, base.get(k)) for k, v in info["changes"].items() if k not in UNSCALED_KEYS]
-    grid_scaled, notes = _grid_changes(exp.get("grid", {}), info["changes"].get("grid", {}))
-    if "seeds" in info["changes"]:  # fewer seeds than the protocol's (analysis.pipeline.config.scaling)
-        notes.insert(0, f"{len(info['seeds'])} of {len(info['protocol_seeds'])} seeds")
-    return Protocol(tuple(scaled + grid_scaled), tuple(notes))
+def experiment_protocol(exp: ExperimentPlan) -> Protocol:
+    """What the profile changes in one experiment, as the plan recorded it: each override beside its unscaled value."""
+    scaled, notes = [], []
+    for change in exp.changes:
+        if change.key == "seeds":  # fewer seeds than the protocol's (analysis.pipeline.plan)
+            notes.insert(0, f"{len(change.value)} of {len(change.unscaled)} seeds")
+        elif change.key.startswith("grid."):
+            grid_scaled, grid_notes = _grid_changes({change.key[5:]: change.unscaled}, {change.key[5:]: change.value})
+            scaled += grid_scaled
+            notes += grid_notes
+        elif change.key not in UNSCALED_KEYS:
+            scaled.append(describe_change(change.key, change.value, change.unscaled))
+    return Protocol(tuple(scaled), tuple(notes))
 
 
-def protocol_of(config: dict | None, profile: str, experiments: Iterable[str]) -> Protocol:
-    """The changes of every experiment behind a measurement, each said once (no config: nothing known)."""
-    if not config:
+def protocol_of(plan: Plan | None, experiments: Iterable[str]) -> Protocol:
+    """The changes of every experiment behind a measurement, each said once (no plan, or an experiment it lacks:
+    nothing known)."""
+    if plan is None:
         return Protocol()
-    parts = [experiment_protocol(config, name, profile) for name in experiments]
+    parts = [experiment_protocol(plan.experiments[name]) for name in experiments if name in plan.experiments]
     return Protocol(tuple(dict.fromkeys(t for p in parts for t in p.scaled)),
                     tuple(dict.fromkeys(t for p in parts for t in p.notes)))
 
@@ -441,7 +444,7 @@ def runs_behind(ours: dict | None, runs: pd.DataFrame | None) -> list[str]:
     experiments = set(ours.get("experiments") or ())
     if not experiments or runs is None or runs.empty:
         return []
-    mask = runs["experiments"].astype(str).str.split(",").apply(lambda names: bool(experiments & set(names)))
+    mask = runs["experiments"].apply(lambda names: bool(experiments & set(names)))
     return runs.loc[mask, "run_id"].astype(str).tolist()
 
 
@@ -462,21 +465,21 @@ def _numbers(ours: dict | None, units: str, k: int = 1) -> dict:
             "interval": interval.method if interval else ""}
 
 
-def _causes(row: pd.Series, measured: dict[str, dict], config: dict | None, profile: str) -> Measured:
+def _causes(row: pd.Series, measured: dict[str, dict], plan: Plan | None) -> Measured:
     """The measurements a row's declared variants name, each with the protocol it ran under."""
-    return {key: (measured[key], protocol_of(config, profile, measured[key].get("experiments") or ()))
+    return {key: (measured[key], protocol_of(plan, measured[key].get("experiments") or ()))
             for _, key in declared_variants(row) if key in measured}
 
 
-def variant_fits(registry: pd.DataFrame, measured: dict[str, dict], config: dict | None,
-                 profile: str) -> list[tuple[str, str, bool | None]]:
+def variant_fits(registry: pd.DataFrame, measured: dict[str, dict],
+                 plan: Plan | None) -> list[tuple[str, str, bool | None]]:
     """(question, variant, does it reproduce the row?) for every declared, measured variant of every numeric row,
     whether or not the row differs: a variant is scored over its whole section."""
     out = []
     for _, row in registry.iterrows():
         if row["units"] in NON_NUMERIC or row["document_error"]:
             continue
-        causes = _causes(row, measured, config, profile)
+        causes = _causes(row, measured, plan)
         out += [(row["question"], cause, try_variant(row, key, causes).ok)
                 for cause, key in declared_variants(row) if key]
     return out
@@ -491,18 +494,19 @@ def _without_tolerance(row: pd.Series, ours: dict | None, protocol: Protocol) ->
     return judge(zero, ours, protocol).verdict
 
 
-def scorecard_row(row: pd.Series, measured: dict[str, dict], config: dict | None, profile: str,
+def scorecard_row(row: pd.Series, measured: dict[str, dict], plan: Plan | None,
                   runs: pd.DataFrame | None, supports: Supports | None = None) -> dict:
     ours = measured.get(row["measure"]) if row["measure"] else None
-    protocol = protocol_of(config, profile, (ours or {}).get("experiments") or ())
-    verdict, reason, cause = judge(row, ours, protocol, _causes(row, measured, config, profile), supports)
+    protocol = protocol_of(plan, (ours or {}).get("experiments") or ())
+    verdict, reason, cause = judge(row, ours, protocol, _causes(row, measured, plan), supports)
     mean = ours.get("mean") if ours and "text" not in ours else None
     run_ids = runs_behind(ours, runs)
     page = (ours or {}).get("page") or PAGE_OF.get(row["question"][:2], "")
     anchor = (ours or {}).get("anchor") or anchor_of(row["question"])
     numeric = row["units"] not in NON_NUMERIC and row["document_error"] == ""
-    shown = ours.get("text") if ours and "text" in ours else mean
-    return {**row.to_dict(), "ours": shown, **_numbers(ours, row["units"], document_runs(row)),
+    text = ours.get("text") if ours and "text" in ours else ""
+    return {**row.to_dict(), "ours": mean if _finite(mean) else None, "ours_text": text,
+            **_numbers(ours, row["units"], document_runs(row)),
             "difference": (mean - float(row["document_value"])) if _finite(mean) and numeric else None,
             "verdict": verdict, "verdict_class": verdict_class(verdict), "reason": reason, "cause": cause,
             "verdict_tolerance_0": _without_tolerance(row, ours, protocol),
@@ -511,10 +515,10 @@ def scorecard_row(row: pd.Series, measured: dict[str, dict], config: dict | None
             "page": page, "anchor": anchor, "link": f"{page}.html#{anchor}" if page else ""}
 
 
-def build_scorecard(registry: pd.DataFrame, measured: dict[str, dict], config: dict | None = None,
-                    profile: str = "", runs: pd.DataFrame | None = None,
+def build_scorecard(registry: pd.DataFrame, measured: dict[str, dict], plan: Plan | None = None,
+                    runs: pd.DataFrame | None = None,
                     supports: Supports | None = None) -> pd.DataFrame:
-    """One row per registry row; `config` + `profile` (the manifest's) decide which protocols are scaled,
+    """One row per registry row; `plan` (the `plan` rule's) says which protocols this profile scales,
     `runs` (tables/runs.parquet) lists the runs of measurements that name experiments but no runs. Each declared
     variant is first scored over its whole section; a row's cause may only name a variant its section supports."""
     registry = registry.copy()
@@ -522,8 +526,8 @@ def build_scorecard(registry: pd.DataFrame, measured: dict[str, dict], config: d
         if column not in registry.columns:
             registry[column] = ""
     if supports is None:
-        supports = section_support(variant_fits(registry, measured, config, profile))
-    return pd.DataFrame([scorecard_row(row, measured, config, profile, runs, supports)
+        supports = section_support(variant_fits(registry, measured, plan))
+    return pd.DataFrame([scorecard_row(row, measured, plan, runs, supports)
                          for _, row in registry.iterrows()])
 
 
@@ -594,20 +598,13 @@ def _not_comparable_why(total: int, one_run: int) -> str:
     return f" ({one_run} of them {single}; the rest not measured here or with too short a protocol)"
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """tables/scorecard.parquet as the scorecard built it: `ours` is stored as text (a claim's verdict word sits
-    beside numbers), so a numeric row's value is turned back into a number."""
-    card = pd.read_parquet(path)
-    numeric = ~card["units"].isin(NON_NUMERIC) & card["document_error"].eq("")
-    card["ours"] = card["ours"].astype(object)
-    card.loc[numeric, "ours"] = pd.to_numeric(card.loc[numeric, "ours"], errors="coerce")
-    return card
-
-
 def ours_cell(row: pd.Series) -> str:
-    """Our mean as the scorecard prints it, with where one run falls in brackets (or 'one run')."""
+    """Our mean as the scorecard prints it, with where one run falls in brackets (or 'one run'); a claim's verdict
+    word (`ours_text`) as it is."""
     units, ours = row["units"], row["ours"]
-    if isinstance(ours, str) or not _finite(ours):
+    if row.get("ours_text"):
+        return row["ours_text"]
+    if not _finite(ours):
         return _fmt(ours, units)
     if _finite(row["interval_low"]):
         return f"{_fmt(ours, units)} [{_fmt(row['interval_low'], units)}, {_fmt(row['interval_high'], units)}]"
@@ -672,10 +669,10 @@ def page_fragments(card: pd.DataFrame, out: PageOutput, supports: Supports | Non
     out.set("tolerance_moved", f"{len(moved)} of {int(card['verdict_tolerance_0'].ne('').sum())}")
 
 
-def _read_inputs(args: argparse.Namespace) -> tuple[dict | None, str, pd.DataFrame | None]:
-    manifest = json.loads(args.manifest.read_text()) if args.manifest else {}
-    runs = pd.read_parquet(args.runs) if args.runs else None
-    return manifest.get("config"), manifest.get("profile", ""), runs
+def _read_inputs(args: argparse.Namespace) -> tuple[Plan | None, pd.DataFrame | None]:
+    plan = Plan.read(args.tables)[0] if args.tables else None
+    runs = pd.read_parquet(args.tables / "runs.parquet") if args.tables else None
+    return plan, runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -684,22 +681,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answers", required=True, type=Path, help="folder with the pages' answer JSON")
     parser.add_argument("--out", required=True, type=Path, help="answers folder: scorecard.json and scorecard/")
     parser.add_argument("--table", required=True, type=Path, help="the scorecard as Parquet")
-    parser.add_argument("--runs", type=Path, help="tables/runs.parquet: the runs behind each row")
-    parser.add_argument("--manifest", type=Path, help="tables/manifest.json: the config and profile (scaling)")
+    parser.add_argument("--tables", type=Path, help="the profile's tables: the plan (which protocols this profile "
+                        "scales) and runs.parquet (the runs behind each row)")
     args = parser.parse_args(argv)
     try:
         registry = load_registry(args.registry)
     except RegistryError as exc:
         print(f"nnlab scorecard: {exc}", file=sys.stderr)
         return 1
-    config, profile, runs = _read_inputs(args)
+    plan, runs = _read_inputs(args)
     measured = measured_values(args.answers)
-    supports = section_support(variant_fits(registry, measured, config, profile))
-    card = build_scorecard(registry, measured, config, profile, runs, supports)
-    atomic_write(args.table, lambda p: card.astype({"ours": str}).to_parquet(p, index=False))
+    supports = section_support(variant_fits(registry, measured, plan))
+    card = build_scorecard(registry, measured, plan, runs, supports)
+    # numbers as numbers: `ours` is our mean (float, empty for a claim), `ours_text` a claim's verdict word
+    atomic_write(args.table, lambda p: card.astype({"ours": float}).to_parquet(p, index=False))
     out = PageOutput(page="scorecard", out_dir=args.out)
     page_fragments(card, out, supports)
-    out.write({"profile": profile, "runs": 0, "datasets": {}})
+    out.write({"profile": plan.profile if plan else "", "runs": 0, "datasets": {}})
     print(f"scorecard: {len(card)} rows; " + ", ".join(f"{k}: {v}" for k, v in card["verdict"].value_counts().items()),
           file=sys.stderr)
     return 0

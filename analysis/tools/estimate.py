@@ -34,7 +34,8 @@ from typing import Callable
 
 import torch
 
-from analysis.pipeline.config import CONFIG_PATH, PROFILES, Run, load_config, study_runs
+from analysis.pipeline.config import CONFIG_PATH, PROFILES, Run, load_config
+from analysis.pipeline.plan import study_runs
 from analysis.tools.step_probe import StepTiming, time_pack, timing_key
 from analysis.data.datasets import CLASSES, SPLIT_IMAGES
 from analysis.engine.models import build_model, flops_per_sample

@@ -1,31 +1,24 @@
-# Per-run files -> tidy Parquet tables for the profile, carrying the config columns.
-rule manifest:
+# The plan of the profile's runs, written once and read by every later stage (analysis/pipeline/plan.py): each run's
+# experiments, grid cell, seed and spec, and each experiment's scaling, beside the config.
+rule plan:
     output:
-        f"{OUT}/tables/manifest.json",
+        plan=f"{OUT}/tables/plan.parquet",
+        manifest=f"{OUT}/tables/manifest.json",
     params:
-        runs={rid: list(run.experiments) for rid, run in RUNS.items()},
-        # a digest keeps Snakemake's rerun reasons short; the config itself goes into the file
-        config_digest=hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16],
+        # a digest keeps Snakemake's rerun reasons short; the plan and the config themselves go into the files
+        digest=PLAN.digest(config),
     run:
-        from analysis.store.files import atomic_write
-        from pathlib import Path
-
-        atomic_write(
-            Path(output[0]),
-            lambda p: p.write_text(
-                json.dumps({"profile": PROFILE, "runs": params.runs, "config": config}, indent=1, sort_keys=True)
-            ),
-        )
+        PLAN.write(Path(output.plan).parent, config)
 
 
 rule aggregate:
     input:
-        manifest=f"{OUT}/tables/manifest.json",
+        plan=rules.plan.output.plan,
+        manifest=rules.plan.output.manifest,
         run_files=expand("results/runs/{run_id}/{name}", run_id=sorted(RUNS), name=RUN_FILES),
     output:
         **{name: f"{OUT}/tables/{name}.parquet" for name in TABLES},
     log:
         f"{OUT}/logs/aggregate.log",
     shell:
-        "{PY} -m analysis.pipeline.aggregate --manifest {input.manifest:q} --runs-dir results/runs"
-        " --out {OUT}/tables > {log:q} 2>&1"
+        "{PY} -m analysis.pipeline.aggregate --tables {OUT}/tables --runs-dir results/runs > {log:q} 2>&1"

@@ -5,7 +5,8 @@ rule answers:
     input:
         tables=expand(f"{OUT}/tables/{{name}}.parquet", name=TABLES),
         provenance=expand(f"{DATA_DIR}/{{dataset}}.json", dataset=DATASETS),
-        manifest=f"{OUT}/tables/manifest.json",
+        plan=rules.plan.output.plan,
+        manifest=rules.plan.output.manifest,
         # the documents' own numbers, which the pages quote (analysis.study.answers.common.DocumentValues)
         registry="config/scorecard.csv",
     output:
@@ -25,7 +26,7 @@ rule answers:
         profile=PROFILE,
     shell:
         "{PY} -m analysis.study.answers --page {wildcards.page} --profile {params.profile}"
-        " --manifest {input.manifest:q} --tables {OUT}/tables --data-dir {DATA_DIR} --out {OUT}/answers > {log:q} 2>&1"
+        " --tables {OUT}/tables --data-dir {DATA_DIR} --out {OUT}/answers > {log:q} 2>&1"
 
 
 # Every document number and claim (config/scorecard.csv) beside this run's measurement, with a verdict.
@@ -33,9 +34,10 @@ rule scorecard:
     input:
         registry="config/scorecard.csv",
         answers=expand(f"{OUT}/answers/{{page}}.json", page=PAGES),
-        # the runs behind each row, and the config + profile that say which protocols this profile scales
+        # the runs behind each row, and the plan that says which protocols this profile scales
         runs=f"{OUT}/tables/runs.parquet",
-        manifest=f"{OUT}/tables/manifest.json",
+        plan=rules.plan.output.plan,
+        manifest=rules.plan.output.manifest,
     output:
         answers=f"{OUT}/answers/scorecard.json",
         fragments=directory(f"{OUT}/answers/scorecard"),
@@ -44,4 +46,4 @@ rule scorecard:
         f"{OUT}/logs/scorecard.log",
     shell:
         "{PY} -m analysis.study.scorecard --registry {input.registry:q} --answers {OUT}/answers --out {OUT}/answers"
-        " --table {output.table:q} --runs {input.runs:q} --manifest {input.manifest:q} > {log:q} 2>&1"
+        " --table {output.table:q} --tables {OUT}/tables > {log:q} 2>&1"

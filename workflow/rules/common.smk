@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 import sys
 
-from analysis.pipeline.config import ConfigError, study_runs, validate
+from analysis.pipeline.config import ConfigError, validate
+from analysis.pipeline.plan import Plan
 from analysis.study.answers import PAGES
 
 try:
@@ -18,7 +19,9 @@ except ConfigError as error:
 
 PY = sys.executable
 PROFILE = config["profile"]
-RUNS = study_runs(config, PROFILE)
+# the one expansion of the config into runs: the DAG's jobs, and the plan every later stage reads
+PLAN = Plan.from_config(config, PROFILE)
+RUNS = PLAN.study_runs()
 DATA_DIR = config["data"]["dir"]
 OUT = f"results/{PROFILE}"
 # "auto" trains on CUDA when the job sees a GPU; the gpu resource keeps jobs from oversubscribing it

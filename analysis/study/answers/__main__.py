@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from analysis.pipeline.plan import Plan
 from analysis.study.answers import PAGES, builder, claims, declared_questions
 from analysis.study.answers.common import Context, PageOutput, meta_fragment, page_meta
 from analysis.study.answers.questions import emit_headlines, fragment_problems
@@ -23,15 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--page", required=True, choices=sorted(PAGES))
     parser.add_argument("--profile", required=True)
-    parser.add_argument("--tables", required=True, type=Path)
+    parser.add_argument("--tables", required=True, type=Path, help="the aggregated tables and the plan")
     parser.add_argument("--data-dir", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--manifest", required=True, type=Path, help="the aggregate step's manifest (holds the config)")
     args = parser.parse_args(argv)
-    config = json.loads(args.manifest.read_text())["config"]
+    plan, config = Plan.read(args.tables)
     provenance = {p.stem: json.loads(p.read_text()) for p in sorted(args.data_dir.glob("*.json"))}
     ctx = Context(page=args.page, profile=args.profile, tables_dir=args.tables, config=config,
-                  provenance=provenance)
+                  provenance=provenance, plan=plan)
     out = PageOutput(page=args.page, out_dir=args.out)
     setup_style()
     page_runs = builder(args.page)(ctx, out)

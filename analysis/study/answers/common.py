@@ -20,7 +20,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from analysis.pipeline.config import ROOT, experiment_specs, scaling
+from analysis.pipeline.config import ROOT
+from analysis.pipeline.plan import Plan
 from analysis.study.figures import save
 from analysis.engine.environment import versions
 
@@ -76,8 +77,11 @@ class Context:
     page: str
     profile: str
     tables_dir: Path
+    #: the config as the `plan` rule saw it: for the config text a page shows (titles, YAML blocks), never to
+    #: expand runs, which come from `plan`
     config: dict
     provenance: dict[str, dict]
+    plan: Plan
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: every experiment the page read through `of` (checked against the page's CLAIMS)
     read: set[str] = field(default_factory=set)
@@ -103,12 +107,12 @@ class Context:
         frame = self.table(name)
         if frame.empty or "experiments" not in frame:
             return frame.iloc[0:0]
-        mask = frame["experiments"].str.split(",").apply(lambda names: experiment in names)
+        mask = frame["experiments"].apply(lambda names: experiment in names)
         return frame[mask].copy()
 
     def specs(self, experiment: str) -> list[dict]:
-        """The experiment's resolved run specs in this profile (empty when the config lacks it)."""
-        return experiment_specs(self.config, experiment, self.profile)
+        """The experiment's resolved run specs in this profile, from the plan (empty when the config lacks it)."""
+        return self.plan.specs(experiment)
 
     def protocol_text(self, experiment: str) -> str:
         """The training settings every run of the experiment shares, read from the config, for the page prose
@@ -148,18 +152,18 @@ class Context:
         return "Settings (from `config/config.yaml`, this profile): " + "; ".join(parts) + "."
 
     def scaling_text(self, experiment: str) -> str:
-        if experiment not in self.config["experiments"]:
+        exp = self.plan.experiments.get(experiment)
+        if exp is None:
             return f"Experiment `{experiment}` is not part of this configuration."
-        info = scaling(self.config, experiment, self.profile)
-        changes, note = info["changes"], md_text(info["note"].strip())
+        note = md_text(exp.note.strip())
         if note and not note.endswith((".", "!", "?")):
             note += "."
-        if not changes:
-            more = len(info["seeds"]) > len(info["protocol_seeds"])
-            over = f", over {len(info['seeds'])} seeds" if more else ""
+        if not exp.changes:
+            more = len(exp.seeds) > len(exp.protocol_seeds)
+            over = f", over {len(exp.seeds)} seeds" if more else ""
             return f"Profile `{self.profile}`: the protocol as the document describes it, unscaled{over}. " \
                    f"{note}".strip()
-        listed = ", ".join(f"`{k}` = {json.dumps(v)}" for k, v in changes.items())
+        listed = ", ".join(f"`{c.key}` = {md_text(json.dumps(c.value))}" for c in exp.changes)
         return f"Profile `{self.profile}` scales the protocol: {listed}. {note}".strip()
 
 

@@ -496,8 +496,8 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     out.set("e7.protocol", ctx.protocol_text(CNN))
     out.set("e7.similar_margin", f"±{SIMILAR_PP:g} percentage points")
     out.set("e7.placement", "after each convolution and hidden fully connected layer, before its nonlinearity"
-            if ctx.config["experiments"].get(CNN, {}).get("base", {}).get("norm_placement", "before_activation")
-            == "before_activation" else "after the nonlinearity of each convolution and hidden fully connected layer")
+            if all(s.get("norm_placement", "before_activation") == "before_activation" for s in ctx.specs(CNN))
+            else "after the nonlinearity of each convolution and hidden fully connected layer")
     if runs.empty:
         answer_curves(ctx, out, runs, runs)
         answer_histograms(out, pd.DataFrame(), pd.DataFrame())

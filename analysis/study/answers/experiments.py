@@ -21,7 +21,6 @@ import yaml
 from analysis.study.answers import claimed_experiments, page_label
 from analysis.study.answers.common import Context, PageOutput, code_fence, markdown_table, md_text
 from analysis.study.answers.tools import curves_figure, estimates, ok_runs
-from analysis.store.run_ids import run_id
 from analysis.store.layout import RUN_FILES
 from analysis.study.stats import Estimate, percent
 
@@ -67,25 +66,13 @@ def show(value) -> str:
     return str(value)
 
 
-# ------------------------------------------------------------------ config side ---
-def grid_keys(experiment: dict, profile: str) -> list[str]:
-    """The keys the profile's grid varies (the experiment's grid plus the profile override's)."""
-    override = experiment.get("profiles", {}).get(profile, {})
-    return list({**experiment.get("grid", {}), **override.get("grid", {})})
-
-
-def dotted(spec: dict, key: str):
-    for part in key.split("."):
-        spec = spec.get(part) if isinstance(spec, dict) else None
-    return spec
-
-
+# ------------------------------------------------------------------ plan side ---
 def cells(ctx: Context, name: str) -> pd.DataFrame:
-    """One row per run of the experiment in this profile: run id, its grid cell ('lr = 0.01, …'), seed."""
-    keys = grid_keys(ctx.config["experiments"][name], ctx.profile)
-    rows = [{"run_id": run_id(spec), "seed": spec["seed"],
-             "cell": ", ".join(f"{k} = {show(dotted(spec, k))}" for k in keys) or "all runs"}
-            for spec in ctx.specs(name)]
+    """One row per run of the experiment in this profile, from the plan: run id, its grid cell ('lr = 0.01, …'),
+    seed."""
+    rows = [{"run_id": run.run_id, "seed": run.seed,
+             "cell": ", ".join(f"{k} = {show(v)}" for k, v in run.cell.items()) or "all runs"}
+            for run in ctx.plan.runs_of(name)]
     return pd.DataFrame(rows, columns=["run_id", "seed", "cell"]).drop_duplicates("run_id")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -64,14 +63,46 @@ def bold(word: str) -> str:
     return f"**{word}**"
 
 
-def claim_key(claim: str) -> str:
-    """The scorecard key a claim publishes, from its text (config/scorecard.csv names it: never reword a claim)."""
-    return "h4.claim." + re.sub(r"[^a-z0-9]+", "_", claim.lower()).strip("_")
+@dataclass(frozen=True)
+class CheckedClaim:
+    """A claim of the document this page checks: its text as the claims table words it, and the scorecard key it
+    publishes (config/scorecard.csv `measure`), declared here, so rewording the text never moves its row. No key:
+    shown on the page, not a registry row."""
+
+    text: str
+    key: str = ""
 
 
-def claim_row(claim: str, experiments: list[str], measure: str, word: str) -> dict:
-    """One row of the claims table: the interval the verdict was read from, then the verdict word (bold)."""
-    return {"claim": claim, "experiments": experiments, "measure": measure, "verdict": bold(word)}
+OVERFITS = CheckedClaim("more epochs help until the net overfits", "h4.claim.more_epochs_help_until_the_net_overfits")
+SIGMOID_LATER = CheckedClaim("sigmoid: better at 40 than at 25 epochs",
+                             "h4.claim.sigmoid_better_at_40_than_at_25_epochs")
+CHEAPER = CheckedClaim("mini-batches are cheaper per epoch than SGD (batch 1)",
+                       "h4.claim.mini_batches_are_cheaper_per_epoch_than_sgd_batch_1")
+NOISIER = CheckedClaim("SGD (batch 1) is noisier than mini-batches",
+                       "h4.claim.sgd_batch_1_is_noisier_than_mini_batches")
+BN_HELPS = CheckedClaim("batch normalisation slightly increased performance",
+                        "h4.claim.batch_normalisation_slightly_increased_performance")
+MORE_PARAMETERS = CheckedClaim("an 8-layer fully connected net has more parameters",
+                               "h4.claim.an_8_layer_fully_connected_net_has_more_parameters")
+AT_CHANCE = CheckedClaim("both networks stay at chance (0.28 / 0.29 accuracy)",
+                         "h4.claim.both_networks_stay_at_chance_0_28_0_29_accuracy")
+CAUSE = CheckedClaim("the cause is the architecture or the image quality")
+#: every claim the page checks, in the claims table's order
+CHECKED_CLAIMS = (OVERFITS, SIGMOID_LATER, CHEAPER, NOISIER, BN_HELPS, MORE_PARAMETERS, AT_CHANCE, CAUSE)
+
+
+def claim_row(claim: CheckedClaim, experiments: list[str], measure: str, word: str, qualifier: str = "") -> dict:
+    """One row of the claims table: the interval the verdict was read from, then the verdict: a value (`verdict`,
+    what the scorecard gets), worded for the table with its qualifier when it has one."""
+    return {"claim": claim.text, "key": claim.key, "experiments": experiments, "measure": measure, "verdict": word,
+            "qualifier": qualifier}
+
+
+def claims_table(claims: list[dict]) -> pd.DataFrame:
+    """The claims as the page shows them: the verdict in bold, its qualifier after it."""
+    return pd.DataFrame([{"claim": c["claim"], "measure": c["measure"],
+                          "verdict": bold(c["verdict"]) + (f" ({c['qualifier']})" if c["qualifier"] else "")}
+                         for c in claims])
 
 
 def one_run(test: ClaimTest) -> bool:
@@ -315,9 +346,9 @@ def epochs_claims(h4: EpochsStats) -> list[dict]:
                    f"{chosen:.1f}) {ci_text(helped, n_text(helped.n))}, "
                    f"{reason(h4.helps('relu'), NO_GAIN, 'one run')}; test loss from there to epoch "
                    f"{h4.horizon} {loss_text(rise)}, {reason(h4.rises('relu'), '0', 'one run')}")
-        rows.append(claim_row("more epochs help until the net overfits", [MLP], measure, h4.overfits("relu").verdict))
+        rows.append(claim_row(OVERFITS, [MLP], measure, h4.overfits("relu").verdict))
     if "sigmoid" in h4.by_activation:
-        claim = "sigmoid: better at 40 than at 25 epochs"
+        claim = SIGMOID_LATER
         if h4.horizon < LATE:
             rows.append(claim_row(claim, [MLP], f"n/a: {h4.horizon} epochs trained",
                                   f"not comparable: fewer than {LATE} epochs in this profile"))
@@ -428,8 +459,8 @@ def batch_claims(h4: BatchStats) -> list[dict]:
             f"{reason(h4.cheaper, NO_RATIO)}")
     noise = (f"batch 1 / batch {ref} std of step-to-step loss change: "
              f"{ratio_text(h4.noise_ratio, n_text(h4.noise[1].n, h4.noise[ref].n))}, {reason(h4.noisier, NO_RATIO)}")
-    return [claim_row("mini-batches are cheaper per epoch than SGD (batch 1)", [BATCH], time, h4.cheaper.verdict),
-            claim_row("SGD (batch 1) is noisier than mini-batches", [BATCH], noise, h4.noisier.verdict)]
+    return [claim_row(CHEAPER, [BATCH], time, h4.cheaper.verdict),
+            claim_row(NOISIER, [BATCH], noise, h4.noisier.verdict)]
 
 
 def batch_sentence(h4: BatchStats) -> str:
@@ -476,7 +507,7 @@ def answer_bn(ctx: Context, out: PageOutput, mlp_runs: pd.DataFrame, claims: lis
     out.set("h4.h44", f"With BN the ReLU MLP ends at {e[('batchnorm',)]['test_acc'].pct()} test accuracy against "
             f"{e[('none',)]['test_acc'].pct()} without: "
             f"{direction_words(test, 'higher', 'lower', 'BN − none ' + diff)}.")
-    claims.append(claim_row("batch normalisation slightly increased performance", [MLP, BN],
+    claims.append(claim_row(BN_HELPS, [MLP, BN],
                             f"ReLU MLP test accuracy, BN − none: {diff}, {reason(test, NO_GAIN)}", test.verdict))
     epochs = pd.concat([ctx.of("epochs", MLP), ctx.of("epochs", BN)])
     epochs = epochs[epochs["activation"] == "relu"].assign(
@@ -531,11 +562,10 @@ def answer_anatomy(ctx: Context, out: PageOutput, claims: list[dict]) -> dict[st
     more, fewer = matched > cnn_params, wide < cnn_params
     # exact counts of the networks as built: no seeds, so no interval (the verdict is arithmetic)
     word = SUPPORTED if more and not fewer else (INCONCLUSIVE if more else CONTRADICTED)
-    row = claim_row("an 8-layer fully connected net has more parameters", [],
-                    f"{matched / cnn_params:,.0f}× as many with matched layer outputs, "
-                    f"{wide / cnn_params:.2f}× with one unit per filter (exact counts, no seeds involved)", word)
-    row["verdict"] += " (true for matched feature maps, false for matched widths)" if more and fewer else ""
-    claims.append(row)
+    claims.append(claim_row(MORE_PARAMETERS, [],
+                            f"{matched / cnn_params:,.0f}× as many with matched layer outputs, "
+                            f"{wide / cnn_params:.2f}× with one unit per filter (exact counts, no seeds involved)",
+                            word, "true for matched feature maps, false for matched widths" if more and fewer else ""))
     return specs
 
 
@@ -774,7 +804,7 @@ def five_runs_answer(out: PageOutput, h46: FiveRuns, claims: list[dict]) -> None
             f"(the document's own five runs: t = {t_doc:.2f}, p = {p_doc:.2f}).")
     measure = "ours with Keras-default training, test accuracy: " + "; ".join(
         f"{name} {net.test_acc.num(3)}, {equivalence_reason(h46.chance_tests[name])}" for name, net in h46.cnn.items())
-    claims.append(claim_row("both networks stay at chance (0.28 / 0.29 accuracy)", [CNN],
+    claims.append(claim_row(AT_CHANCE, [CNN],
                             f"{measure} (at chance: the mean inside {h46.band})", h46.at_chance.verdict))
 
 
@@ -847,7 +877,7 @@ def diagnosis_answer(out: PageOutput, h46: FiveRuns, claims: list[dict]) -> None
             f"against the document's {h46.document_mean('original', 'loss'):.2f} and "
             f"{h46.document_mean('filter-reduced', 'loss'):.2f} ({close_words(h46)}). "
             + (stuck_words(h46) if h46.diagnosis else "The diagnosis runs are not part of this profile."))
-    claims.append(claim_row("the cause is the architecture or the image quality", [CNN, DIAG], cause_measure(h46),
+    claims.append(claim_row(CAUSE, [CNN, DIAG], cause_measure(h46),
                             h46.cause().verdict))
 
 
@@ -862,12 +892,11 @@ def build(ctx: Context, out: PageOutput) -> pd.DataFrame:
     specs = answer_anatomy(ctx, out, claims)
     cnn = answer_five_runs(ctx, out, specs, claims)
     for claim in claims:
-        out.measure(claim_key(claim["claim"]), claim["verdict"].strip("*").split("*")[0],
-                    experiments=claim.get("experiments", ()), anchor="h4-claims")
-    table = pd.DataFrame(claims).drop(columns="experiments", errors="ignore")
-    out.fragment("h4_claims", markdown_table(table) if claims else "_No claims could be checked in this profile._\n")
-    counts = (pd.Series([c["verdict"].strip("*").split("*")[0].split(":")[0] for c in claims]).value_counts().to_dict()
-              if claims else {})
+        if claim["key"]:
+            out.measure(claim["key"], claim["verdict"], experiments=claim["experiments"], anchor="h4-claims")
+    out.fragment("h4_claims", markdown_table(claims_table(claims)) if claims
+                 else "_No claims could be checked in this profile._\n")
+    counts = (pd.Series([c["verdict"].split(":")[0] for c in claims]).value_counts().to_dict() if claims else {})
     out.set("h4.claims", f"Of the document's {len(claims)} checked claims, " + ", ".join(
         f"{n} {word}" for word, n in counts.items()) + "." if claims else "no claims checked in this profile.")
     frames = [f for f in (mlp, batch, bn, cnn) if len(f)]

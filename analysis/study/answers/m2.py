@@ -268,16 +268,15 @@ def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame, 
 
 # ------------------------------------------------------------------------- M2.4 ---
 def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
-    exp = ctx.config["experiments"].get(CNN)
+    specs = ctx.specs(CNN)
     out.set("m24.scaling", ctx.scaling_text(CNN))
     out.set("m24.protocol", ctx.protocol_text(CNN))
-    if exp is None:
+    if not specs:
         missing(out, M24.fragments, "M2.4")
         out.set("m24.answer", "The M2.4 CNN is not part of this configuration.")
         out.set("m24.params", "—")
         return ctx.table("runs").iloc[0:0]
-    spec = ctx.specs(CNN)[0]
-    model = build_model(spec)
+    model = build_model(specs[0])
     rows = model_summary(model)
     frame = pd.DataFrame(rows)
     frame["parameters"] = frame["parameters"].map(lambda v: f"{v:,}")
