@@ -269,7 +269,7 @@ KEPT_DOCUMENT_CONSTANTS = {
 def document_constants() -> dict[str, object]:
     """Every module-level DOCUMENT_* name of the answer modules, as module.NAME -> value."""
     found = {}
-    for path in sorted(p for p in (ROOT / "analysis/answers").glob("*.py") if not p.name.startswith("__")):
+    for path in sorted(p for p in (ROOT / "analysis/study/answers").glob("*.py") if not p.name.startswith("__")):
         module = importlib.import_module(f"analysis.study.answers.{path.stem}")
         for node in ast.parse(path.read_text()).body:
             targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
