@@ -502,7 +502,7 @@ def test_h43_claims_are_ratios_with_intervals_over_seeds(tmp_path, seconds, nois
     claims: list[dict] = []
     h4.answer_batch(ctx, out, claims)
     time, loss = claims
-    assert (time["verdict"], loss["verdict"]) == (f"**{cheaper}**", f"**{noisier}**")
+    assert (time["verdict"], loss["verdict"]) == (cheaper, noisier)
     assert time["measure"].startswith("batch 1 / batch 32 time per epoch: ")
     if len(seconds[1]) > 1 and len(set(seconds[1])) > 1:
         assert "× (95 % CI " in time["measure"] and "n = 3 each" in time["measure"]

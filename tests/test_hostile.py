@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis.data.datasets import datasets as data_module
+from analysis.data import datasets as data_module
 from analysis.engine import training
 from analysis.store.run_ids import run_id
 from analysis.data.splits import load_splits

@@ -68,6 +68,8 @@ def test_written_and_read_back_the_plan_is_the_same_and_so_is_its_digest(config,
     plan.write(tmp_path, config)
     read, read_config = Plan.read(tmp_path)
     assert read == plan and read_config == config
+    for name, exp in read.experiments.items():  # a cell reads back in grid order, as the pages list it
+        assert all(tuple(run.cell) == exp.grid_keys for run in exp.runs), name
     assert list(read_config["experiments"]) == list(config["experiments"])  # the config's order survives
     assert read.digest(read_config) == plan.digest(config)
     edited = copy.deepcopy(config)

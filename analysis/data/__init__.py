@@ -1,2 +1,2 @@
 """The datasets: sources tried in order, SHA-256 check, IDX parsing, the seeded train/validation splits. Imports
-the pipeline only (atomic writes)."""
+the store only (atomic writes)."""

@@ -148,7 +148,7 @@ class Plan:
     def frame(self) -> pd.DataFrame:
         """plan.parquet's rows: JSON for the cell and the spec, whose values mix types."""
         rows = [{"experiment": r.experiment, "position": r.position, "run_id": r.run_id, "seed": r.seed,
-                 "cell": _json(r.cell), "spec": _json(r.spec)}
+                 "cell": json.dumps(r.cell, separators=(",", ":")), "spec": _json(r.spec)}  # the cell in grid order
                 for exp in self.experiments.values() for r in exp.runs]
         return pd.DataFrame(rows, columns=list(COLUMNS)).astype({"position": "int64"})
 

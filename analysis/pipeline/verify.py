@@ -8,8 +8,7 @@ from pathlib import Path
 
 from analysis.pipeline.config import grid_keys_of, load_config
 from analysis.pipeline.plan import study_runs
-from analysis.store.layout import RECORD
-from analysis.store.run_files import damaged_runs
+from analysis.store.run_files import RECORD, damaged_runs
 
 
 def main(argv: list[str] | None = None) -> int:

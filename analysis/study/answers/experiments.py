@@ -70,8 +70,9 @@ def show(value) -> str:
 def cells(ctx: Context, name: str) -> pd.DataFrame:
     """One row per run of the experiment in this profile, from the plan: run id, its grid cell ('lr = 0.01, …'),
     seed."""
+    keys = ctx.plan.experiments[name].grid_keys if name in ctx.plan.experiments else ()
     rows = [{"run_id": run.run_id, "seed": run.seed,
-             "cell": ", ".join(f"{k} = {show(v)}" for k, v in run.cell.items()) or "all runs"}
+             "cell": ", ".join(f"{k} = {show(run.cell[k])}" for k in keys) or "all runs"}
             for run in ctx.plan.runs_of(name)]
     return pd.DataFrame(rows, columns=["run_id", "seed", "cell"]).drop_duplicates("run_id")
 
