@@ -1,8 +1,8 @@
 """The benchmark's premises and arithmetic: the documents' loop and nnlab's step compute the same training, so their
 speeds compare; a packed member trains exactly as its run alone, so the packed benchmarks time the same work; what
 each part times is the work it names; every figure printed follows from the timings and FLOP counts it reports.
-Speeds are not asserted here (they live in `python -m analysis.tools.bench`): the
-timings below are counted or made up."""
+Speeds are not asserted here (they live in `python -m analysis.tools.bench`): the timings below are counted or
+made up."""
 import re
 from pathlib import Path
 

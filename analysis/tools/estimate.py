@@ -3,9 +3,8 @@ take on this machine, so nobody waits an hour without knowing it, or kills a bui
 build, one line setting the estimate beside the time it took.
 
 `python -m analysis.tools.estimate --profile default --cores 2` prints the runs and training jobs still to do (the
-same packing plan the Snakefile makes, `analysis.pipeline.packing`), their
-arithmetic (model FLOP counts), this machine's
-one-job matmul peak, and the time to expect:
+same packing plan the Snakefile makes, `analysis.pipeline.packing`), their arithmetic (model FLOP counts), this
+machine's one-job matmul peak, and the time to expect:
 
     time of a job = epochs × steps × its step time + images evaluated × the time of one + the per-job overhead
     the build     = max(sum of the jobs' times / jobs at a time, the longest job) × PARALLEL_SLOWDOWN
@@ -106,9 +105,9 @@ class Work:
 
 def run_work(spec: dict, train_flops_per_sample: float) -> Work:
     """Epochs × training images at the training cost (forward + both gradients,
-    analysis.engine.models.flops_per_sample);
-    val + test after each epoch and before the first, and the test set at every `track_every` step, at the
-    forward cost (a third). Probes and divergence are left out: they change the arithmetic by little."""
+    analysis.engine.models.flops_per_sample); val + test after each epoch and before the first, and the test set at
+    every `track_every` step, at the forward cost (a third). Probes and divergence are left out: they change the
+    arithmetic by little."""
     sizes, epochs = split_sizes(spec), spec["epochs"]
     forward = train_flops_per_sample / 3
     evaluations = (epochs + 1) * (sizes.val + sizes.test)
