@@ -20,6 +20,8 @@ import pytest
 import yaml
 
 from analysis.site.sitecheck import check_site
+from analysis.study.answers import DOCUMENT_PAGES, declared_questions
+from analysis.study.answers.questions import declaring
 from workflow_helpers import ROOT, copy_workflow, job_counts, trained_runs
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -70,6 +72,20 @@ def test_site_holds_the_computed_answers(workflow):
         assert " ".join(str(value).replace("&", "&amp;").split()) in html, value
     assert "{{<" not in html  # every shortcode was expanded
     assert "quick" in html and "not meaningful" in html  # the quick profile says so
+
+
+def test_every_declared_scorecard_key_is_published_and_every_published_key_declared(workflow):
+    """The declarations beside each question (issue 27) against what the quick build's pages published: the answers
+    step refuses a page that publishes an undeclared key, and each declaration is published at least once (a
+    declaration nothing publishes is a row that stays 'not measured')."""
+    unpublished = []
+    for page in DOCUMENT_PAGES:
+        measured = json.loads((workflow / f"results/quick/answers/{page}.json").read_text())["vars"]["measured"]
+        questions = declared_questions(page)
+        assert all(declaring(questions, key) for key in measured), page
+        unpublished += [f"{page} {q.id}: {m.key}" for q in questions for m in q.measures
+                        if not any(m.matches(key) for key in measured)]
+    assert unpublished == []
 
 
 def test_experiments_page_shows_what_no_page_claims(workflow):

@@ -309,15 +309,17 @@ def test_the_rows_a_page_quotes_are_the_rows_of_what_it_measures():
     """Each row id a page reads its document value from is the row the scorecard compares the page's measurement
     with."""
     measure = dict(zip(*(scorecard.load_registry(REGISTRY)[c] for c in ("id", "measure"))))
-    quoted = {row: f"a73.{key}" for key, row in a7.A73_ROWS.items()}
-    quoted |= {row: f"a74.{act}.{metric}" for act, rows in a7.A74_ROWS.items() for metric, row in rows.items()}
-    quoted |= {row: f"a75.{key}" for key, row in a7.A75_ROWS.items()}
-    quoted |= {f"{question}-{metric}": f"d1.{arch.split(' ')[0]}.{metric}"
+    quoted = {row: a7.A73_MEASURE.format(quantity=key) for key, row in a7.A73_ROWS.items()}
+    quoted |= {row: a7.A74_MEASURE.format(act=act, metric=metric) for act, rows in a7.A74_ROWS.items()
+               for metric, row in rows.items()}
+    quoted |= {row: a7.A75_MEASURE.format(statement=key) for key, row in a7.A75_ROWS.items()}
+    quoted |= {f"{question}-{metric}": d1.FULL_MEASURE.format(arch=arch.split(" ")[0], metric=metric)
                for arch, question in d1.FULL_SEED_ROWS.items() for metric in d1.FULL_METRICS}
-    quoted |= {f"D1.{q}-m{m}-{short}": f"d1.{kind}.fashion_mnist.m{m}.{metric}"
+    quoted |= {f"D1.{q}-m{m}-{short}": d1.KERAS_MEASURE.format(kind=kind, dataset="fashion_mnist", model=m,
+                                                                 metric=metric)
                for q, kind, models in ((5, "keras", range(1, 6)), (6, "dropout", (4, 5))) for m in models
                for short, metric in (("acc", "test_acc"), ("loss", "test_loss"))}
-    quoted["D1.4-l1_signed-loss"] = "d1.penalty.l1_signed.test_loss_with_penalty"
+    quoted["D1.4-l1_signed-loss"] = d1.PENALTY_MEASURE.format(penalty="l1_signed", metric="test_loss_with_penalty")
     assert {row: measure.get(row) for row in quoted} == quoted
 
 
@@ -352,13 +354,13 @@ def test_scorecard_rows_carry_verdict_cause_runs_and_section():
     c = card()
     relu, sigmoid = c.loc["A7.4d"], c.loc["A7.4a"]
     assert relu["verdict"] == "reproduced" and relu["cause"].startswith("within")
-    assert relu["run_ids"].split(",") == [f"r{i}" for i in range(10)]
-    assert relu["run_dirs"].startswith("results/runs/r0/,results/runs/r1/")
+    assert relu["run_ids"] == [f"r{i}" for i in range(10)] and relu["experiments"] == ["a7_4"]
+    assert relu["run_dirs"][:2] == ["results/runs/r0/", "results/runs/r1/"]
     assert relu["link"] == "a7.html#a7-4" and relu["ours_n"] == 10 and relu["ours_values"] == TEN
     assert sigmoid["verdict"] == "not comparable: one run, no interval"
     assert not c.loc["M2.1-5-relu-acc", "verdict"].startswith("not comparable: scaled")  # fewer seeds only
     claim = c.loc["E7.obs1"]  # the claim published no run ids: its experiment's runs from tables/runs.parquet
-    assert claim["run_ids"] == "e1,e2" and claim["link"] == "e7.html#e7-2"
+    assert claim["run_ids"] == ["e1", "e2"] and claim["link"] == "e7.html#e7-2"
     assert claim["verdict"].startswith("not comparable: scaled protocol")
     assert c.loc["A7.3b", "verdict"] == "reproduced" and c.loc["A7.3f", "verdict"] == "document is wrong"
     assert set(c["verdict_class"]) <= set(scorecard.VERDICTS)
@@ -441,6 +443,9 @@ def test_cli_writes_the_table_with_causes(tmp_path):
     summary = json.loads((answers / "scorecard.json").read_text())["vars"]["summary"]
     assert f"{len(written)} numbers and claims" in summary
     assert written["ours"].dtype == float and written.loc["A7.4d", "ours"] == pytest.approx(0.70)
+    # lists stay lists in Parquet: no comma-joined text for a reader to split
+    assert list(written.loc["A7.4d", "run_ids"]) == [f"r{i}" for i in range(10)]
+    assert list(written.loc["A7.4d", "experiments"]) == ["a7_4"] and list(written.loc["A7.3b", "run_ids"]) == []
     claims = written["units"].eq("claim") & written["ours_text"].ne("")
     assert claims.any() and written.loc[claims, "ours"].isna().all()  # a verdict word is text, never a number
 

@@ -510,8 +510,8 @@ def scorecard_row(row: pd.Series, measured: dict[str, dict], plan: Plan | None,
             "difference": (mean - float(row["document_value"])) if _finite(mean) and numeric else None,
             "verdict": verdict, "verdict_class": verdict_class(verdict), "reason": reason, "cause": cause,
             "verdict_tolerance_0": _without_tolerance(row, ours, protocol),
-            "experiments": ",".join((ours or {}).get("experiments") or ()), "run_ids": ",".join(run_ids),
-            "run_dirs": ",".join(f"{RUNS_DIR}/{r}/" for r in run_ids),
+            "experiments": list((ours or {}).get("experiments") or ()), "run_ids": list(run_ids),
+            "run_dirs": [f"{RUNS_DIR}/{r}/" for r in run_ids],
             "page": page, "anchor": anchor, "link": f"{page}.html#{anchor}" if page else ""}
 
 
@@ -608,7 +608,7 @@ def ours_cell(row: pd.Series) -> str:
         return _fmt(ours, units)
     if _finite(row["interval_low"]):
         return f"{_fmt(ours, units)} [{_fmt(row['interval_low'], units)}, {_fmt(row['interval_high'], units)}]"
-    return _fmt(ours, units) + (" (one run)" if row["experiments"] and row["ours_n"] == 1 else "")
+    return _fmt(ours, units) + (" (one run)" if len(row["experiments"]) and row["ours_n"] == 1 else "")
 
 
 def document_cell(row: pd.Series) -> str:
@@ -618,7 +618,7 @@ def document_cell(row: pd.Series) -> str:
 
 
 def rows_table(card: pd.DataFrame) -> str:
-    runs = card["run_ids"].str.split(",").apply(lambda ids: [i for i in ids if i])
+    runs = card["run_ids"]
     table = pd.DataFrame({
         "id": [f"[{i}]({link})" if link else i for i, link in zip(card["id"], card["link"])],
         "quantity": card["quantity"],
@@ -636,11 +636,11 @@ def rows_table(card: pd.DataFrame) -> str:
 def runs_list(card: pd.DataFrame) -> str:
     """Each row's runs by id, with the folder that holds their files; the table's run counts link here."""
     lines = []
-    for _, row in card[card["run_ids"].ne("")].iterrows():
-        ids = row["run_ids"].split(",")
+    for _, row in card[card["run_ids"].apply(len) > 0].iterrows():
+        ids = list(row["run_ids"])
         section = f"[{row['question']} on {row['page']}]({row['link']})"
         lines.append(f"- [**{row['id']}**]{{#{_slug(row['id'])}}} ({section}): experiment "
-                     f"{row['experiments'].replace(',', ', ')}, {len(ids)} run{'s' * (len(ids) != 1)} in "
+                     f"{', '.join(row['experiments'])}, {len(ids)} run{'s' * (len(ids) != 1)} in "
                      f"`{RUNS_DIR}/<run-id>/`: " + ", ".join(f"`{i}`" for i in ids))
     return "\n".join(lines or ["_No row of this profile rests on training runs._"]) + "\n"
 

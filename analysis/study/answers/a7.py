@@ -19,7 +19,7 @@ import torch
 from scipy.optimize import linprog
 
 from analysis.study.answers.common import Context, PageOutput, DocumentValues, markdown_table
-from analysis.study.answers.questions import Question
+from analysis.study.answers.questions import Measure, Question, metric_units
 from analysis.study.answers.tools import ok_runs
 from analysis.study.figures import ACTIVATION_PALETTE, LAYER_PALETTE
 from analysis.engine.models import ACTIVATIONS
@@ -29,13 +29,19 @@ EXPERIMENT = "a7_4"
 #: the experiments this page shows (analysis.study.answers: the experiments page shows every other one)
 CLAIMS = (EXPERIMENT,)
 #: the questions this page answers, in landing-page order (analysis.study.answers.questions)
+A74_METRICS = ("test_acc", "train_acc", "test_loss")
+#: the scorecard keys this page publishes (each question's `measures`)
+A73_MEASURE = Measure("a73.{quantity}", "value")
+A74_MEASURE = Measure("a74.{act}.{metric}", metric_units(*A74_METRICS))
+A75_MEASURE = Measure("a75.{statement}", "verdict")
 QUESTIONS = (
     Question("A7.1", "a7-1", "a71.answer"),
     Question("A7.2", "a7-2", "a72.answer", ("a72_table", "a72_hidden_space")),
-    Question("A7.3", "a7-3", "a73.answer", ("a73_table",)),
+    Question("A7.3", "a7-3", "a73.answer", ("a73_table",), measures=(A73_MEASURE,)),
     Question("A7.4", "a7-4", "a74.answer", ("a74_table", "a74_accuracy", "a74_loss", "a74_gradients"),
-             figure="a74_gradients"),
-    Question("A7.5", "a7-5", "a75.answer", ("a75_table", "a75_derivative_table", "a75_derivatives")),
+             figure="a74_gradients", measures=(A74_MEASURE,)),
+    Question("A7.5", "a7-5", "a75.answer", ("a75_table", "a75_derivative_table", "a75_derivatives"),
+             measures=(A75_MEASURE,)),
 )
 XOR_X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -425,7 +431,7 @@ def answer_a73(out: PageOutput, doc: DocumentValues) -> None:
                      "document": "—" if theirs is None else (num(theirs) + ("" if document_ok else " ✗ (slip)"))})
     out.fragment("a73_table", markdown_table(pd.DataFrame(rows)))
     for k in A73_ROWS:
-        out.measure(f"a73.{k}", formula[k])
+        out.measure(A73_MEASURE.format(quantity=k), formula[k])
     out.set("a73.y_hat", num(formula['y_hat']))
     out.set("a73.delta6", num(formula['delta6']))
     out.set("a73.delta3", num(formula['delta3']))
@@ -452,8 +458,9 @@ def answer_a74(ctx: Context, out: PageOutput) -> tuple[pd.DataFrame, pd.DataFram
         s = summary.get(act)
         if s is None:
             continue
-        for metric in ("test_acc", "train_acc", "test_loss"):
-            out.measure(f"a74.{act}.{metric}", s[metric], experiments=[EXPERIMENT], run_ids=s["run_ids"])
+        for metric in A74_METRICS:
+            out.measure(A74_MEASURE.format(act=act, metric=metric), s[metric], experiments=[EXPERIMENT],
+                        run_ids=s["run_ids"])
         out.set(f"a74.{act}.test_acc", s["test_acc"].pct())
         out.set(f"a74.{act}.train_acc", s["train_acc"].pct())
         out.set(f"a74.{act}.n", s["test_acc"].n)
@@ -498,7 +505,7 @@ def answer_a75(out: PageOutput, grads: pd.DataFrame, summary: dict, doc: Documen
         ours = a.ours[key]
         out.set(f"a75.{key}", yes_no(ours))
         # a, b and d are decided from the A7.4 runs; c and e from derivative curves alone
-        out.measure(f"a75.{key}", yes_no(ours), experiments=[EXPERIMENT] if key in "abd" else [])
+        out.measure(A75_MEASURE.format(statement=key), yes_no(ours), experiments=[EXPERIMENT] if key in "abd" else [])
         theirs = document_a75(doc, key)
         rows.append({"statement": key, "ours": yes_no(ours), "document": yes_no(theirs),
                      "agree": "✓" if ours == theirs else "✗", "evidence": evidence[key]})

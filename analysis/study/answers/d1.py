@@ -17,7 +17,7 @@ import pandas as pd
 import seaborn as sns
 
 from analysis.study.answers.common import Context, DocumentValues, PageOutput, begin, markdown_table, missing
-from analysis.study.answers.questions import Question
+from analysis.study.answers.questions import Measure, Question, metric_units
 from analysis.study.answers.tools import DATASET_LABEL, estimates, gap, ok_runs, pp, sentence
 from analysis.study.stats import Estimate, percent
 
@@ -25,17 +25,26 @@ FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d
                                           "d1_bn")
 #: the experiments this page shows (analysis.study.answers: the experiments page shows every other one)
 CLAIMS = (FULL, LONG, PENALTY, KERAS, DROPOUT, BN)
+FULL_METRICS = ("train_acc", "train_loss", "test_acc", "test_loss")
+KERAS_METRICS = ("test_acc", "test_loss", "val_acc", "val_loss")
+PENALTY_SCORED = ("test_acc", "test_loss", "test_loss_with_penalty")
+#: the scorecard keys this page publishes (each section's `measures` below)
+FULL_MEASURE = Measure("d1.{arch}.{metric}", metric_units(*FULL_METRICS))
+PENALTY_MEASURE = Measure("d1.penalty.{penalty}.{metric}", metric_units(*PENALTY_SCORED))
+#: kind: keras (no dropout) or dropout; the validation metrics are the declared variant "what Keras' fit prints last"
+KERAS_MEASURE = Measure("d1.{kind}.{dataset}.m{model}.{metric}", metric_units(*KERAS_METRICS))
 #: the questions this page answers, in landing-page order (analysis.study.answers.questions)
-D11 = Question("D1.1", "d1-1", "d1.d11", ("d1_full_table", "d1_full_curves", "d1_width", "d1_long_table"))
+D11 = Question("D1.1", "d1-1", "d1.d11", ("d1_full_table", "d1_full_curves", "d1_width", "d1_long_table"),
+               measures=(FULL_MEASURE,))
 D13 = Question("D1.2–D1.3", "d1-1", "d1.layers")
-D14 = Question("D1.4", "d1-4", "d1.d14", ("d1_penalty_table", "d1_penalty_curves"), short="d1.d14_short")
-D15 = Question("D1.5–D1.6", "d1-5", "d1.fits", ("d1_keras_table", "d1_keras_gap"))
+D14 = Question("D1.4", "d1-4", "d1.d14", ("d1_penalty_table", "d1_penalty_curves"), short="d1.d14_short",
+               measures=(PENALTY_MEASURE,))
+D15 = Question("D1.5–D1.6", "d1-5", "d1.fits", ("d1_keras_table", "d1_keras_gap"), measures=(KERAS_MEASURE,))
 D17 = Question("D1.7", "d1-7", "d1.d17", ("d1_bn_curves",))
 QUESTIONS = (D11, D13, D14, D15, D17)
 #: the architectures the document reports for D1.1-D1.3, in the order the learning-curve legend lists them, and the
 #: scorecard question whose rows (`<question>-<metric>` in config/scorecard.csv) hold the document's values
 FULL_SEED_ROWS = {"softmax": "D1.1", "A (300)": "D1.2", "B (300+100)": "D1.3"}
-FULL_METRICS = ("train_acc", "train_loss", "test_acc", "test_loss")
 LONG_CHECKPOINTS = (200, 500, 1000, 2000)
 
 
@@ -140,8 +149,8 @@ def full_table(out: PageOutput, d1: FullBatch) -> None:
         document = d1.document[arch]
         if document:
             for metric in FULL_METRICS:
-                out.measure(f"d1.{arch.split(' ')[0]}.{metric}", e[metric], experiments=[FULL],
-                            run_ids=e["run_ids"], anchor="d1-1")
+                out.measure(FULL_MEASURE.format(arch=arch.split(' ')[0], metric=metric), e[metric],
+                            experiments=[FULL], run_ids=e["run_ids"], anchor="d1-1")
         theirs = document or {}
         rows.append({"model": arch, "train acc. (ours)": e["train_acc"].pct(2),
                      "train acc. (document)": _pct(theirs.get("train_acc")),
@@ -339,8 +348,8 @@ def penalty_table(out: PageOutput, runs: pd.DataFrame) -> None:
         e, name = found[(label,)], penalty_key(group.iloc[0])
         if name:
             behind = {"experiments": [PENALTY], "run_ids": e["run_ids"], "anchor": "d1-4"}
-            for metric in ("test_acc", "test_loss", "test_loss_with_penalty"):
-                out.measure(f"d1.penalty.{name}.{metric}", e[metric], **behind)
+            for metric in PENALTY_SCORED:
+                out.measure(PENALTY_MEASURE.format(penalty=name, metric=metric), e[metric], **behind)
         diverged = f" ({e['diverged']} diverged)" if e["diverged"] else ""
         rows.append({"penalty": label, "runs": f"{len(group)}{diverged}",
                      "test acc.": _shown(e["test_acc"], as_percent=True),
@@ -432,11 +441,9 @@ def keras_table(out: PageOutput, d1: KerasStats) -> None:
         document = d1.document[dataset, model_no, dropout]
         kind = "dropout" if dropout else "keras"
         behind = {"experiments": [DROPOUT if dropout else KERAS], "run_ids": e["run_ids"], "anchor": "d1-5"}
-        out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_acc", e["test_acc"], **behind)
-        out.measure(f"d1.{kind}.{dataset}.m{model_no}.test_loss", e["test_loss"], **behind)
-        # the declared variant 'the document reports what Keras' fit prints last: validation metrics'
-        out.measure(f"d1.{kind}.{dataset}.m{model_no}.val_acc", e["val_acc"], **behind)
-        out.measure(f"d1.{kind}.{dataset}.m{model_no}.val_loss", e["val_loss"], **behind)
+        for metric in KERAS_METRICS:
+            out.measure(KERAS_MEASURE.format(kind=kind, dataset=dataset, model=model_no, metric=metric), e[metric],
+                        **behind)
         rows.append({"data set": DATASET_LABEL[dataset], "model": model_no, "dropout": dropout,
                      "test acc. (ours)": e["test_acc"].pct(2),
                      "test acc. (document)": _pct(document[0]) if document else "—",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.study.answers.common import Context, PageOutput, markdown_table, missing
-from analysis.study.answers.questions import Question
+from analysis.study.answers.questions import Measure, Question
 from analysis.study.answers.tools import (DATASET_LABEL, compare_word, curves_figure, epochs_to, epochs_to_text,
                                           estimates, final_values, gap, pp, sentence, variant_label, variant_palette)
 from analysis.study.figures import LAYER_PALETTE
@@ -24,9 +24,18 @@ from analysis.study.stats import (SUPPORTED, ClaimTest, Estimate, diff_ci, direc
 CNN, BN_PAPER = "e7_cnn", "bn_paper_fig1"
 #: the experiments this page shows (analysis.study.answers: the experiments page shows every other one)
 CLAIMS = (CNN, BN_PAPER)
+#: the document's observations (it gave screenshots, no numbers)
+DOCUMENT_OBSERVATIONS = {
+    "sigmoid_train_similar": "sigmoid: training accuracy similar to ReLU",
+    "sigmoid_val_noisy": "sigmoid: validation accuracy noisier",
+    "bn_reaches": "sigmoid+BN reaches a similar validation accuracy to ReLU",
+    "converge_20": "both converge around epoch 20",
+}
+#: the scorecard key each observation is published under (E7.2's section measures them)
+CLAIM_MEASURES = {key: Measure(f"e7.claim.{key}", "claim") for key in DOCUMENT_OBSERVATIONS}
 #: the questions this page answers, in landing-page order (analysis.study.answers.questions)
 E71 = Question("E7.1", "e7-1", "e7.e71", ("e7_table", "e7_curves", "e7_loss_curves"))
-E72 = Question("E7.2", "e7-2", "e7.e72", ("e7_seed",))
+E72 = Question("E7.2", "e7-2", "e7.e72", ("e7_seed",), measures=tuple(CLAIM_MEASURES.values()))
 E73 = Question("E7.3", "e7-3", "e7.e73", ("e7_hist_fashion_mnist", "e7_hist_mnist", "e7_saturation",
                                          "e7_preactivation"), figure="e7_hist_fashion_mnist")
 BN_FIGURE = Question("BN paper, Fig. 1", "bn-figure-1", "bn.answer", ("bn_table", "bn_figure"), figure="bn_figure")
@@ -36,13 +45,6 @@ VARIANTS = ["relu", "sigmoid", "sigmoid+BN", "relu+BN"]
 EPOCHS_TO = {"fashion_mnist": 0.85, "mnist": 0.97}
 #: what the document's word "similar" is taken to mean: the whole CI of the difference within ± this many points
 SIMILAR_PP = 2.0
-#: the document's observations (it gave screenshots, no numbers)
-DOCUMENT_OBSERVATIONS = {
-    "sigmoid_train_similar": "sigmoid: training accuracy similar to ReLU",
-    "sigmoid_val_noisy": "sigmoid: validation accuracy noisier",
-    "bn_reaches": "sigmoid+BN reaches a similar validation accuracy to ReLU",
-    "converge_20": "both converge around epoch 20",
-}
 
 
 def _label(frame: pd.DataFrame) -> pd.DataFrame:
@@ -243,7 +245,7 @@ def document_observations(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFr
         return
     rows = observation_rows(runs, epochs)
     for key, row in zip(DOCUMENT_OBSERVATIONS, rows):
-        out.measure(f"e7.claim.{key}", row["verdict"].split(":")[0], experiments=[CNN],
+        out.measure(CLAIM_MEASURES[key].key, row["verdict"].split(":")[0], experiments=[CNN],
                     run_ids=runs[on]["run_id"].astype(str), anchor="e7-2")
     out.fragment("e7_seed", markdown_table(pd.DataFrame(rows)))
 

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from analysis.study.answers.common import Context, PageOutput, begin, markdown_table, missing
-from analysis.study.answers.questions import Question
+from analysis.study.answers.questions import Measure, Question, metric_units
 from analysis.study.answers.tools import curves_figure, estimates, final_values, gap, ok_runs, pp, sentence
 from analysis.study.figures import ACTIVATION_PALETTE
 from analysis.engine.models import build_model, model_summary, parameter_count, penalty_terms, penalty_value
@@ -32,15 +32,6 @@ from analysis.study.stats import (CONTRADICTED, INCONCLUSIVE, SUPPORTED, ClaimTe
 MLP, BN, BATCH, CNN, DIAG = "h4_mlp", "h4_bn", "h4_batch", "h4_cnn", "h4_diagnosis"
 #: the experiments this page shows (analysis.study.answers: the experiments page shows every other one)
 CLAIMS = (MLP, BN, BATCH, CNN, DIAG)
-#: the questions this page answers (analysis.study.answers.questions); the claims table and H4.6 head the landing page
-H4_CLAIMS = Question("H4.1–H4.6", "h4-claims", "h4.claims", ("h4_claims",))
-H41 = Question("H4.1", "h4-1", "h4.h41", ("h41_table", "h41_curves"), headline=False)
-H42 = Question("H4.2", "h4-1", "h4.h42", ("h42_table", "h42_val_loss"), headline=False)
-H43 = Question("H4.3", "h4-3", "h4.h43", ("h43_table", "h43_time"), headline=False)
-H44 = Question("H4.4", "h4-4", "h4.h44", ("h44_curves",), headline=False)
-H45 = Question("H4.5", "h4-5", "h4.h45", ("h45_summary", "h45_counts"), headline=False)
-H46 = Question("H4.6", "h4-6", "h4.diagnosis", ("h46_table", "h46_diagnosis"))
-QUESTIONS = (H4_CLAIMS, H41, H42, H43, H44, H45, H46)
 #: the validation rule: stop when validation loss has not improved for this many epochs, keep the best
 PATIENCE = 5
 DOCUMENT_H46 = {"original": {"acc": [0.33, 0.24, 0.34, 0.24, 0.27], "loss": [8.28, 8.64, 7.87, 8.62, 8.36]},
@@ -89,6 +80,21 @@ AT_CHANCE = CheckedClaim("both networks stay at chance (0.28 / 0.29 accuracy)",
 CAUSE = CheckedClaim("the cause is the architecture or the image quality")
 #: every claim the page checks, in the claims table's order
 CHECKED_CLAIMS = (OVERFITS, SIGMOID_LATER, CHEAPER, NOISIER, BN_HELPS, MORE_PARAMETERS, AT_CHANCE, CAUSE)
+H46_METRICS = metric_units("test_acc", "loss")
+#: H4.6's scorecard keys: each network's five Keras-default runs, and the untrained-network explanation (lr 10⁻⁷)
+H46_MEASURE = Measure("h46.{network}.{metric}", H46_METRICS)
+DIAGNOSIS_MEASURE = Measure("h46.diagnosis.{network}.{metric}", H46_METRICS)
+#: the questions this page answers (analysis.study.answers.questions); the claims table and H4.6 head the landing page
+H4_CLAIMS = Question("H4.1–H4.6", "h4-claims", "h4.claims", ("h4_claims",),
+                     measures=tuple(Measure(c.key, "claim") for c in CHECKED_CLAIMS if c.key))
+H41 = Question("H4.1", "h4-1", "h4.h41", ("h41_table", "h41_curves"), headline=False)
+H42 = Question("H4.2", "h4-1", "h4.h42", ("h42_table", "h42_val_loss"), headline=False)
+H43 = Question("H4.3", "h4-3", "h4.h43", ("h43_table", "h43_time"), headline=False)
+H44 = Question("H4.4", "h4-4", "h4.h44", ("h44_curves",), headline=False)
+H45 = Question("H4.5", "h4-5", "h4.h45", ("h45_summary", "h45_counts"), headline=False)
+H46 = Question("H4.6", "h4-6", "h4.diagnosis", ("h46_table", "h46_diagnosis"),
+               measures=(H46_MEASURE, DIAGNOSIS_MEASURE))
+QUESTIONS = (H4_CLAIMS, H41, H42, H43, H44, H45, H46)
 
 
 def claim_row(claim: CheckedClaim, experiments: list[str], measure: str, word: str, qualifier: str = "") -> dict:
@@ -785,8 +791,8 @@ def five_runs_answer(out: PageOutput, h46: FiveRuns, claims: list[dict]) -> None
     for name, net in h46.cnn.items():
         ours, document = net.ok, DOCUMENT_H46[name]
         behind = {"experiments": [CNN], "run_ids": ours["run_id"].astype(str), "anchor": "h4-6"}
-        out.measure(f"h46.{name}.test_acc", net.test_acc, **behind)
-        out.measure(f"h46.{name}.loss", net.loss, **behind)
+        out.measure(H46_MEASURE.format(network=name, metric="test_acc"), net.test_acc, **behind)
+        out.measure(H46_MEASURE.format(network=name, metric="loss"), net.loss, **behind)
         rows.append({"network": name, "runs": len(ours),
                      "test acc. mean ± std (ours)":
                          f"{ours['final_test_acc'].mean():.3f} ± {ours['final_test_acc'].std():.3f}",
@@ -816,8 +822,8 @@ def diagnosis_table(out: PageOutput, h46: FiveRuns) -> None:
         d = h46.diagnosis.get(name)
         if d is not None and len(d.runs):  # the untrained-network explanation the scorecard tests against the document
             behind = {"experiments": [DIAG], "run_ids": d.ok["run_id"].astype(str), "anchor": "h4-6"}
-            out.measure(f"h46.diagnosis.{name}.test_acc", d.test_acc, **behind)
-            out.measure(f"h46.diagnosis.{name}.loss", d.loss, **behind)
+            out.measure(DIAGNOSIS_MEASURE.format(network=name, metric="test_acc"), d.test_acc, **behind)
+            out.measure(DIAGNOSIS_MEASURE.format(network=name, metric="loss"), d.loss, **behind)
         ran = d is not None and len(d.runs)
         rows.append({"network": name, "L2 term at initialisation": h46.init[name].num(2),
                      f"+ ln {k} (chance cross-entropy)": h46.predicted[name].num(2),

@@ -13,7 +13,7 @@ from analysis.study.stats import percent
 from analysis.engine.activations import ordered
 from analysis.study.answers import m2_variants
 from analysis.study.answers.common import Context, DocumentValues, PageOutput, markdown_table, missing
-from analysis.study.answers.questions import Question
+from analysis.study.answers.questions import Measure, Question, metric_units
 from analysis.study.answers.tools import estimates, ok_runs, sentence
 from analysis.study.figures import ACTIVATION_PALETTE
 from analysis.engine.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh, model_summary, parameter_count)
@@ -26,11 +26,22 @@ CNN_L2 = "m2_cnn_l2"
 #: the experiments this page shows (analysis.study.answers: the experiments page shows every other one)
 CLAIMS = (DEPTH, CNN, WIDTH, CNN_KERAS, CNN_L2)
 #: the questions this page answers, in landing-page order (analysis.study.answers.questions)
-M21 = Question("M2.1", "m2-1", "m21.answer", ("m21_table", "m21_heatmap"), short="m21.short", figure="m21_heatmap")
+TEST_METRICS = metric_units("test_acc", "test_loss")
+#: the scorecard keys this page publishes (each section's `measures` below)
+DEPTH_MEASURE = Measure("m2.d{depth}.{act}.{metric}", TEST_METRICS)
+LECUN_DERIVATIVE = Measure("m23.lecun_max_derivative", "value")
+M24_PARAMS, M24_NON_TRAINABLE = Measure("m24.params", "parameters"), Measure("m24.non_trainable", "parameters")
+M24_MEASURE = Measure("m24.{metric}", TEST_METRICS)
+KERAS_MEASURE = Measure("m24.keras.b{batch}.{metric}", TEST_METRICS)
+L2_MEASURE = Measure("m24.l2_0.001.{metric}", TEST_METRICS)
+M21 = Question("M2.1", "m2-1", "m21.answer", ("m21_table", "m21_heatmap"), short="m21.short", figure="m21_heatmap",
+               measures=(DEPTH_MEASURE,))
 M22 = Question("M2.2", "m2-2", "m22.answer", ("m22_gradients", "m22_ratio_table", "m22_dead"))
-M23 = Question("M2.3", "m2-3", "m23.answer", ("m23_table", "m23_gradients"))
-M2_VARIANTS = Question("M2 protocol variants", "m2-variants", "m2v.answer", m2_variants.FRAGMENTS, headline=False)
-M24 = Question("M2.4", "m2-4", "m24.answer", ("m24_summary", "m24_variants"))
+M23 = Question("M2.3", "m2-3", "m23.answer", ("m23_table", "m23_gradients"), measures=(LECUN_DERIVATIVE,))
+M2_VARIANTS = Question("M2 protocol variants", "m2-variants", "m2v.answer", m2_variants.FRAGMENTS, headline=False,
+                       measures=m2_variants.MEASURES)
+M24 = Question("M2.4", "m2-4", "m24.answer", ("m24_summary", "m24_variants"),
+               measures=(M24_PARAMS, M24_NON_TRAINABLE, M24_MEASURE, KERAS_MEASURE, L2_MEASURE))
 QUESTIONS = (M21, M22, M23, M2_VARIANTS, M24)
 #: first-layer / last-layer max |∂L/∂W| below this at initialisation = "vanishing" (declared, not fitted)
 VANISH_RATIO = 0.01
@@ -75,7 +86,8 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame, doc: DocumentValues) -> dict
                 continue
             doc_acc, doc_loss = (doc.get(f"M2.1-{depth}-{act}-{m}") for m in ("acc", "loss"))
             for metric in ("test_acc", "test_loss"):
-                out.measure(f"m2.d{depth}.{act}.{metric}", e[metric], experiments=[DEPTH], run_ids=e["run_ids"])
+                out.measure(DEPTH_MEASURE.format(depth=depth, act=act, metric=metric), e[metric], experiments=[DEPTH],
+                            run_ids=e["run_ids"])
             rows.append({"hidden layers": depth, "activation": act, "test accuracy (ours)": e["test_acc"].pct(1),
                          "test accuracy (document)": f"{percent(doc_acc)}" if doc_acc is not None else "—",
                          "test loss (ours)": e["test_loss"].num(3),
@@ -223,7 +235,7 @@ M23_ROW_LABEL = {"lecun_tanh": "row 'ReLU'", "tanh": "row 'Tanh'"}
 def answer_m23(out: PageOutput, runs: pd.DataFrame, est: dict, g: pd.DataFrame, doc: DocumentValues) -> None:
     r = lecun_derivative_range()
     document_upper = doc("M2.3-deriv")
-    out.measure("m23.lecun_max_derivative", r["max"])
+    out.measure(LECUN_DERIVATIVE.key, r["max"])
     out.set("m23.derivative", f"f′(x) = {LECUN_A}·(2/3)·(1 − tanh²(2x/3)) + {LECUN_C} ranges over "
             f"({r['limit_min']:.2f}, {r['max']:.5f}]: its maximum {r['max']:.5f} is at x = {r['argmax']:.1f} "
             f"(closed form 1.7159·2/3 + 0.01 = {r['closed_form_max']:.5f}), and it tends to {r['limit_min']:.2f} "
@@ -282,8 +294,8 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     frame["parameters"] = frame["parameters"].map(lambda v: f"{v:,}")
     out.fragment("m24_summary", markdown_table(frame.drop(columns=["non-trainable"])))
     counts = parameter_count(model)
-    out.measure("m24.params", counts["total"])
-    out.measure("m24.non_trainable", counts["non_trainable"])
+    out.measure(M24_PARAMS.key, counts["total"])
+    out.measure(M24_NON_TRAINABLE.key, counts["non_trainable"])
     params, non_trainable = ctx.document("M2.4-params"), ctx.document("M2.4-nontrain")
     equal = counts["total"] == params and counts["non_trainable"] == non_trainable
     out.set("m24.params", f"{counts['total']:,} parameters ({counts['trainable']:,} trainable, "
@@ -295,8 +307,8 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
         out.set("m24.answer", "The M2.4 CNN was not trained in this profile.")
         return runs
     e = estimates(runs, ["model.kind"], ["test_acc", "test_loss"])[("layers",)]
-    out.measure("m24.test_acc", e["test_acc"], experiments=[CNN], run_ids=e["run_ids"])
-    out.measure("m24.test_loss", e["test_loss"], experiments=[CNN], run_ids=e["run_ids"])
+    for metric in TEST_METRICS:
+        out.measure(M24_MEASURE.format(metric=metric), e[metric], experiments=[CNN], run_ids=e["run_ids"])
     epochs = int(runs["epochs"].max())
     doc_acc, doc_loss = ctx.document("M2.4-acc"), ctx.document("M2.4-loss")
     # no verdict here: the scorecard judges the document's number against where one run of ours falls
@@ -306,15 +318,15 @@ def answer_m24(ctx: Context, out: PageOutput) -> pd.DataFrame:
     return runs
 
 
-def _variant_rows(out: PageOutput, runs: pd.DataFrame, experiment: str, key: str, label: str) -> list[dict]:
-    """One experiment's M2.4 variant, per batch size: published as `m24.<key>.<metric>` and as table rows."""
+def _variant_rows(out: PageOutput, runs: pd.DataFrame, experiment: str, measure: Measure, label: str) -> list[dict]:
+    """One experiment's M2.4 variant, per batch size: published under its declared key and as table rows."""
     rows: list[dict] = []
     if runs.empty:
         return rows
     for (batch,), e in sorted(estimates(runs, ["batch_size"], ["test_acc", "test_loss"]).items()):
-        name = key.format(batch=int(batch))
-        for metric in ("test_acc", "test_loss"):
-            out.measure(f"m24.{name}.{metric}", e[metric], experiments=[experiment], run_ids=e["run_ids"],
+        for metric in TEST_METRICS:
+            out.measure(measure.format(batch=int(batch), metric=metric), e[metric], experiments=[experiment],
+                        run_ids=e["run_ids"],
                         anchor="m2-4")
         rows.append({"protocol": label.format(batch=int(batch)), "test accuracy": e["test_acc"].pct(2),
                      "test loss": e["test_loss"].num(4), "diverged": e["diverged"]})
@@ -325,8 +337,8 @@ def answer_m24_variants(ctx: Context, out: PageOutput) -> pd.DataFrame:
     """M2.4's declared protocol variants (Keras' conventions per batch size; L2 strength 0.001), published under
     the keys config/scorecard.csv's M2.4 rows name."""
     keras, l2 = ctx.of("runs", CNN_KERAS), ctx.of("runs", CNN_L2)
-    rows = (_variant_rows(out, keras, CNN_KERAS, "keras.b{batch}", "Keras' conventions, batch {batch}")
-            + _variant_rows(out, l2, CNN_L2, "l2_0.001", "L2 strength 0.001, batch {batch}"))
+    rows = (_variant_rows(out, keras, CNN_KERAS, KERAS_MEASURE, "Keras' conventions, batch {batch}")
+            + _variant_rows(out, l2, CNN_L2, L2_MEASURE, "L2 strength 0.001, batch {batch}"))
     if not rows:
         missing(out, ("m24_variants",), "M2.4 protocol variants")
         return keras

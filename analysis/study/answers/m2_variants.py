@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis.engine.activations import ordered
 from analysis.study.answers.common import DocumentValues, PageOutput, markdown_table, missing
+from analysis.study.answers.questions import Measure, metric_units
 from analysis.study.answers.tools import estimates
 from analysis.study.figures import ACTIVATION_PALETTE
 from analysis.study.stats import Estimate, mean_ci, percent
@@ -26,6 +27,10 @@ DEPTH, WIDTH = "m2_depth", "m2_width"
 VARIANT_EPOCHS = (0, 1)
 METRICS = ("test_acc", "test_loss")
 FRAGMENTS = ("m2v_table", "m2v_curves", "m2v_init_table")
+#: the scorecard keys the variants publish (the M2.1 / M2.3 rows' `cause_measure`)
+EPOCH_MEASURE = Measure("m2.d{depth}.{act}.epoch{epoch}.{metric}", metric_units(*METRICS))
+WIDTH_MEASURE = Measure("m2.w{width}.d{depth}.{act}.{metric}", metric_units(*METRICS))
+MEASURES = (EPOCH_MEASURE, WIDTH_MEASURE)
 WIDTH_MARKERS = {64: "v", 256: "^"}
 
 
@@ -45,12 +50,12 @@ def publish(out: PageOutput, by_epoch: dict[int, dict], widths: dict[tuple, dict
     for epoch, cells in by_epoch.items():
         for (depth, act), e in cells.items():
             for metric in METRICS:
-                out.measure(f"m2.d{depth}.{act}.epoch{epoch}.{metric}", e[metric], experiments=[DEPTH],
-                            run_ids=e["run_ids"], anchor="m2-variants")
+                out.measure(EPOCH_MEASURE.format(depth=depth, act=act, epoch=epoch, metric=metric), e[metric],
+                            experiments=[DEPTH], run_ids=e["run_ids"], anchor="m2-variants")
     for (width, depth, act), e in widths.items():
         for metric in METRICS:
-            out.measure(f"m2.w{width}.d{depth}.{act}.{metric}", e[metric], experiments=[WIDTH],
-                        run_ids=e["run_ids"], anchor="m2-variants")
+            out.measure(WIDTH_MEASURE.format(width=width, depth=depth, act=act, metric=metric), e[metric],
+                        experiments=[WIDTH], run_ids=e["run_ids"], anchor="m2-variants")
 
 
 def width_phrase(widths: list[int]) -> str:
