@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.site.sitecheck import check_site
+from analysis.site.sitecheck import check_narrow, check_site
 from analysis.study.answers import DOCUMENT_PAGES, declared_questions
 from analysis.study.answers.questions import declaring
 from workflow_helpers import ROOT, copy_workflow, job_counts, trained_runs
@@ -137,8 +137,74 @@ def test_every_page_passes_in_a_real_browser(workflow):
     shots = ROOT / "results/browser/quick"
     report = check_site(workflow / "results/quick/site", shots)
     assert report.ok, report.problems
-    assert sorted(report.pages) == sorted(p.name for p in (workflow / "results/quick/site").glob("*.html"))
+    site = workflow / "results/quick/site"
+    assert sorted(report.pages) == sorted(p.relative_to(site).as_posix()
+                                          for p in [*site.glob("*.html"), *site.glob("runs/*.html")])
     assert all(Path(s).stat().st_size > 10_000 for s in report.screenshots)
+
+
+def test_at_a_phone_width_no_page_scrolls_sideways_and_the_menu_opens_the_navigation(workflow):
+    site = workflow / "results/quick/site"
+    pages = sorted(p.name for p in site.glob("*.html")) + [sorted(p.relative_to(site).as_posix()
+                                                                 for p in site.glob("runs/*.html"))[0]]
+    assert check_narrow(site, pages) == []
+
+
+def test_every_planned_run_has_a_page_reached_from_the_scorecard_with_its_record(workflow):
+    """A scorecard row's runs link to run pages; the page's spec is the run's record.json spec, hovering a point of
+    its test-accuracy curve names the value epochs.parquet holds, and its legend hides a series."""
+    from playwright.sync_api import sync_playwright
+
+    from analysis.site.sitecheck import find_chromium, serve
+
+    site, tables = workflow / "results/quick/site", workflow / "results/quick/tables"
+    assert {p.stem for p in site.glob("runs/*.html")} == set(pd.read_parquet(tables / "plan.parquet")["run_id"])
+    epochs = pd.read_parquet(tables / "epochs.parquet")
+    with serve(site) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}scorecard.html")
+        link = page.locator('a[href^="runs/"]').first
+        run_id = Path(link.get_attribute("href")).stem
+        link.click()
+        page.wait_for_load_state("load")
+        spec = yaml.safe_load(page.inner_text("#spec + pre"))
+        point = epochs[(epochs["run_id"] == run_id) & (epochs["epoch"] == 1)].iloc[0]
+        titles = page.locator('g[data-series="test acc"] circle title').all_text_contents()
+        page.click('.nnlab-legend button[data-series="test acc"]')
+        hidden = page.locator('g[data-series="test acc"]').first.is_hidden()
+        browser.close()
+    record = json.loads((workflow / "results/runs" / run_id / "record.json").read_text())
+    assert spec == record["spec"]
+    assert f"test acc: epoch 1, accuracy {point['test_acc']:.4g}" in titles
+    assert hidden and errors == []
+
+
+def test_the_explorer_filtered_to_one_grid_cell_draws_exactly_its_runs(workflow):
+    from playwright.sync_api import sync_playwright
+
+    from analysis.site.sitecheck import find_chromium, serve
+
+    runs = pd.read_parquet(workflow / "results/quick/tables/runs.parquet")
+    cell = runs[runs["experiments"].apply(lambda e: "m2_depth" in e) & (runs["model.depth"] == 5)
+                & (runs["activation"] == "relu") & runs["final_test_acc"].notna()]
+    with serve(workflow / "results/quick/site") as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{base}explorer.html#m2_depth")
+        everything = page.locator(".nnlab-run-point").count()
+        page.select_option('select[aria-label="model.depth"]', "5")
+        page.select_option('select[aria-label="activation"]', "relu")
+        drawn = page.eval_on_selector_all(".nnlab-run-point", "points => points.map(p => p.dataset.run)")
+        page.locator(".nnlab-run-point").first.click()
+        page.wait_for_load_state("load")
+        opened = page.url
+        browser.close()
+    assert len(cell) >= 1 and sorted(drawn) == sorted(cell["run_id"])
+    assert everything > len(drawn)
+    assert opened.endswith(f"runs/{drawn[0]}.html")
 
 
 def test_browser_check_fails_on_a_removed_image_a_broken_link_and_an_anchor_on_another_page(workflow, tmp_path):

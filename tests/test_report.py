@@ -10,6 +10,7 @@ import yaml
 
 from analysis.site.landing import one_line, questions_of, scorecard_verdicts, verdict_cell
 from analysis.site.pandoc_site import ReportError, callout_titles, expand_shortcodes, front_matter, render_pandoc
+from analysis.pipeline.plan import Plan
 from analysis.site.report import SITE_PAGES, SOURCE_DIR, prepare_build
 
 
@@ -75,8 +76,11 @@ def test_verdicts_are_counted_as_the_scorecard_wrote_them(tmp_path):
 
 
 def synthetic_answers(answers: Path) -> None:
-    """Answer JSON for every site page: headlines (one with a short form and a figure), the scorecard's summary."""
+    """Answer JSON for every site page: headlines (one with a short form and a figure), the scorecard's summary;
+    beside them the plan the explorer reads (one toy experiment)."""
     answers.mkdir(parents=True)
+    config = {"defaults": {}, "experiments": {"toy": {"exercise": "x", "base": {}, "grid": {"lr": [0.1, 0.2]}}}}
+    Plan.from_config(config, "quick").write(answers.parent / "tables", config)
     for page in SITE_PAGES:
         (answers / page).mkdir()
         meta = {"profile": "quick", "runs": 2, "wall_seconds": 60.0, "datasets": {}}
@@ -141,13 +145,13 @@ def test_results_summary_keeps_answers_causes_and_figures_of_a_build(tmp_path):
 
     results, docs = tmp_path / "results", tmp_path / "docs" / "results"
     synthetic_answers(results / "full" / "answers")
-    (results / "full" / "tables").mkdir()
+    (results / "full" / "tables").mkdir(exist_ok=True)
     pd.DataFrame({"id": ["M2.1-20-relu-acc", "M2.1-5-relu-acc"], "question": ["M2.1", "M2.1"],
                   "quantity": ["test accuracy", "test accuracy"], "document_value": [0.511, 0.908],
                   "ours": [0.93512, 0.97], "ours_text": ["", ""],  # numbers as numbers, as the scorecard writes
                   "verdict": ["differs", "reproduced"], "units": ["fraction", "fraction"],
                   "document_error": ["", ""], "interval_low": [0.92, 0.96], "interval_high": [0.95, 0.98],
-                  "experiments": ["m2_depth", "m2_depth"], "ours_n": [3, 3],
+                  "experiments": [["m2_depth"], ["m2_depth"]], "ours_n": [3, 3],
                   "verdict_class": ["differs", "reproduced"],
                   "cause": ["unexplained: none of the 3 declared variants reproduces it", ""]}
                  ).to_parquet(results / "full" / "tables" / "scorecard.parquet")

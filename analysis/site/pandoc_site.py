@@ -75,8 +75,10 @@ TEMPLATE = """<!DOCTYPE html>
 <link rel="icon" href="$favicon$" type="image/svg+xml">
 </head>
 <body>
+<button type="button" class="nnlab-menu-button" aria-controls="nnlab-sidebar"
+ aria-expanded="false">&#9776; Menu</button>
 <div class="nnlab-layout">
-<nav class="nnlab-sidebar" aria-label="Site">
+<nav class="nnlab-sidebar" id="nnlab-sidebar" aria-label="Site">
 $sidebar$
 </nav>
 <main class="nnlab-main">
@@ -87,6 +89,9 @@ $table-of-contents$
 $body$
 </main>
 </div>
+$for(include-after)$
+$include-after$
+$endfor$
 </body>
 </html>
 """
@@ -134,13 +139,16 @@ def render_pandoc(build: Path, site: Path) -> list[Path]:
                     f"--resource-path={build}", "-o", str(target)]
             if html_opts.get("toc"):
                 args += ["--toc", "--toc-depth=2"]
+            if html_opts.get("include-after-body"):
+                args += [f"--include-after-body={build / html_opts['include-after-body']}"]
             proc = subprocess.run(args, input=body, text=True, capture_output=True)
             if proc.returncode != 0:
                 raise ReportError(f"pandoc failed on {href}: {proc.stderr.strip()}")
             if proc.stderr.strip():
                 print(f"pandoc ({href}): {proc.stderr.strip()}", file=sys.stderr)
             written.append(target)
-    for extra in [html_opts.get("css", "styles.css"), website.get("favicon", "favicon.svg")]:
+    resources = [r for r in project.get("project", {}).get("resources", []) if "*" not in r]
+    for extra in [html_opts.get("css", "styles.css"), website.get("favicon", "favicon.svg"), *resources]:
         shutil.copy2(build / extra, site / extra)
     if (build / "generated").is_dir():
         shutil.copytree(build / "generated", site / "generated",

@@ -21,7 +21,9 @@ import yaml
 
 from analysis.study.answers import DOCUMENT_PAGES, PAGES
 from analysis.site.landing import findings, pages_list, run_summary, scorecard_verdicts, summary_table, thumbnails
+from analysis.site.explorer import write_explorer_data
 from analysis.site.pandoc_site import ReportError, render_pandoc
+from analysis.site.run_pages import write_run_pages
 
 #: pages of the site: one per source document, the experiments page, then the scorecard that joins them
 SITE_PAGES: tuple[str, ...] = (*PAGES, "scorecard")
@@ -31,10 +33,10 @@ SOURCE_DIR = Path(__file__).resolve().parents[2] / "report"
 
 # ------------------------------------------------------------------ build folder ---
 def prepare_build(source: Path, answers_dir: Path, build: Path, profile: str,
-                  scorecard_table: Path | None = None) -> dict:
+                  scorecard_table: Path | None = None, tables: Path | None = None) -> dict:
     """Copy the sources and write the computed inputs; return every page's answers. `scorecard_table`: the
     scorecard job's Parquet (default: tables/scorecard.parquet beside the answers folder), for the landing
-    table's verdicts."""
+    table's verdicts; `tables`: the profile's tables (default: beside the answers folder), for the explorer."""
     if build.exists():
         shutil.rmtree(build)
     shutil.copytree(source, build)
@@ -47,6 +49,7 @@ def prepare_build(source: Path, answers_dir: Path, build: Path, profile: str,
         shutil.copytree(answers_dir / page, generated / page)
     table = scorecard_table or answers_dir.parent / "tables" / "scorecard.parquet"
     write_site_fragments(generated, answers, profile, build, scorecard_verdicts(table))
+    write_explorer_data(tables or answers_dir.parent / "tables", generated / "explorer" / "data.js")
     return answers
 
 
@@ -100,8 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="auto", choices=["auto", "quarto", "pandoc"])
     parser.add_argument("--scorecard-table", type=Path, default=None,
                         help="the scorecard's Parquet (default: <answers>/../tables/scorecard.parquet)")
+    parser.add_argument("--tables", type=Path, default=None,
+                        help="the profile's tables: the plan and the runs (default: <answers>/../tables)")
+    parser.add_argument("--runs-dir", type=Path, default=Path("results/runs"),
+                        help="the runs' folders, for each run page's record and log")
     args = parser.parse_args(argv)
-    prepare_build(args.source, args.answers, args.build, args.profile, args.scorecard_table)
+    tables = args.tables or args.answers.parent / "tables"
+    prepare_build(args.source, args.answers, args.build, args.profile, args.scorecard_table, tables)
     engine = args.engine
     if engine == "auto":
         engine = "quarto" if shutil.which("quarto") else "pandoc"
@@ -113,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     except ReportError as exc:
         print(f"nnlab report error: {exc}", file=sys.stderr)
         return 1
-    print(f"site rendered with {engine}: {args.site / 'index.html'}", file=sys.stderr)
+    pages = write_run_pages(args.site, tables, args.runs_dir, args.profile)
+    print(f"site rendered with {engine}: {args.site / 'index.html'}, and {len(pages)} run pages", file=sys.stderr)
     return 0
 
 

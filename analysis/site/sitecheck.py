@@ -87,6 +87,7 @@ def check_site(site: Path, screenshots: Path | None = None, width: int = 1300) -
         browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": width, "height": 900})
         events = _record_events(page)
+        _keep_inside(page, base, events)
         queue = ["index.html"]
         while queue:
             name = queue.pop(0)
@@ -107,7 +108,7 @@ def check_site(site: Path, screenshots: Path | None = None, width: int = 1300) -
             hrefs = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
             queue += _follow(site, base, name, hrefs, report, wanted)
             report.problems += [f"{name}: {event}" for event in events]
-            if screenshots is not None:
+            if screenshots is not None and "/" not in name:  # the site's pages, not every run page
                 shot = screenshots / (Path(name).stem + ".png")
                 page.screenshot(path=str(shot), full_page=True)
                 report.screenshots.append(str(shot))
@@ -119,6 +120,45 @@ def check_site(site: Path, screenshots: Path | None = None, width: int = 1300) -
     report.problems += [f"{page_name}: not reachable by following links from index.html"
                         for page_name in sorted(unreached)]
     return report
+
+
+def _keep_inside(page, base: str, events: list[str]) -> None:
+    """Refuse, and report, every request to anything but the site's own files: the site must work offline."""
+    def route(request_route) -> None:
+        url = request_route.request.url
+        if url.startswith(base) or url.startswith("data:"):
+            request_route.continue_()
+        else:
+            events.append(f"request outside the site: {url}")
+            request_route.abort()
+
+    page.route("**/*", route)
+
+
+def check_narrow(site: Path, pages: list[str], width: int = 390, height: int = 844) -> list[str]:
+    """At a phone's viewport: every page fits its width (nothing scrolls sideways), and the menu button shows the
+    navigation it hides. Returns the problems."""
+    from playwright.sync_api import sync_playwright
+
+    problems = []
+    with serve(site) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": width, "height": height})
+        for name in pages:
+            page.goto(urljoin(base, name), wait_until="load")
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            if scroll > width:
+                problems.append(f"{name}: {scroll} px wide at a {width}-px viewport (scrolls sideways)")
+            menu = page.locator(".nnlab-menu-button")
+            if menu.count():
+                nav = page.locator(".nnlab-sidebar")
+                if nav.is_visible():
+                    problems.append(f"{name}: the sidebar takes the screen before the menu is opened")
+                menu.click()
+                if not nav.is_visible():
+                    problems.append(f"{name}: the menu button does not open the navigation")
+        browser.close()
+    return problems
 
 
 def _record_events(page) -> list[str]:

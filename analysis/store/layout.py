@@ -15,3 +15,10 @@ RUN_TABLES: dict[str, str] = {
 RUN_FILES: tuple[str, ...] = tuple(f"{stem}.parquet" for stem in RUN_TABLES) + ("record.json",)
 #: every aggregated table of a profile
 TABLES: tuple[str, ...] = ("runs",) + tuple(RUN_TABLES.values())
+#: where the site puts each run's page (analysis.site.run_pages), for the pages and the scorecard that link runs
+RUN_PAGES = "runs"
+
+
+def run_page_href(run_id: str) -> str:
+    """A run page's path relative to the site's root."""
+    return f"{RUN_PAGES}/{run_id}.html"

@@ -58,6 +58,7 @@ from analysis.study.answers.common import PageOutput, markdown_table
 from analysis.pipeline.plan import ExperimentPlan, Plan
 from analysis.study.documents import DOCUMENTS
 from analysis.store.files import atomic_write
+from analysis.store.layout import run_page_href
 from analysis.study.stats import (DETECTABLE_SHIFT, MIN_POWER, PREDICTION, Interval, decisive, percent, power,
                                   reference_interval)
 from analysis.study.scorecard_checks import (RULE_NOTE, Support, calibration_table, expected_by_chance, section_support,
@@ -641,7 +642,7 @@ def runs_list(card: pd.DataFrame) -> str:
         section = f"[{row['question']} on {row['page']}]({row['link']})"
         lines.append(f"- [**{row['id']}**]{{#{_slug(row['id'])}}} ({section}): experiment "
                      f"{', '.join(row['experiments'])}, {len(ids)} run{'s' * (len(ids) != 1)} in "
-                     f"`{RUNS_DIR}/<run-id>/`: " + ", ".join(f"`{i}`" for i in ids))
+                     f"`{RUNS_DIR}/<run-id>/`: " + ", ".join(f"[`{i}`]({run_page_href(i)})" for i in ids))
     return "\n".join(lines or ["_No row of this profile rests on training runs._"]) + "\n"
 
 

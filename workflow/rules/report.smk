@@ -4,6 +4,8 @@ rule site:
     input:
         answers=expand(f"{OUT}/answers/{{page}}.json", page=PAGES),
         scorecard=f"{OUT}/answers/scorecard.json",
+        # the explorer and the run pages: the plan, the runs and their curves
+        tables=expand(f"{OUT}/tables/{{name}}.parquet", name=["plan", "runs", "epochs", "batches", "grads"]),
         sources=sorted(
             str(p) for p in Path("report").rglob("*") if p.is_file() and not {"_site", ".quarto"} & set(p.parts)
         ),
@@ -15,4 +17,5 @@ rule site:
         engine=config.get("report_engine", "auto"),
     shell:
         "{PY} -m analysis.site.report --profile {PROFILE} --answers {OUT}/answers --build {OUT}/report_build"
-        " --site {OUT}/site --source report --engine {params.engine} > {log:q} 2>&1"
+        " --site {OUT}/site --source report --engine {params.engine} --tables {OUT}/tables --runs-dir results/runs"
+        " > {log:q} 2>&1"

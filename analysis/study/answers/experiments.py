@@ -21,7 +21,7 @@ import yaml
 from analysis.study.answers import claimed_experiments, page_label
 from analysis.study.answers.common import Context, PageOutput, code_fence, markdown_table, md_text
 from analysis.study.answers.tools import curves_figure, estimates, ok_runs
-from analysis.store.layout import RUN_FILES
+from analysis.store.layout import RUN_FILES, run_page_href
 from analysis.study.stats import Estimate, percent
 
 #: final metrics of the table: (metric, column title, Estimate formatter)
@@ -134,7 +134,7 @@ def run_table(runs: pd.DataFrame, grid: pd.DataFrame) -> str:
     """Every run id with its cell, seed, status, final test accuracy and the folder holding its files."""
     known = runs.reindex(columns=["run_id", "status", "final_test_acc"])
     frame = grid.merge(known, on="run_id", how="left")
-    rows = [{"run id": f"`{r.run_id}`", "grid cell": md_text(r.cell), "seed": r.seed,
+    rows = [{"run id": f"[`{r.run_id}`]({run_page_href(r.run_id)})", "grid cell": md_text(r.cell), "seed": r.seed,
              "status": r.status if isinstance(r.status, str) else "not in the tables",
              "test accuracy": "—" if pd.isna(r.final_test_acc) else f"{percent(r.final_test_acc, 2)}",
              "files": f"`results/runs/{r.run_id}/`"} for r in frame.itertuples()]
