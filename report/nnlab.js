@@ -14,12 +14,21 @@
 
   // ---- legends: a click hides or shows the series of the same name in the same figure ----
   document.addEventListener("click", function (event) {
-    var button = event.target.closest(".nnlab-legend button");
+    var toggle = event.target.closest(".nnlab-runs-toggle");
+    if (!toggle) return;
+    var show = toggle.getAttribute("aria-pressed") !== "true";
+    toggle.setAttribute("aria-pressed", show ? "true" : "false");
+    toggle.closest("figure").querySelectorAll('g[data-kind="run"]').forEach(function (group) {
+      group.style.display = show ? "" : "none";
+    });
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".nnlab-legend button[data-series]");
     if (!button) return;
     var shown = button.getAttribute("aria-pressed") !== "false";
     button.setAttribute("aria-pressed", shown ? "false" : "true");
     var figure = button.closest("figure");
-    figure.querySelectorAll("g[data-series]").forEach(function (group) {
+    figure.querySelectorAll("g[data-series]:not([data-kind=run])").forEach(function (group) {
       if (group.getAttribute("data-series") === button.getAttribute("data-series")) {
         group.style.display = shown ? "none" : "";
       }
@@ -200,6 +209,13 @@
   }
 
   function start() {
+    // search: Pagefind's index and UI, written into the site by the site step (analysis/site/search.py)
+    var ui = document.querySelector('script[src$="pagefind/pagefind-ui.js"]');
+    if (document.getElementById("nnlab-search") && window.PagefindUI && ui) {
+      // results link relative to the site's root (the folder above pagefind/), so a site under a sub-path works
+      new window.PagefindUI({ element: "#nnlab-search", showSubResults: true, showImages: false, resetStyles: false,
+        baseUrl: new URL("..", ui.src).pathname });
+    }
     var root = document.getElementById("nnlab-explorer");
     if (root && window.NNLAB_EXPLORER && window.NNLAB_EXPLORER.experiments.length) {
       explorer(root, window.NNLAB_EXPLORER);

@@ -182,6 +182,25 @@ def test_every_planned_run_has_a_page_reached_from_the_scorecard_with_its_record
     assert hidden and errors == []
 
 
+def test_searching_a_question_id_finds_its_section(workflow):
+    """Pagefind's index of the built site, searched from the landing page's box in Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from analysis.site.sitecheck import find_chromium, serve
+
+    with serve(workflow / "results/quick/site") as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{base}index.html")
+        page.fill("#nnlab-search input", "M2.3")
+        page.wait_for_selector('.pagefind-ui__result-link[href$="m2.html#m2-3"]', timeout=10_000)
+        page.locator('.pagefind-ui__result-link[href$="m2.html#m2-3"]').first.click()
+        page.wait_for_load_state("load")
+        landed = page.url
+        browser.close()
+    assert landed == f"{base}m2.html#m2-3"
+
+
 def test_the_explorer_filtered_to_one_grid_cell_draws_exactly_its_runs(workflow):
     from playwright.sync_api import sync_playwright
 

@@ -73,15 +73,18 @@ TEMPLATE = """<!DOCTYPE html>
 <title>$pagetitle$ – $sitetitle$</title>
 <link rel="stylesheet" href="styles.css">
 <link rel="icon" href="$favicon$" type="image/svg+xml">
+<link rel="stylesheet" href="pagefind/pagefind-ui.css">
+<script src="pagefind/pagefind-ui.js"></script>
 </head>
 <body>
 <button type="button" class="nnlab-menu-button" aria-controls="nnlab-sidebar"
  aria-expanded="false">&#9776; Menu</button>
 <div class="nnlab-layout">
 <nav class="nnlab-sidebar" id="nnlab-sidebar" aria-label="Site">
+<div class="nnlab-search" id="nnlab-search" data-pagefind-ignore></div>
 $sidebar$
 </nav>
-<main class="nnlab-main">
+<main class="nnlab-main" data-pagefind-body>
 <h1 class="title">$title$</h1>
 $if(toc)$<nav class="nnlab-toc" aria-label="On this page"><strong>On this page</strong>
 $table-of-contents$

@@ -24,6 +24,7 @@ from analysis.site.landing import findings, pages_list, run_summary, scorecard_v
 from analysis.site.explorer import write_explorer_data
 from analysis.site.pandoc_site import ReportError, render_pandoc
 from analysis.site.run_pages import write_run_pages
+from analysis.site.search import index_site
 
 #: pages of the site: one per source document, the experiments page, then the scorecard that joins them
 SITE_PAGES: tuple[str, ...] = (*PAGES, "scorecard")
@@ -118,10 +119,11 @@ def main(argv: list[str] | None = None) -> int:
             render_quarto(args.build, args.site)
         else:
             render_pandoc(args.build, args.site)
+        pages = write_run_pages(args.site, tables, args.runs_dir, args.profile)
+        index_site(args.site)
     except ReportError as exc:
         print(f"nnlab report error: {exc}", file=sys.stderr)
         return 1
-    pages = write_run_pages(args.site, tables, args.runs_dir, args.profile)
     print(f"site rendered with {engine}: {args.site / 'index.html'}, and {len(pages)} run pages", file=sys.stderr)
     return 0
 

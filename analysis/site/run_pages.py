@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from analysis.pipeline.plan import Plan
-from analysis.site.svg_chart import Series, line_chart
+from analysis.study.svg_chart import Series, line_chart
 from analysis.store.layout import RUN_FILES, RUN_PAGES, run_page_href
 
 LOG_LINES = 25  #: the last lines of train.log a run page shows
@@ -203,11 +203,11 @@ def run_page(view: RunView, profile: str, pack_mates: list[str]) -> str:
 {_record_facts(view, pack_mates)}
 <h2 id="curves">Curves</h2>
 <p class="nnlab-hint">Hover a point for its value; click a legend entry to hide or show its series.</p>
-{_curves(view)}
+<div data-pagefind-ignore>{_curves(view)}</div>
 <h2 id="spec">Resolved spec</h2>
-<pre class="nnlab-code"><code>{_e(spec)}</code></pre>
+<pre class="nnlab-code" data-pagefind-ignore><code>{_e(spec)}</code></pre>
 <h2 id="log">Last lines of train.log</h2>
-<pre class="nnlab-code"><code>{_e(log)}</code></pre>
+<pre class="nnlab-code" data-pagefind-ignore><code>{_e(log)}</code></pre>
 <h2 id="retrain">Retrain exactly this run</h2>
 <pre class="nnlab-code"><code>{_e(retrain_command(view.run_id, profile))}</code></pre>
 """
@@ -225,12 +225,15 @@ def standalone(title: str, body: str, depth: int = 0) -> str:
 <title>{_e(title)} – nnlab</title>
 <link rel="stylesheet" href="{up}styles.css">
 <link rel="icon" href="{up}favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="{up}pagefind/pagefind-ui.css">
+<script src="{up}pagefind/pagefind-ui.js"></script>
 </head>
 <body>
 <nav class="nnlab-topbar" aria-label="Site"><a class="site-title" href="{up}index.html">nnlab</a>
 <a href="{up}explorer.html">Explorer</a> <a href="{up}scorecard.html">Scorecard</a>
-<a href="{up}experiments.html">Experiments</a></nav>
-<main class="nnlab-main nnlab-standalone">
+<a href="{up}experiments.html">Experiments</a>
+<div class="nnlab-search" id="nnlab-search" data-pagefind-ignore></div></nav>
+<main class="nnlab-main nnlab-standalone" data-pagefind-body>
 {body}
 </main>
 <script src="{up}nnlab.js"></script>

@@ -196,6 +196,18 @@ class PageOutput:
         self.fragments[name] = block
         return block
 
+    def interactive(self, name: str, charts: str, data: pd.DataFrame, note: str = "") -> None:
+        """Append to figure `name` its interactive copy (inline SVG charts, `analysis.study.svg_chart`) and the
+        data it draws as `<name>.csv`; raw HTML in a fenced block, which pandoc and Quarto both pass through."""
+        if not charts:
+            return
+        data.to_csv(self.fragment_dir / f"{name}.csv", index=False)
+        link = f"{GENERATED}/{self.page}/{name}.csv"
+        self.fragments[name] += (f"\n<details class=\"nnlab-interactive\"><summary>Explore this figure: hover a point, "
+                                 f"click a legend entry, show the single runs{note}</summary>\n\n"
+                                 f"```{{=html}}\n{charts}\n<p><a href=\"{link}\">The data as CSV</a></p>\n```\n\n"
+                                 "</details>\n")
+
     def measure(self, key: str, value: Any, *, experiments: Iterable[str] = (), run_ids: Iterable[str] = (),
                 anchor: str = "") -> None:
         """A measured value the scorecard can join with a document's value (config/scorecard.csv `measure` column):

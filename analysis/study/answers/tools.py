@@ -9,11 +9,13 @@ import math
 from typing import Iterable
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import to_hex
 from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from analysis.study.svg_chart import CYCLE, Series, line_chart
 from analysis.study.answers.common import PageOutput
 from analysis.study.figures import ACTIVATION_PALETTE
 from analysis.study.stats import Estimate, diff_ci, mean_ci
@@ -128,6 +130,39 @@ def curves_figure(epochs: pd.DataFrame, hue: str, facet: str | None, out: PageOu
         ax.legend(fontsize=7, ncol=2)
         lr_axis(ax, epochs if value is None else epochs[epochs[facet] == value], from_epoch)
     out.figure(fig, name, caption)
+    interactive_curves(long, hue, facet, facets, out, name, palette, hue_order, ylabel or
+                       ("accuracy (%)" if metric == "acc" else "loss (NLL)"))
+
+
+#: how a split's line is drawn in the interactive copy (the static figure's line styles: solid, dashed, dotted)
+SPLIT_DASH = {"train": "", "val": "5 3", "test": "2 2"}
+
+
+def interactive_curves(long: pd.DataFrame, hue: str, facet: str | None, facets: list, out: PageOutput, name: str,
+                       palette: dict | None, hue_order: list | None, ylabel: str) -> None:
+    """The learning curves' interactive copy: per facet, the mean over seeds with the range over seeds as a band,
+    every point's value on hover, and each run's own line behind the mean."""
+    hues = [h for h in (hue_order or sorted(long[hue].unique(), key=str)) if h in set(long[hue])]
+    given = palette if isinstance(palette, dict) else {}
+    colours = {h: to_hex(given[h]) if h in given else CYCLE[i % len(CYCLE)] for i, h in enumerate(hues)}
+    charts = []
+    for value in facets:
+        data = long if value is None else long[long[facet] == value]
+        series = []
+        for h in hues:
+            for split, group in data[data[hue] == h].groupby("split", sort=False):
+                stats = group.groupby("epoch")["value"].agg(["mean", "min", "max", "count"]).reset_index()
+                label = f"{h} · {split}"
+                series.append(Series(label, stats["epoch"].tolist(), stats["mean"].tolist(), colour=colours[h],
+                                     low=stats["min"].tolist(), high=stats["max"].tolist(),
+                                     dash=SPLIT_DASH.get(split, ""),
+                                     labels=[f"mean of {n} run{'s' * (n != 1)}" for n in stats["count"]]))
+                for run_id, run in group.sort_values("epoch").groupby("run_id"):
+                    series.append(Series(label, run["epoch"].tolist(), run["value"].tolist(), colour=colours[h],
+                                         dash=SPLIT_DASH.get(split, ""), kind="run", labels=[f"run {run_id}"]))
+        title = DATASET_LABEL.get(value, str(value)) if value is not None else ""
+        charts.append(line_chart(series, "epoch", ylabel, title or "learning curves (band: range over seeds)"))
+    out.interactive(name, "".join(charts), long)
 
 
 def lr_axis(ax, epochs: pd.DataFrame, from_epoch: int = 1) -> None:

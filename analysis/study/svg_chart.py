@@ -1,6 +1,7 @@
-"""Small line charts as inline SVG for the pages the site writes itself (run pages): no script library, no
-network, a few kilobytes each. Hovering a marked point shows its series, x and value (an SVG `<title>`); the legend's
-entries toggle their series through `nnlab.js` (`data-series`). Series without a colour of their own take
+"""Small line charts as inline SVG, for the interactive copies of the pages' learning curves and for the run
+pages: no script library, no network, a few kilobytes each. Hovering a marked point shows its series, x and value
+(an SVG `<title>`); the legend's entries toggle their series, and a button shows or hides the single runs behind a
+mean, through `report/nnlab.js` (`data-series`, `data-kind="run"`). Series without a colour of their own take
 matplotlib's default cycle, as the static figures do."""
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ class Series:
     colour: str | None = None
     #: extra words of each point's hover title (e.g. the run or the step), one per point
     labels: Sequence[str] = field(default_factory=tuple)
+    #: a band around the line (e.g. the range over seeds), one low and one high per point
+    low: Sequence[float] = field(default_factory=tuple)
+    high: Sequence[float] = field(default_factory=tuple)
+    dash: str = ""  #: an SVG stroke-dasharray ("4 3"), to tell splits apart beside the colour
+    #: "run": one seed's line behind a mean, hidden until the reader asks for single runs; no legend entry
+    kind: str = "mean"
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -84,9 +91,9 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
     parts.append(f'<text x="{left + plot_w / 2}" y="{HEIGHT - 4}" text-anchor="middle">{html.escape(x_label)}</text>'
                  f'<text transform="translate(13,{top + plot_h / 2}) rotate(-90)" text-anchor="middle">'
                  f'{html.escape(y_label)}</text>')
-    legend = []
+    legend, colours, has_runs, named = [], {}, False, set()
     for i, s in enumerate(series):
-        colour = s.colour or CYCLE[i % len(CYCLE)]
+        colour = s.colour or colours.setdefault(s.name, CYCLE[len(colours) % len(CYCLE)])
         pairs = [(float(a), float(b), s.labels[j] if j < len(s.labels) else "")
                  for j, (a, b) in enumerate(zip(s.x, s.y))
                  if b is not None and math.isfinite(float(b)) and (not log_y or b > 0)]
@@ -94,15 +101,34 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
             continue
         name = html.escape(s.name)
         line = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b, _ in pairs)
-        group = [f'<g data-series="{name}" stroke="{colour}" fill="{colour}">',
-                 f'<polyline points="{line}" fill="none" stroke-width="1.6"/>']
+        dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
+        if s.kind == "run":
+            has_runs = True
+            parts.append(f'<g data-series="{name}" data-kind="run" stroke="{colour}" style="display:none">'
+                         f'<polyline points="{line}" fill="none" stroke-width="0.8" opacity="0.7"{dash}>'
+                         f'<title>{html.escape(pairs[0][2])}</title></polyline></g>')
+            continue
+        group = [f'<g data-series="{name}" stroke="{colour}" fill="{colour}">']
+        band = [(float(a), lo, hi) for a, lo, hi in zip(s.x, s.low, s.high)
+                if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)]
+        if band:
+            outline = [f"{px(a):.1f},{py(hi):.1f}" for a, _, hi in band]
+            outline += [f"{px(a):.1f},{py(lo):.1f}" for a, lo, _ in reversed(band)]
+            group.append(f'<polygon points="{" ".join(outline)}" fill-opacity="0.15" stroke="none"/>')
+        group.append(f'<polyline points="{line}" fill="none" stroke-width="1.6"{dash}/>')
         if s.points:
             group += [f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="3.2"><title>{name}: {html.escape(x_label)} '
                       f'{_fmt(a)}, {html.escape(y_label)} {_fmt(b)}{html.escape(extra and "; " + extra)}</title>'
                       f'</circle>' for a, b, extra in pairs]
         parts += group + ["</g>"]
+        if name in named:
+            continue
+        named.add(name)
         legend.append(f'<li><button type="button" data-series="{name}" aria-pressed="true">'
                       f'<span style="background:{colour}"></span>{name}</button></li>')
+    if has_runs:
+        legend.append('<li><button type="button" class="nnlab-runs-toggle" aria-pressed="false">'
+                      'single runs</button></li>')
     parts.append("</svg>")
     return (f'<figure class="nnlab-figure">{"".join(parts)}<figcaption>{html.escape(title)}'
             f'<ul class="nnlab-legend">{"".join(legend)}</ul></figcaption></figure>')
