@@ -76,7 +76,8 @@
     var state = { experiment: null, filters: {}, colour: "", metric: "final_test_acc" };
     var byName = {};
     data.experiments.forEach(function (e) { byName[e.name] = e; });
-    var wanted = decodeURIComponent(location.hash.slice(1));
+    // the experiment to open: explorer.html?experiment=<name> (a query, not an anchor: no element carries the name)
+    var wanted = new URLSearchParams(location.search).get("experiment");
     state.experiment = byName[wanted] ? wanted : data.experiments[0].name;
 
     function matching(exp) {
@@ -94,7 +95,8 @@
       controls.appendChild(select("experiment", data.experiments.map(function (e) { return [e.name, e.name]; }),
         state.experiment, function (value) {
           state.experiment = value; state.filters = {}; state.colour = "";
-          history.replaceState(null, "", "#" + encodeURIComponent(value)); draw();
+          try { history.replaceState(null, "", "?experiment=" + encodeURIComponent(value)); } catch (e) { /* file:// */ }
+          draw();
         }));
       exp.grid_keys.forEach(function (key) {
         var values = [];
@@ -148,6 +150,7 @@
         var centre = left + step * (i + 0.5);
         svg.appendChild(element("svg:text", { x: centre, y: height - bottom + 16, "text-anchor": "middle" },
           name.length > 18 ? name.slice(0, 17) + "…" : name));
+        var band = Math.min(step * 0.5, 120), count = groups[name].length;
         var stat = summary(groups[name].map(function (r) { return r.metrics[state.metric]; })
           .filter(function (v) { return v !== null && v !== undefined; }), data);
         if (stat.low !== null) {
@@ -157,7 +160,6 @@
           svg.appendChild(element("svg:line", { x1: centre + band / 2 + 3, x2: centre + band / 2 + 13,
             y1: y(stat.mean), y2: y(stat.mean), stroke: "#333", "stroke-width": 2 }));
         }
-        var band = Math.min(step * 0.5, 120), count = groups[name].length;
         groups[name].forEach(function (run, j) {
           var v = run.metrics[state.metric];
           if (v === null || v === undefined) return;

@@ -63,7 +63,7 @@ def test_site_holds_the_computed_answers(workflow):
     site = workflow / "results/quick/site"
     pages = {p.name for p in site.glob("*.html")}
     assert pages == {"index.html", "e7.html", "h4.html", "a7.html", "m2.html", "d1.html",
-                     "scorecard.html", "experiments.html"}
+                     "scorecard.html", "experiments.html", "explorer.html"}
     answers = json.loads((workflow / "results/quick/answers/a7.json").read_text())["vars"]
     html = " ".join((site / "a7.html").read_text().split())  # pandoc wraps long lines…
     html = html.replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')  # …and curls quotes
@@ -212,7 +212,7 @@ def test_the_explorer_filtered_to_one_grid_cell_draws_exactly_its_runs(workflow)
     with serve(workflow / "results/quick/site") as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
         page = browser.new_page()
-        page.goto(f"{base}explorer.html#m2_depth")
+        page.goto(f"{base}explorer.html?experiment=m2_depth")
         everything = page.locator(".nnlab-run-point").count()
         page.select_option('select[aria-label="model.depth"]', "5")
         page.select_option('select[aria-label="activation"]', "relu")

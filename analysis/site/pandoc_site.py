@@ -65,18 +65,24 @@ def callout_titles(text: str) -> str:
                   lambda m: f'{m.group(1)}<div class="callout-title">**{m.group(2).strip()}**</div>\n\n', text)
 
 
-TEMPLATE = """<!DOCTYPE html>
+def page_head(title: str, up: str = "", favicon: str = "favicon.svg") -> str:
+    """The head every page of the site shares (the rendered pages and those the site writes itself): the
+    stylesheet, the icon and the search UI; `up` leads from the page's folder to the site's root."""
+    return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>$pagetitle$ – $sitetitle$</title>
-<link rel="stylesheet" href="styles.css">
-<link rel="icon" href="$favicon$" type="image/svg+xml">
-<link rel="stylesheet" href="pagefind/pagefind-ui.css">
-<script src="pagefind/pagefind-ui.js"></script>
+<title>{title}</title>
+<link rel="stylesheet" href="{up}styles.css">
+<link rel="icon" href="{up}{favicon}" type="image/svg+xml">
+<link rel="stylesheet" href="{up}pagefind/pagefind-ui.css">
+<script src="{up}pagefind/pagefind-ui.js"></script>
 </head>
-<body>
+"""
+
+
+TEMPLATE = page_head("$pagetitle$ – $sitetitle$", favicon="$favicon$") + """<body>
 <button type="button" class="nnlab-menu-button" aria-controls="nnlab-sidebar"
  aria-expanded="false">&#9776; Menu</button>
 <div class="nnlab-layout">

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from analysis.pipeline.plan import Plan
+from analysis.site.pandoc_site import page_head
 from analysis.study.svg_chart import Series, line_chart
 from analysis.store.layout import RUN_FILES, RUN_PAGES, run_page_href
 
@@ -116,7 +117,7 @@ def _cells(view: RunView) -> str:
     items = []
     for experiment, cell in view.cells:
         where = ", ".join(f"{_e(k)} = <code>{_e(json.dumps(v))}</code>" for k, v in cell.items()) or "its only cell"
-        items.append(f'<li><a href="../explorer.html#{_e(experiment)}">{_e(experiment)}</a>: {where}, '
+        items.append(f'<li><a href="../explorer.html?experiment={_e(experiment)}">{_e(experiment)}</a>: {where}, '
                      f"seed {view.seed}</li>")
     return "<ul>" + "".join(items) + "</ul>"
 
@@ -217,18 +218,7 @@ def run_page(view: RunView, profile: str, pack_mates: list[str]) -> str:
 def standalone(title: str, body: str, depth: int = 0) -> str:
     """A page the site writes itself, with the site's stylesheet and script and a way back."""
     up = "../" * depth
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)} – nnlab</title>
-<link rel="stylesheet" href="{up}styles.css">
-<link rel="icon" href="{up}favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="{up}pagefind/pagefind-ui.css">
-<script src="{up}pagefind/pagefind-ui.js"></script>
-</head>
-<body>
+    return page_head(f"{_e(title)} – nnlab", up) + f"""<body>
 <nav class="nnlab-topbar" aria-label="Site"><a class="site-title" href="{up}index.html">nnlab</a>
 <a href="{up}explorer.html">Explorer</a> <a href="{up}scorecard.html">Scorecard</a>
 <a href="{up}experiments.html">Experiments</a>
