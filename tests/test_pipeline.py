@@ -140,6 +140,7 @@ def test_every_page_passes_in_a_real_browser(workflow):
     site = workflow / "results/quick/site"
     assert sorted(report.pages) == sorted(p.relative_to(site).as_posix()
                                           for p in [*site.glob("*.html"), *site.glob("runs/*.html")])
+    assert "runs/index.html" in report.pages  # every run page is reached by a link, not only through the script
     assert all(Path(s).stat().st_size > 10_000 for s in report.screenshots)
 
 
@@ -226,7 +227,7 @@ def test_the_explorer_filtered_to_one_grid_cell_draws_exactly_its_runs(workflow)
     assert opened.endswith(f"runs/{drawn[0]}.html")
 
 
-def test_browser_check_fails_on_a_removed_image_a_broken_link_and_an_anchor_on_another_page(workflow, tmp_path):
+def test_browser_check_fails_on_a_removed_image_a_broken_link_an_anchor_a_cdn_and_a_wide_page(workflow, tmp_path):
     site = tmp_path / "site"
     shutil.copytree(workflow / "results/quick/site", site)
     (site / "generated/a7/a74_gradients.png").unlink()
@@ -235,10 +236,17 @@ def test_browser_check_fails_on_a_removed_image_a_broken_link_and_an_anchor_on_a
     index = site / "index.html"
     assert 'href="m2.html#m2-1"' in index.read_text()
     index.write_text(index.read_text().replace('href="m2.html#m2-1"', 'href="m2.html#m2-nowhere"', 1))
+    e7 = site / "e7.html"  # a CDN script, an image without alt text, a box wider than a phone
+    e7.write_text(e7.read_text().replace("</head>", '<script src="https://cdn.example.org/lib.js"></script></head>', 1)
+                  .replace('alt="', 'data-alt="', 1).replace("<main", '<div style="width:900px">wide</div><main', 1))
     problems = check_site(site).problems
     assert any("a7.html: image did not load: generated/a7/a74_gradients.png" in p for p in problems), problems
     assert any("broken link 'm2-gone.html'" in p for p in problems), problems
     assert "index.html: anchor 'm2.html#m2-nowhere' points nowhere on m2.html" in problems, problems
+    assert any("e7.html: request outside the site: https://cdn.example.org/lib.js" in p for p in problems), problems
+    assert any(p.startswith("e7.html: image without alt text") for p in problems), problems
+    wide = [p for p in check_narrow(site, ["e7.html", "a7.html"]) if "scrolls sideways" in p]
+    assert len(wide) == 1 and wide[0].startswith("e7.html: 9"), wide
 
 
 def test_snakemakes_own_report_holds_the_figures(workflow):

@@ -53,6 +53,8 @@ def test_every_planned_run_gets_a_page_and_a_run_with_missing_files_says_so(tmp_
     assert re.search(r"accuracy 0\.5</title>", good)  # the epoch-1 point's hover text holds the table's value
     assert "unreadable" in (tmp_path / "site/runs" / f"{unreadable}.html").read_text()
     assert "does not exist" in (tmp_path / "site/runs" / f"{absent}.html").read_text()
+    listing = (tmp_path / "site/runs/index.html").read_text()
+    assert all(f'href="{rid}.html"' in listing for rid in (ok, unreadable, absent)) and "not trained" in listing
 
 
 def test_config_text_on_a_run_page_is_escaped(tmp_path):

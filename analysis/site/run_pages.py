@@ -221,7 +221,7 @@ def standalone(title: str, body: str, depth: int = 0) -> str:
     return page_head(f"{_e(title)} – nnlab", up) + f"""<body>
 <nav class="nnlab-topbar" aria-label="Site"><a class="site-title" href="{up}index.html">nnlab</a>
 <a href="{up}explorer.html">Explorer</a> <a href="{up}scorecard.html">Scorecard</a>
-<a href="{up}experiments.html">Experiments</a>
+<a href="{up}experiments.html">Experiments</a> <a href="{up}runs/index.html">Runs</a>
 <div class="nnlab-search" id="nnlab-search" data-pagefind-ignore></div></nav>
 <main class="nnlab-main nnlab-standalone" data-pagefind-body>
 {body}
@@ -245,4 +245,23 @@ def write_run_pages(site: Path, tables: Path, runs_dir: Path, profile: str) -> l
         path = Path(site) / run_page_href(view.run_id)
         path.write_text(run_page(view, profile, packs[view.run_id]))
         written.append(path)
+    (Path(site) / RUN_PAGES / "index.html").write_text(runs_index(views, profile))
     return written
+
+
+def runs_index(views: list[RunView], profile: str) -> str:
+    """Every run of the profile as one list (`runs/index.html`): the explorer's fallback without script, and the
+    page that links every run page."""
+    rows = []
+    for view in views:
+        status = (view.record or {}).get("status") or ("not trained" if view.row is None else view.row["status"])
+        for experiment, cell in view.cells:
+            where = ", ".join(f"{_e(k)} = {_e(json.dumps(v))}" for k, v in cell.items()) or "—"
+            rows.append(f'<tr><td><a href="{_e(view.run_id)}.html"><code>{_e(view.run_id)}</code></a></td>'
+                        f"<td>{_e(experiment)}</td><td>{where}</td><td>{view.seed}</td><td>{_e(status)}</td></tr>")
+    body = (f'<h1 class="title">Every run of profile <code>{_e(profile)}</code></h1>\n'
+            f"<p>{len(views)} runs, in config order (a run shared by experiments is listed under each). The "
+            '<a href="../explorer.html">explorer</a> filters and compares them.</p>\n'
+            '<div class="nnlab-table-box"><table><tr><th>run</th><th>experiment</th><th>grid cell</th><th>seed</th>'
+            "<th>status</th></tr>" + "".join(rows) + "</table></div>")
+    return standalone(f"Runs ({profile})", body, depth=1)

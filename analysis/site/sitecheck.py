@@ -72,7 +72,8 @@ def sidebar_pages(site: Path) -> set[str]:
 
 def check_site(site: Path, screenshots: Path | None = None, width: int = 1300) -> SiteReport:
     """Open every page reachable from index.html in headless Chromium: HTTP errors, console and script errors,
-    failed requests, images that did not load, broken links, and anchors (on any page) that point nowhere."""
+    failed requests and requests outside the site, images that did not load or have no alt text, broken links,
+    and anchors (on any page) that point nowhere."""
     from playwright.sync_api import sync_playwright
 
     site = Path(site)
@@ -104,6 +105,9 @@ def check_site(site: Path, screenshots: Path | None = None, width: int = 1300) -
                 "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
                 ".map(i => i.getAttribute('src'))")
             report.problems += [f"{name}: image did not load: {src}" for src in broken_images]
+            no_alt = page.evaluate("Array.from(document.images).filter(i => !(i.getAttribute('alt') || '').trim())"
+                                   ".map(i => i.getAttribute('src'))")
+            report.problems += [f"{name}: image without alt text: {src}" for src in no_alt]
             ids[name] = set(page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
             hrefs = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
             queue += _follow(site, base, name, hrefs, report, wanted)
