@@ -10,6 +10,7 @@ rendering, the run pages, the explorer's data and the search index.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import subprocess
 import sys
@@ -18,6 +19,17 @@ import time
 from pathlib import Path
 
 from analysis.site.sitecheck import find_chromium, serve
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else what the platform module knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def folder_bytes(path: Path) -> int:
@@ -83,11 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     sizes = parts(site)
     pages = sorted(site.glob("*.html"), key=lambda p: page_weight(site, p), reverse=True)
     heaviest = pages[0]
-    print(f"machine: {platform.processor() or platform.machine()}, {platform.node()}; profile {args.profile}")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; profile {args.profile}")
     print(f"site step: {seconds:.1f} s (render, run pages, explorer data, search index)")
     print(f"site size: {sum(sizes.values()) / 1e6:.1f} MB; " +
           ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()))
-    print(f"run pages: {len(list((site / 'runs').glob('*.html')))}")
+    print(f"run pages: {len([p for p in (site / 'runs').glob('*.html') if p.name != 'index.html'])}")
     print(f"heaviest page: {heaviest.name} ({page_weight(site, heaviest) / 1e6:.1f} MB with its images), drawn in "
           f"{drawn_ms(site, heaviest.name):.0f} ms (median of 3, headless Chromium, load event)")
     print(f"explorer: drawn in {drawn_ms(site, 'explorer.html'):.0f} ms")
