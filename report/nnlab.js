@@ -12,14 +12,20 @@
     button.setAttribute("aria-expanded", open ? "true" : "false");
   });
 
-  // ---- legends: a click hides or shows the series of the same name in the same figure ----
+  // ---- legends: a click hides or shows the series of the same name in the same figure (its single runs too) ----
+  function hiddenIn(figure, name) {
+    return Array.prototype.some.call(figure.querySelectorAll(".nnlab-legend button[data-series]"), function (b) {
+      return b.getAttribute("data-series") === name && b.getAttribute("aria-pressed") === "false";
+    });
+  }
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest(".nnlab-runs-toggle");
     if (!toggle) return;
     var show = toggle.getAttribute("aria-pressed") !== "true";
     toggle.setAttribute("aria-pressed", show ? "true" : "false");
-    toggle.closest("figure").querySelectorAll('g[data-kind="run"]').forEach(function (group) {
-      group.style.display = show ? "" : "none";
+    var figure = toggle.closest("figure");
+    figure.querySelectorAll('g[data-kind="run"]').forEach(function (group) {
+      group.style.display = show && !hiddenIn(figure, group.getAttribute("data-series")) ? "" : "none";
     });
   });
   document.addEventListener("click", function (event) {
@@ -28,10 +34,12 @@
     var shown = button.getAttribute("aria-pressed") !== "false";
     button.setAttribute("aria-pressed", shown ? "false" : "true");
     var figure = button.closest("figure");
-    figure.querySelectorAll("g[data-series]:not([data-kind=run])").forEach(function (group) {
-      if (group.getAttribute("data-series") === button.getAttribute("data-series")) {
-        group.style.display = shown ? "none" : "";
-      }
+    var runs = figure.querySelector(".nnlab-runs-toggle");
+    var runsShown = runs && runs.getAttribute("aria-pressed") === "true";
+    figure.querySelectorAll("g[data-series]").forEach(function (group) {
+      if (group.getAttribute("data-series") !== button.getAttribute("data-series")) return;
+      var single = group.getAttribute("data-kind") === "run";
+      group.style.display = shown || (single && !runsShown) ? "none" : "";
     });
   });
 
@@ -74,7 +82,7 @@
 
   function explorer(root, data) {
     var state = { experiment: null, filters: {}, colour: "", metric: "final_test_acc" };
-    var byName = {};
+    var byName = Object.create(null);
     data.experiments.forEach(function (e) { byName[e.name] = e; });
     // the experiment to open: explorer.html?experiment=<name> (a query, not an anchor: no element carries the name)
     var wanted = new URLSearchParams(location.search).get("experiment");
@@ -113,7 +121,7 @@
       root.appendChild(controls);
 
       var runs = matching(exp);
-      var groups = {}, order = [];
+      var groups = Object.create(null), order = [];
       runs.forEach(function (run) {
         var key = state.colour === "seed" ? String(run.seed) : state.colour ? run.cell[state.colour] : "all runs";
         if (!groups[key]) { groups[key] = []; order.push(key); }
@@ -121,11 +129,27 @@
       });
       root.appendChild(element("p", { "class": "nnlab-count" }, runs.length + " run" + (runs.length === 1 ? "" : "s") +
         " of " + exp.runs.length + " in " + exp.name + " match."));
-      root.appendChild(chart(groups, order));
-      root.appendChild(table(groups, order));
+      var stats = Object.create(null);
+      order.forEach(function (name) { stats[name] = groupStats(exp, groups[name]); });
+      root.appendChild(chart(groups, order, stats));
+      root.appendChild(table(groups, order, stats));
     }
 
-    function chart(groups, order) {
+    // a group's mean, and its 95 % t-interval only when the group is one grid cell (its runs differ by seed
+    // alone): an interval over a mix of cells would not be an interval over seeds
+    function groupStats(exp, runs) {
+      var values = runs.map(function (r) { return r.metrics[state.metric]; })
+        .filter(function (v) { return v !== null && v !== undefined; });
+      var oneCell = runs.every(function (r) {
+        return exp.grid_keys.every(function (k) { return r.cell[k] === runs[0].cell[k]; });
+      });
+      var stat = values.length ? summary(values, data) : { n: 0, mean: null, low: null, high: null };
+      stat.pooled = !oneCell;
+      if (!oneCell) { stat.low = null; stat.high = null; }
+      return stat;
+    }
+
+    function chart(groups, order, stats) {
       var width = 640, height = 300, left = 64, bottom = 48, top = 12;
       var values = [];
       order.forEach(function (g) { groups[g].forEach(function (r) {
@@ -138,6 +162,9 @@
           "no run with this metric"));
         return svg;
       }
+      order.forEach(function (name) {  // the intervals stay inside the chart
+        if (stats[name].low !== null) values.push(stats[name].low, stats[name].high);
+      });
       var low = Math.min.apply(null, values), high = Math.max.apply(null, values);
       if (high === low) { low -= 0.5; high += 0.5; }
       var y = function (v) { return top + (1 - (v - low) / (high - low)) * (height - top - bottom); };
@@ -151,8 +178,7 @@
         svg.appendChild(element("svg:text", { x: centre, y: height - bottom + 16, "text-anchor": "middle" },
           name.length > 18 ? name.slice(0, 17) + "…" : name));
         var band = Math.min(step * 0.5, 120), count = groups[name].length;
-        var stat = summary(groups[name].map(function (r) { return r.metrics[state.metric]; })
-          .filter(function (v) { return v !== null && v !== undefined; }), data);
+        var stat = stats[name];
         if (stat.low !== null) {
           svg.appendChild(element("svg:line", { x1: centre + band / 2 + 8, x2: centre + band / 2 + 8,
             y1: y(stat.low), y2: y(stat.high),
@@ -177,22 +203,20 @@
       return svg;
     }
 
-    function table(groups, order) {
+    function table(groups, order, stats) {
       var box = element("div", { "class": "nnlab-table-box" });
       var t = element("table", { "class": "nnlab-explorer-table" });
       var head = element("tr");
-      ["group", "runs", "mean", "95 % CI (t)", "run pages"].forEach(function (h) { head.appendChild(element("th", {}, h)); });
+      ["group", "runs with the metric", "mean", "95 % CI over seeds (t)", "run pages"].forEach(function (h) { head.appendChild(element("th", {}, h)); });
       t.appendChild(head);
       order.forEach(function (name) {
-        var values = groups[name].map(function (r) { return r.metrics[state.metric]; })
-          .filter(function (v) { return v !== null && v !== undefined; });
-        var stat = values.length ? summary(values, data) : { n: 0, mean: null, low: null, high: null };
+        var stat = stats[name];
         var row = element("tr");
         row.appendChild(element("td", {}, name));
-        row.appendChild(element("td", {}, String(groups[name].length)));
+        row.appendChild(element("td", {}, stat.n + " of " + groups[name].length));
         row.appendChild(element("td", {}, format(stat.mean)));
-        row.appendChild(element("td", {}, stat.low === null ? "— (n < 2)" : "[" + format(stat.low) + ", " +
-          format(stat.high) + "]"));
+        row.appendChild(element("td", {}, stat.pooled ? "— (pools grid cells: filter or colour to one cell)" :
+          stat.low === null ? "— (n < 2)" : "[" + format(stat.low) + ", " + format(stat.high) + "]"));
         var links = element("td");
         groups[name].forEach(function (run) {
           var a = element("a", { href: "runs/" + run.run_id + ".html" }, run.run_id);

@@ -42,6 +42,22 @@ def tables_and_runs(tmp_path):
     return tables, runs_dir, (ok, unreadable, absent)
 
 
+def test_a_diverged_run_with_no_training_time_gets_its_page(tmp_path):
+    """A record's rates are null when no time was trained (epochs: 0), and a diverged run names where it diverged:
+    the page shows dashes and the place, and the site step does not stop."""
+    tables, runs_dir, (ok, _, _) = tables_and_runs(tmp_path)
+    path = runs_dir / ok / "record.json"
+    record = json.loads(path.read_text())
+    record["timing"].update(train_seconds=0.0, samples_per_s=None, gflops_per_s=None, pack_gflops_per_s=None)
+    record.update(status="diverged", diverged_at={"epoch": 1, "step": 7, "loss": float("nan")})
+    record["pack"]["members"].append("elsewhere00")  # a mate trained for another profile: no page to link
+    path.write_text(json.dumps(record))
+    write_run_pages(tmp_path / "site", tables, runs_dir, "default")
+    text = (tmp_path / "site/runs" / f"{ok}.html").read_text()
+    assert "diverged (diverged at epoch 1, step 7, loss nan)" in text and "samples/s</dt><dd>—" in text
+    assert "<code>elsewhere00</code> (not in this profile)" in text and 'href="elsewhere00.html"' not in text
+
+
 def test_every_planned_run_gets_a_page_and_a_run_with_missing_files_says_so(tmp_path):
     tables, runs_dir, (ok, unreadable, absent) = tables_and_runs(tmp_path)
     pages = write_run_pages(tmp_path / "site", tables, runs_dir, "default")

@@ -27,10 +27,9 @@ T_TABLE_DF = 200
 
 
 def _shown(value: Any) -> str:
-    """A grid value as the config spells it (lists and mappings as compact JSON)."""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, separators=(",", ":"))
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A grid value as JSON spells it (as the run pages show it; a string without quotes), every digit kept so two
+    grid values never merge."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
 def _number(value: Any) -> float | None:
@@ -63,7 +62,8 @@ def explorer_data(tables: Path) -> dict:
 
 
 def write_explorer_data(tables: Path, target: Path) -> Path:
-    """`window.NNLAB_EXPLORER = {...};` (ASCII-escaped JSON: no config text can end the script early)."""
+    """`window.NNLAB_EXPLORER = {...};`, a file the page loads with `src` (config text in it is data, never markup;
+    the explorer shows it with `textContent`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("window.NNLAB_EXPLORER = " + json.dumps(explorer_data(tables), ensure_ascii=True) + ";\n")
     return target

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import yaml
@@ -109,6 +110,21 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _num(value: Any, spec: str, unit: str = "") -> str:
+    """A number as `spec` formats it, or a dash for a missing or non-finite one (a run with no training time
+    records its rates as null)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (
+            float("inf"), float("-inf")):
+        return "—"
+    return f"{value:{spec}}{unit}"
+
+
+def _diverged(at: Any) -> str:
+    if isinstance(at, dict):
+        return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in at.items())  # loss nan
+    return str(at)
+
+
 def _definition_list(items: list[tuple[str, Any]]) -> str:
     return "<dl class=\"nnlab-facts\">" + "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
@@ -117,37 +133,38 @@ def _cells(view: RunView) -> str:
     items = []
     for experiment, cell in view.cells:
         where = ", ".join(f"{_e(k)} = <code>{_e(json.dumps(v))}</code>" for k, v in cell.items()) or "its only cell"
-        items.append(f'<li><a href="../explorer.html?experiment={_e(experiment)}">{_e(experiment)}</a>: {where}, '
+        query = _e(quote(experiment, safe=""))
+        items.append(f'<li><a href="../explorer.html?experiment={query}">{_e(experiment)}</a>: {where}, '
                      f"seed {view.seed}</li>")
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def _record_facts(view: RunView, pack_mates: list[str]) -> str:
+def _record_facts(view: RunView, pack_mates: list[str], known: set[str]) -> str:
     record = view.record
     if record is None:
         return f'<p class="nnlab-problem">No record for this run: {_e(view.problem)}.</p>'
     env, timing, final = record.get("environment", {}), record.get("timing", {}), record.get("final", {})
     status = record.get("status", "?")
     if record.get("diverged_at") is not None:
-        status += f" (diverged at {record['diverged_at']})"
-    mates = ", ".join(f'<a href="{_e(m)}.html">{_e(m)}</a>' for m in pack_mates) or "none (trained alone)"
+        status += f" (diverged at {_diverged(record['diverged_at'])})"
+    mates = ", ".join(f'<a href="{_e(m)}.html">{_e(m)}</a>' if m in known else f"<code>{_e(m)}</code> (not in this "
+                      "profile)" for m in pack_mates) or "none (trained alone)"
     pack = record.get("pack") or {}
     versions = ", ".join(f"{_e(k)} {_e(v)}" for k, v in (env.get("versions") or {}).items())
     return _definition_list([
         ("status", _e(status)),
         ("final epoch", _e(final.get("epoch", "?"))),
-        ("test accuracy", _e(f"{final['test_acc']:.4f}") if isinstance(final.get("test_acc"), float) else "—"),
-        ("test loss", _e(f"{final['test_loss']:.4f}") if isinstance(final.get("test_loss"), float) else "—"),
+        ("test accuracy", _num(final.get("test_acc"), ".4f")),
+        ("test loss", _num(final.get("test_loss"), ".4f")),
         ("device", _e(f"{env.get('device', '?')} ({env.get('device_name') or '?'}) on {env.get('host', '?')}, "
                       f"{env.get('cpu_count', '?')} CPUs")),
         ("threads", _e(env.get("threads", "?"))),
-        ("wall time", _e(f"{timing.get('wall_seconds', float('nan')):.1f} s (training "
-                         f"{timing.get('train_seconds', float('nan')):.1f} s)")),
-        ("samples/s", _e(f"{timing.get('samples_per_s', float('nan')):,.0f}")),
-        ("GFLOP/s", _e(f"{timing.get('gflops_per_s', float('nan')):.1f} (pack "
-                       f"{timing.get('pack_gflops_per_s', float('nan')):.1f})")),
-        ("pack", _e(f"{pack.get('id', view.run_id)}, {pack.get('size', 1)} run(s), peak RSS "
-                    f"{pack.get('peak_rss_mb', float('nan')):.0f} MB")),
+        ("wall time", f"{_num(timing.get('wall_seconds'), '.1f', ' s')} (training "
+                      f"{_num(timing.get('train_seconds'), '.1f', ' s')})"),
+        ("samples/s", _num(timing.get("samples_per_s"), ",.0f")),
+        ("GFLOP/s", f"{_num(timing.get('gflops_per_s'), '.1f')} (pack {_num(timing.get('pack_gflops_per_s'), '.1f')})"),
+        ("pack", f"{_e(pack.get('id', view.run_id))}, {_e(pack.get('size', 1))} run(s), peak RSS "
+                 f"{_num(pack.get('peak_rss_mb'), '.0f', ' MB')}"),
         ("pack-mates", mates),
         ("versions", versions),
         ("platform", _e(env.get("platform", "?"))),
@@ -155,7 +172,7 @@ def _record_facts(view: RunView, pack_mates: list[str]) -> str:
 
 
 def _thin(frame: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, int]:
-    """Every k-th row so at most `limit` remain (the last kept), and k."""
+    """One row in k, from the first, so at most `limit` remain; and k."""
     if len(frame) <= limit:
         return frame, 1
     every = -(-len(frame) // limit)
@@ -171,7 +188,7 @@ def _curves(view: RunView) -> str:
         parts.append(line_chart(series, "epoch", label, f"{label} per epoch (epoch 0: before training)"))
     if len(view.batches):
         thinned, every = _thin(view.batches.sort_values("step"), BATCH_POINTS)
-        note = f", every {every}th of {len(view.batches):,} batches shown" if every > 1 else ""
+        note = f", one batch in {every} of {len(view.batches):,} shown" if every > 1 else ""
         parts.append(line_chart([Series("batch loss", thinned["step"].tolist(), thinned["loss"].tolist(),
                                         points=False)], "step", "loss", f"training loss per batch{note}"))
     if len(view.grads):
@@ -191,7 +208,8 @@ def retrain_command(run_id: str, profile: str) -> str:
             f"-- results/runs/{run_id}/record.json")
 
 
-def run_page(view: RunView, profile: str, pack_mates: list[str]) -> str:
+def run_page(view: RunView, profile: str, pack_mates: list[str], known: set[str]) -> str:
+    """`known`: the runs of this profile (a pack-mate outside it has no page to link)."""
     spec = yaml.safe_dump(view.spec, sort_keys=True, default_flow_style=None, width=100)
     log = "\n".join(view.log_tail) if view.log_tail else "(no train.log in the run's folder)"
     files = ", ".join(f"<code>{_e(f)}</code>" for f in RUN_FILES)
@@ -201,7 +219,7 @@ def run_page(view: RunView, profile: str, pack_mates: list[str]) -> str:
 <h2 id="cells">Experiments and grid cells</h2>
 {_cells(view)}
 <h2 id="record">Record</h2>
-{_record_facts(view, pack_mates)}
+{_record_facts(view, pack_mates, known)}
 <h2 id="curves">Curves</h2>
 <p class="nnlab-hint">Hover a point for its value; click a legend entry to hide or show its series.</p>
 <div data-pagefind-ignore>{_curves(view)}</div>
@@ -243,7 +261,7 @@ def write_run_pages(site: Path, tables: Path, runs_dir: Path, profile: str) -> l
     written = []
     for view in views:
         path = Path(site) / run_page_href(view.run_id)
-        path.write_text(run_page(view, profile, packs[view.run_id]))
+        path.write_text(run_page(view, profile, packs[view.run_id], set(packs)))
         written.append(path)
     (Path(site) / RUN_PAGES / "index.html").write_text(runs_index(views, profile))
     return written

@@ -61,7 +61,8 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
         return math.log10(v) if log_y else v
 
     xs = [v for s in series for v in _finite(s.x)]
-    ys = [transform(v) for s in series for v in _finite(s.y) if not log_y or v > 0]
+    ys = [transform(v) for s in series for v in [*_finite(s.y), *_finite(s.low), *_finite(s.high)]
+          if not log_y or v > 0]
     if not xs or not ys:
         return ""
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
@@ -110,7 +111,8 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
             continue
         group = [f'<g data-series="{name}" stroke="{colour}" fill="{colour}">']
         band = [(float(a), lo, hi) for a, lo, hi in zip(s.x, s.low, s.high)
-                if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)]
+                if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
+                and (not log_y or min(lo, hi) > 0)]
         if band:
             outline = [f"{px(a):.1f},{py(hi):.1f}" for a, _, hi in band]
             outline += [f"{px(a):.1f},{py(lo):.1f}" for a, lo, _ in reversed(band)]

@@ -38,7 +38,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from analysis.pipeline.config import experiment_specs, load_config
+from analysis.pipeline.config import load_config
+from analysis.pipeline.plan import Plan
 from analysis.engine.models import build_model, flops_per_sample, weight_layers
 from analysis.engine.mlp_step import HandBackward
 from analysis.engine.packed import PackedNet
@@ -160,7 +161,7 @@ class PackBench:
 
     def base(self) -> dict:
         """The cell's resolved spec (its first seed; the benchmark sets the seeds)."""
-        for spec in experiment_specs(load_config(), self.experiment, "full"):
+        for spec in Plan.from_config(load_config(), "full").specs(self.experiment):
             if all(_dotted(spec, key) == value for key, value in self.cell.items()):
                 return spec
         raise KeyError(f"{self.experiment}: no run with {self.cell} in config/config.yaml")
