@@ -239,7 +239,8 @@ def test_browser_check_fails_on_a_removed_image_a_broken_link_an_anchor_a_cdn_an
     index.write_text(index.read_text().replace('href="m2.html#m2-1"', 'href="m2.html#m2-nowhere"', 1))
     e7 = site / "e7.html"  # a CDN script, an image without alt text, a box wider than a phone
     text = e7.read_text().replace("</head>", '<script src="https://cdn.example.org/lib.js"></script></head>', 1)
-    text = re.sub(r'(<img[^>]*?) alt="[^"]*"', r"\1", text, count=1)
+    text, stripped = re.subn(r'(<img[^>]*?)\salt="[^"]*"', r"\1", text, count=1)  # pandoc may break before alt=
+    assert stripped == 1
     e7.write_text(text.replace("<main", '<div style="width:900px">wide</div><main', 1))
     problems = check_site(site).problems
     assert any("a7.html: image did not load: generated/a7/a74_gradients.png" in p for p in problems), problems
