@@ -18,7 +18,7 @@ import seaborn as sns
 
 from analysis.study.answers.common import Context, DocumentValues, PageOutput, begin, markdown_table, missing
 from analysis.study.answers.questions import Measure, Question, metric_units
-from analysis.study.answers.tools import DATASET_LABEL, estimates, gap, ok_runs, pp, sentence
+from analysis.study.answers.tools import DATASET_LABEL, curve_charts, estimates, gap, ok_runs, pp, sentence
 from analysis.study.stats import Estimate, percent
 
 FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_dropout",
@@ -166,7 +166,7 @@ def full_table(out: PageOutput, d1: FullBatch) -> None:
 def full_curves_figure(out: PageOutput, d1: FullBatch) -> None:
     """Accuracy and loss per iteration for the document's three architectures."""
     main = d1.epochs[d1.epochs["arch"].isin(list(FULL_SEED_ROWS))]
-    long = main[main["epoch"] > 0].melt(id_vars=["epoch", "arch"],
+    long = main[main["epoch"] > 0].melt(id_vars=["run_id", "epoch", "arch"],
                                         value_vars=["train_acc", "test_acc", "train_loss", "test_loss"])
     long["split"] = long["variable"].str.split("_").str[0]
     long["metric"] = long["variable"].str.split("_").str[1]
@@ -184,6 +184,11 @@ def full_curves_figure(out: PageOutput, d1: FullBatch) -> None:
                "D1.1–D1.3 — accuracy and loss per full-batch Adam iteration (train: loss of the "
                f"batch before the step; test: after it), {d1.iterations} iterations; line: mean over seeds, band: "
                "their range.")
+    shown = long.assign(value=long["value"].where(long["metric"] != "acc", 100 * long["value"]))
+    charts = "".join(curve_charts(shown[shown["metric"] == metric], "arch", None, [None], None, list(FULL_SEED_ROWS),
+                                  label, "full-batch iteration", {None: title})
+                     for metric, label, title in (("acc", "accuracy (%)", "accuracy"), ("loss", "loss (NLL)", "loss")))
+    out.interactive("d1_full_curves", charts, shown.drop(columns=["variable"]))
 
 
 def width_answer(out: PageOutput, d1: FullBatch) -> None:

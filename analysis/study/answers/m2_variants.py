@@ -18,7 +18,7 @@ import pandas as pd
 from analysis.engine.activations import ordered
 from analysis.study.answers.common import DocumentValues, PageOutput, markdown_table, missing
 from analysis.study.answers.questions import Measure, metric_units
-from analysis.study.answers.tools import estimates
+from analysis.study.answers.tools import curve_charts, estimates
 from analysis.study.figures import ACTIVATION_PALETTE
 from analysis.study.stats import Estimate, mean_ci, percent
 
@@ -151,6 +151,12 @@ def curves_figure(out: PageOutput, curves: pd.DataFrame, doc: DocumentValues, wi
     out.figure(fig, "m2v_curves", "M2 protocol variants — our test accuracy by epoch (line: mean over seeds, band: "
                f"their range; width 128), the document's M2.1 value as a dashed line in the same colour{markers}. "
                "Where a dashed line meets a curve is the epoch that matches the document.")
+    long = curves.assign(split="test", value=100 * curves["test_acc"])[["run_id", "epoch", "activation", "depth",
+                                                                         "split", "value"]]
+    out.interactive("m2v_curves", curve_charts(long, "activation", "depth", depths, ACTIVATION_PALETTE, acts,
+                                               "test accuracy (%)", "epoch (0 = untrained)",
+                                               {d: f"{d} hidden layers" for d in depths}), long,
+                    note=" (the document's values are on the static figure)")
 
 
 def answer(out: PageOutput, runs: pd.DataFrame, epochs: pd.DataFrame, width_runs: pd.DataFrame,

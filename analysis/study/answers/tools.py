@@ -138,13 +138,28 @@ def curves_figure(epochs: pd.DataFrame, hue: str, facet: str | None, out: PageOu
 SPLIT_DASH = {"train": "", "val": "5 3", "test": "2 2"}
 
 
+#: x values an interactive curve keeps at most (a full-batch run has 2,000 iterations): every k-th beyond it
+CURVE_POINTS = 120
+
+
 def interactive_curves(long: pd.DataFrame, hue: str, facet: str | None, facets: list, out: PageOutput, name: str,
                        palette: dict | None, hue_order: list | None, ylabel: str) -> None:
-    """The learning curves' interactive copy: per facet, the mean over seeds with the range over seeds as a band,
-    every point's value on hover, and each run's own line behind the mean."""
+    """The learning curves' interactive copy (`curve_charts`), appended to figure `name` with its data."""
+    out.interactive(name, curve_charts(long, hue, facet, facets, palette, hue_order, ylabel), long)
+
+
+def curve_charts(long: pd.DataFrame, hue: str, facet: str | None, facets: list, palette: dict | None,
+                 hue_order: list | None, ylabel: str, x_label: str = "epoch", titles: dict | None = None) -> str:
+    """Per facet, the mean over seeds with the range over seeds as a band, every point's value on hover, and each
+    run's own line behind the mean. `long`: run_id, epoch, the hue (and facet) column, split, value. Beyond
+    CURVE_POINTS x values, every k-th is kept (the last too), and the title says so."""
     hues = [h for h in (hue_order or sorted(long[hue].unique(), key=str)) if h in set(long[hue])]
     given = palette if isinstance(palette, dict) else {}
     colours = {h: to_hex(given[h]) if h in given else CYCLE[i % len(CYCLE)] for i, h in enumerate(hues)}
+    xs = sorted(long["epoch"].unique())
+    every = -(-len(xs) // CURVE_POINTS) if len(xs) > CURVE_POINTS else 1
+    long = long[long["epoch"].isin(set(xs[::every]) | set(xs[-1:]))]
+    thinned = f"; one {x_label} in {every} shown" if every > 1 else ""
     charts = []
     for value in facets:
         data = long if value is None else long[long[facet] == value]
@@ -160,9 +175,10 @@ def interactive_curves(long: pd.DataFrame, hue: str, facet: str | None, facets: 
                 for run_id, run in group.sort_values("epoch").groupby("run_id"):
                     series.append(Series(label, run["epoch"].tolist(), run["value"].tolist(), colour=colours[h],
                                          dash=SPLIT_DASH.get(split, ""), kind="run", labels=[f"run {run_id}"]))
-        title = DATASET_LABEL.get(value, str(value)) if value is not None else ""
-        charts.append(line_chart(series, "epoch", ylabel, title or "learning curves (band: range over seeds)"))
-    out.interactive(name, "".join(charts), long)
+        title = (titles or {}).get(value) or (DATASET_LABEL.get(value, str(value)) if value is not None else "")
+        charts.append(line_chart(series, x_label, ylabel,
+                                 (title or "learning curves") + f" (band: range over seeds{thinned})"))
+    return "".join(charts)
 
 
 def lr_axis(ax, epochs: pd.DataFrame, from_epoch: int = 1) -> None:
