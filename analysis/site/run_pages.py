@@ -21,7 +21,7 @@ import yaml
 
 from analysis.pipeline.plan import Plan
 from analysis.site.pandoc_site import page_head
-from analysis.study.svg_chart import Series, line_chart
+from analysis.study.svg_chart import Series, line_chart, thin_step
 from analysis.store.layout import RUN_FILES, RUN_PAGES, run_page_href
 
 LOG_LINES = 25  #: the last lines of train.log a run page shows
@@ -173,9 +173,7 @@ def _record_facts(view: RunView, pack_mates: list[str], known: set[str]) -> str:
 
 def _thin(frame: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, int]:
     """One row in k, from the first, so at most `limit` remain; and k."""
-    if len(frame) <= limit:
-        return frame, 1
-    every = -(-len(frame) // limit)
+    every = thin_step(len(frame), limit)
     return frame.iloc[::every], every
 
 

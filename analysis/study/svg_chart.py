@@ -34,6 +34,17 @@ class Series:
     kind: str = "mean"
 
 
+def _text(value: str) -> str:
+    """Text for the SVG: HTML-escaped, and backticks and braces too, because the charts travel inside a Markdown
+    raw-HTML fence (a backtick run could close it) through pandoc_site's shortcode pass (`{{<` would be read)."""
+    return html.escape(value).replace("`", "&#96;").replace("{", "&#123;").replace("}", "&#125;")
+
+
+def thin_step(count: int, limit: int) -> int:
+    """k, so that one item in k (from the first) keeps at most `limit` of `count`."""
+    return -(-count // limit) if count > limit else 1
+
+
 def _finite(values: Sequence[float]) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(float(v))]
 
@@ -80,7 +91,7 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
         return top + (1 - (transform(v) - y0) / (y1 - y0)) * plot_h
 
     parts = [f'<svg class="nnlab-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-             f'aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>',
+             f'aria-label="{_text(title)}"><title>{_text(title)}</title>',
              f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#ccd"/>']
     for tick in _ticks(x0, x1):
         parts.append(f'<text x="{px(tick):.1f}" y="{HEIGHT - bottom + 14}" text-anchor="middle">{_fmt(tick)}</text>')
@@ -89,9 +100,9 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
         y = top + (1 - (tick - y0) / (y1 - y0)) * plot_h
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef"/>'
                      f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{HEIGHT - 4}" text-anchor="middle">{html.escape(x_label)}</text>'
+    parts.append(f'<text x="{left + plot_w / 2}" y="{HEIGHT - 4}" text-anchor="middle">{_text(x_label)}</text>'
                  f'<text transform="translate(13,{top + plot_h / 2}) rotate(-90)" text-anchor="middle">'
-                 f'{html.escape(y_label)}</text>')
+                 f'{_text(y_label)}</text>')
     legend, colours, has_runs, named = [], {}, False, set()
     for i, s in enumerate(series):
         colour = s.colour or colours.setdefault(s.name, CYCLE[len(colours) % len(CYCLE)])
@@ -100,14 +111,14 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
                  if b is not None and math.isfinite(float(b)) and (not log_y or b > 0)]
         if not pairs:
             continue
-        name = html.escape(s.name)
+        name = _text(s.name)
         line = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b, _ in pairs)
         dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
         if s.kind == "run":
             has_runs = True
             parts.append(f'<g data-series="{name}" data-kind="run" stroke="{colour}" style="display:none">'
                          f'<polyline points="{line}" fill="none" stroke-width="0.8" opacity="0.7"{dash}>'
-                         f'<title>{html.escape(pairs[0][2])}</title></polyline></g>')
+                         f'<title>{_text(pairs[0][2])}</title></polyline></g>')
             continue
         group = [f'<g data-series="{name}" stroke="{colour}" fill="{colour}">']
         band = [(float(a), lo, hi) for a, lo, hi in zip(s.x, s.low, s.high)
@@ -119,8 +130,8 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
             group.append(f'<polygon points="{" ".join(outline)}" fill-opacity="0.15" stroke="none"/>')
         group.append(f'<polyline points="{line}" fill="none" stroke-width="1.6"{dash}/>')
         if s.points:
-            group += [f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="3.2"><title>{name}: {html.escape(x_label)} '
-                      f'{_fmt(a)}, {html.escape(y_label)} {_fmt(b)}{html.escape(extra and "; " + extra)}</title>'
+            group += [f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="3.2"><title>{name}: {_text(x_label)} '
+                      f'{_fmt(a)}, {_text(y_label)} {_fmt(b)}{_text(extra and "; " + extra)}</title>'
                       f'</circle>' for a, b, extra in pairs]
         parts += group + ["</g>"]
         if name in named:
@@ -132,5 +143,5 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
         legend.append('<li><button type="button" class="nnlab-runs-toggle" aria-pressed="false">'
                       'single runs</button></li>')
     parts.append("</svg>")
-    return (f'<figure class="nnlab-figure">{"".join(parts)}<figcaption>{html.escape(title)}'
+    return (f'<figure class="nnlab-figure">{"".join(parts)}<figcaption>{_text(title)}'
             f'<ul class="nnlab-legend">{"".join(legend)}</ul></figcaption></figure>')

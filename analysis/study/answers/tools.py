@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis.study.svg_chart import CYCLE, Series, line_chart
+from analysis.study.svg_chart import CYCLE, Series, line_chart, thin_step
 from analysis.study.answers.common import PageOutput
 from analysis.study.figures import ACTIVATION_PALETTE
 from analysis.study.stats import Estimate, diff_ci, mean_ci
@@ -157,7 +157,7 @@ def curve_charts(long: pd.DataFrame, hue: str, facet: str | None, facets: list, 
     given = palette if isinstance(palette, dict) else {}
     colours = {h: to_hex(given[h]) if h in given else CYCLE[i % len(CYCLE)] for i, h in enumerate(hues)}
     xs = sorted(long["epoch"].unique())
-    every = -(-len(xs) // CURVE_POINTS) if len(xs) > CURVE_POINTS else 1
+    every = thin_step(len(xs), CURVE_POINTS)
     long = long[long["epoch"].isin(set(xs[::every]) | set(xs[-1:]))]
     thinned = f"; one {x_label} in {every} shown" if every > 1 else ""
     charts = []
