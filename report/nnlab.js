@@ -28,19 +28,177 @@
       group.style.display = show && !hiddenIn(figure, group.getAttribute("data-series")) ? "" : "none";
     });
   });
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest(".nnlab-legend button[data-series]");
-    if (!button) return;
-    var shown = button.getAttribute("aria-pressed") !== "false";
-    button.setAttribute("aria-pressed", shown ? "false" : "true");
-    var figure = button.closest("figure");
+  // A click hides or shows one series; a shift-click isolates it (hides every other), or shows all again when it
+  // was already the only one shown.
+  function showSeries(figure, button, shown) {
+    button.setAttribute("aria-pressed", shown ? "true" : "false");
     var runs = figure.querySelector(".nnlab-runs-toggle");
     var runsShown = runs && runs.getAttribute("aria-pressed") === "true";
     figure.querySelectorAll("g[data-series]").forEach(function (group) {
       if (group.getAttribute("data-series") !== button.getAttribute("data-series")) return;
       var single = group.getAttribute("data-kind") === "run";
-      group.style.display = shown || (single && !runsShown) ? "none" : "";
+      group.style.display = !shown || (single && !runsShown) ? "none" : "";
     });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".nnlab-legend button[data-series]");
+    if (!button) return;
+    var figure = button.closest("figure");
+    var buttons = Array.prototype.slice.call(figure.querySelectorAll(".nnlab-legend button[data-series]"));
+    if (event.shiftKey) {
+      var alone = buttons.every(function (b) {
+        return (b === button) === (b.getAttribute("aria-pressed") !== "false");
+      });
+      buttons.forEach(function (b) { showSeries(figure, b, alone || b === button); });
+      return;
+    }
+    showSeries(figure, button, button.getAttribute("aria-pressed") === "false");
+  });
+
+  // ---- zoom: drag a rectangle over a line chart to zoom on both axes; double-click or "reset zoom" undoes it ----
+  // The chart says which data range its plot spans (data-zoom: x0 x1 y0 y1, y in log10 when data-log-y) and where
+  // the plot is (data-plot: left top width height); zooming maps every mark's drawn coordinates linearly into the
+  // new view and redraws the ticks, so no data is re-read.
+  function niceTicks(low, high, count) {
+    if (!(high > low)) return [low];
+    var step = Math.pow(10, Math.floor(Math.log10((high - low) / count)));
+    var factors = [1, 2, 5, 10];
+    for (var i = 0; i < factors.length; i++) {
+      if ((high - low) / (step * factors[i]) <= count) { step *= factors[i]; break; }
+    }
+    var ticks = [], first = Math.ceil(low / step) * step;
+    for (var t = first; t <= high + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+    return ticks;
+  }
+  function tickText(value) { return String(Number(value.toPrecision(4))); }
+  // a log axis's ticks (log10 positions): whole decades, else 1-2-5 steps, else plain ticks of the values,
+  // as analysis/study/svg_chart.py's _log_ticks draws them before any zoom
+  function logTicks(low, high, count) {
+    var sets = [[1], [1, 2, 5]];
+    for (var s = 0; s < sets.length; s++) {
+      var ticks = [];
+      for (var k = Math.floor(low); k <= Math.ceil(high); k++) {
+        sets[s].forEach(function (m) {
+          var t = Math.log10(m) + k;
+          if (t >= low - 1e-9 && t <= high + 1e-9) ticks.push(t);
+        });
+      }
+      if (ticks.length >= 2) {
+        var every = Math.ceil(ticks.length / (count + 1));
+        return ticks.filter(function (_, i) { return i % every === 0; });
+      }
+    }
+    return niceTicks(Math.pow(10, low), Math.pow(10, high), count).filter(function (t) { return t > 0; })
+      .map(function (t) { return Math.log10(t); });
+  }
+
+  function chartState(svg) {
+    if (svg.nnlabZoom) return svg.nnlabZoom;
+    var domain = svg.getAttribute("data-zoom").split(" ").map(Number);
+    var plot = svg.getAttribute("data-plot").split(" ").map(Number);
+    var marks = [];
+    svg.querySelectorAll(".nnlab-plot polyline, .nnlab-plot polygon").forEach(function (node) {
+      marks.push({ node: node, points: node.getAttribute("points").split(" ").map(function (pair) {
+        return pair.split(",").map(Number);
+      }) });
+    });
+    svg.querySelectorAll(".nnlab-plot circle").forEach(function (node) {
+      marks.push({ node: node, circle: [Number(node.getAttribute("cx")), Number(node.getAttribute("cy"))] });
+    });
+    svg.nnlabZoom = { domain: domain, plot: plot, marks: marks, log: svg.getAttribute("data-log-y") === "1",
+                      names: JSON.parse(svg.getAttribute("data-xnames") || "{}"),
+                      view: [plot[0], plot[0] + plot[2], plot[1], plot[1] + plot[3]] };
+    return svg.nnlabZoom;
+  }
+
+  function applyView(svg, state) {
+    var p = state.plot, v = state.view, d = state.domain;
+    function mx(x) { return p[0] + (x - v[0]) / (v[1] - v[0]) * p[2]; }
+    function my(y) { return p[1] + (y - v[2]) / (v[3] - v[2]) * p[3]; }
+    state.marks.forEach(function (mark) {
+      if (mark.circle) {
+        mark.node.setAttribute("cx", mx(mark.circle[0]).toFixed(1));
+        mark.node.setAttribute("cy", my(mark.circle[1]).toFixed(1));
+      } else {
+        mark.node.setAttribute("points", mark.points.map(function (xy) {
+          return mx(xy[0]).toFixed(1) + "," + my(xy[1]).toFixed(1);
+        }).join(" "));
+      }
+    });
+    // the view in data units: x from the left edge, y from the top edge (drawn y grows downwards)
+    var xLow = d[0] + (v[0] - p[0]) / p[2] * (d[1] - d[0]), xHigh = d[0] + (v[1] - p[0]) / p[2] * (d[1] - d[0]);
+    var yHigh = d[3] - (v[2] - p[1]) / p[3] * (d[3] - d[2]), yLow = d[3] - (v[3] - p[1]) / p[3] * (d[3] - d[2]);
+    var xs = svg.querySelector(".nnlab-xticks"), ys = svg.querySelector(".nnlab-yticks");
+    var baseline = p[1] + p[3] + 14;
+    var named = Object.keys(state.names).map(Number).filter(function (x) { return x >= xLow && x <= xHigh; });
+    var xTicks = named.length && named.length <= 12 ? named : niceTicks(xLow, xHigh, 5);
+    xs.textContent = "";
+    xTicks.forEach(function (t) {
+      var label = state.names[tickText(t)] !== undefined ? state.names[tickText(t)] : tickText(t);
+      xs.appendChild(element("svg:text", { x: (p[0] + (t - xLow) / (xHigh - xLow) * p[2]).toFixed(1),
+                                           y: baseline, "text-anchor": "middle" }, label));
+    });
+    ys.textContent = "";
+    (state.log ? logTicks(yLow, yHigh, 5) : niceTicks(yLow, yHigh, 5)).forEach(function (t) {
+      var y = p[1] + (1 - (t - yLow) / (yHigh - yLow)) * p[3];
+      ys.appendChild(element("svg:line", { x1: p[0], x2: p[0] + p[2], y1: y.toFixed(1), y2: y.toFixed(1),
+                                           stroke: "#eef" }));
+      ys.appendChild(element("svg:text", { x: p[0] - 5, y: (y + 4).toFixed(1), "text-anchor": "end" },
+                             state.log ? String(Number(Math.pow(10, t).toPrecision(2))) : tickText(t)));
+    });
+    var zoomed = v[0] !== p[0] || v[1] !== p[0] + p[2] || v[2] !== p[1] || v[3] !== p[1] + p[3];
+    var reset = svg.closest("figure").querySelector(".nnlab-zoom-reset");
+    if (reset) reset.hidden = !zoomed;
+    svg.setAttribute("data-zoomed", zoomed ? "1" : "0");
+  }
+
+  function toChart(svg, event) {
+    var point = svg.createSVGPoint();
+    point.x = event.clientX; point.y = event.clientY;
+    return point.matrixTransform(svg.getScreenCTM().inverse());
+  }
+  document.addEventListener("pointerdown", function (event) {
+    var svg = event.target.closest && event.target.closest("svg.nnlab-chart[data-zoom]");
+    if (!svg || event.button !== 0) return;
+    var state = chartState(svg), p = state.plot, start = toChart(svg, event);
+    if (start.x < p[0] || start.x > p[0] + p[2] || start.y < p[1] || start.y > p[1] + p[3]) return;
+    event.preventDefault();
+    var box = element("svg:rect", { "class": "nnlab-zoom-box", x: start.x, y: start.y, width: 0, height: 0 });
+    svg.appendChild(box);
+    function clamp(value, low, size) { return Math.min(low + size, Math.max(low, value)); }
+    function move(e) {
+      var at = toChart(svg, e), x = clamp(at.x, p[0], p[2]), y = clamp(at.y, p[1], p[3]);
+      box.setAttribute("x", Math.min(x, start.x)); box.setAttribute("width", Math.abs(x - start.x));
+      box.setAttribute("y", Math.min(y, start.y)); box.setAttribute("height", Math.abs(y - start.y));
+    }
+    function up() {
+      document.removeEventListener("pointermove", move);
+      document.removeEventListener("pointerup", up);
+      var x = Number(box.getAttribute("x")), y = Number(box.getAttribute("y"));
+      var w = Number(box.getAttribute("width")), h = Number(box.getAttribute("height"));
+      box.remove();
+      if (w < 6 || h < 6) return;  // a click, not a drag
+      var v = state.view;
+      function vx(px) { return v[0] + (px - p[0]) / p[2] * (v[1] - v[0]); }
+      function vy(py) { return v[2] + (py - p[1]) / p[3] * (v[3] - v[2]); }
+      state.view = [vx(x), vx(x + w), vy(y), vy(y + h)];
+      applyView(svg, state);
+    }
+    document.addEventListener("pointermove", move);
+    document.addEventListener("pointerup", up);
+  });
+  function resetZoom(svg) {
+    var state = chartState(svg), p = state.plot;
+    state.view = [p[0], p[0] + p[2], p[1], p[1] + p[3]];
+    applyView(svg, state);
+  }
+  document.addEventListener("dblclick", function (event) {
+    var svg = event.target.closest && event.target.closest("svg.nnlab-chart[data-zoom]");
+    if (svg) resetZoom(svg);
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".nnlab-zoom-reset");
+    if (button) resetZoom(button.closest("figure").querySelector("svg.nnlab-chart[data-zoom]"));
   });
 
   // ---- the explorer ----

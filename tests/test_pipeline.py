@@ -203,6 +203,82 @@ def test_searching_a_question_id_finds_its_section(workflow):
     assert landed == f"{base}m2.html#m2-3"
 
 
+#: figures that plot a computation, not a measurement (A7.5's autograd derivatives, A7.2's hand-built XOR net):
+#: they have no runs or data table behind them, hence no interactive copy
+COMPUTED_FIGURES = {"a75_derivatives", "a72_hidden_space"}
+
+
+def test_every_figure_of_measurements_has_an_interactive_copy_with_its_data(workflow):
+    """Every static figure a page shows (its PNG) has, beside it, an interactive copy and the CSV it draws."""
+    site = workflow / "results/quick/site"
+    shown, missing = 0, []
+    for page in site.glob("*.html"):
+        text = page.read_text()
+        for png in re.findall(r'src="(generated/[^"]+\.png)"', text):
+            name = Path(png).stem
+            if name in COMPUTED_FIGURES:
+                continue
+            shown += 1
+            csv = png[:-4] + ".csv"
+            if f'href="{csv}"' not in text or not (site / csv).is_file():
+                missing.append(f"{page.name}: {name}")
+    assert shown >= 20 and missing == []
+
+
+def test_a_dragged_rectangle_zooms_a_chart_on_both_axes_and_shift_click_isolates_a_series(workflow):
+    """In Chromium on the quick site's E7 page: a drag over a learning curve re-labels both axes to the dragged
+    range and moves its points; a double-click restores them; a shift-click on a legend entry leaves only its
+    series shown."""
+    from playwright.sync_api import sync_playwright
+
+    from analysis.site.sitecheck import find_chromium, serve
+
+    with serve(workflow / "results/quick/site") as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}e7.html")
+        figure = page.locator("details.nnlab-interactive").first
+        figure.locator("summary").click()
+        chart = figure.locator("svg.nnlab-chart[data-zoom]").first
+
+        def state() -> dict:
+            return chart.evaluate("""svg => ({
+                x: [...svg.querySelectorAll('.nnlab-xticks text')].map(t => Number(t.textContent)),
+                y: [...svg.querySelectorAll('.nnlab-yticks text')].map(t => Number(t.textContent)),
+                cx: [...svg.querySelectorAll('.nnlab-plot circle')].map(c => Number(c.getAttribute('cx'))),
+                zoomed: svg.getAttribute('data-zoomed')})""")
+
+        before = state()
+        box = chart.bounding_box()
+        # the plot spans x 62..544 and y 12..222 of the 560 x 260 view box: drag over its middle
+        def at(fx: float, fy: float) -> tuple[float, float]:
+            return box["x"] + (62 + fx * 482) / 560 * box["width"], box["y"] + (12 + fy * 210) / 260 * box["height"]
+        page.mouse.move(*at(0.3, 0.3))
+        page.mouse.down()
+        page.mouse.move(*at(0.5, 0.5), steps=5)
+        page.mouse.move(*at(0.7, 0.7), steps=5)
+        page.mouse.up()
+        zoomed = state()
+        reset_shown = figure.locator(".nnlab-zoom-reset").first.is_visible()
+        chart.dblclick(position={"x": box["width"] / 2, "y": box["height"] / 2})
+        restored = state()
+        buttons = figure.locator(".nnlab-legend button[data-series]")
+        name = buttons.nth(1).get_attribute("data-series")
+        buttons.nth(1).click(modifiers=["Shift"])
+        shown = chart.evaluate("""svg => [...svg.querySelectorAll('g[data-series]:not([data-kind="run"])')]
+            .filter(g => g.style.display !== 'none').map(g => g.getAttribute('data-series'))""")
+        browser.close()
+    x_span, y_span = before["x"][-1] - before["x"][0], before["y"][0] - before["y"][-1]
+    assert zoomed["zoomed"] == "1" and reset_shown
+    assert zoomed["x"][0] >= before["x"][0] + 0.2 * x_span and zoomed["x"][-1] <= before["x"][-1] - 0.2 * x_span
+    assert max(zoomed["y"]) <= max(before["y"]) and (max(zoomed["y"]) - min(zoomed["y"])) < 0.6 * abs(y_span)
+    assert zoomed["cx"] != before["cx"]
+    assert restored["zoomed"] == "0" and restored["cx"] == before["cx"] and restored["x"] == before["x"]
+    assert shown and set(shown) == {name} and errors == []
+
+
 def test_the_explorer_filtered_to_one_grid_cell_draws_exactly_its_runs(workflow):
     from playwright.sync_api import sync_playwright
 

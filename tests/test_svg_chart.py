@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from analysis.study.svg_chart import Series, line_chart, thin_step
+from analysis.study.svg_chart import Series, heatmap, line_chart, thin_step
 
 HOSTILE = "<b>x</b> ``` {{< var a.b >}}"
 
@@ -24,3 +24,40 @@ def test_a_band_wider_than_the_line_stays_inside_the_plot():
 
 def test_thinning_keeps_at_most_the_limit():
     assert thin_step(100, 300) == 1 and thin_step(301, 300) == 2 and len(range(0, 5064, thin_step(5064, 300))) <= 300
+
+
+def test_a_line_chart_states_the_data_range_its_plot_spans_so_a_zoom_can_map_back():
+    """The zoom (report/nnlab.js) maps drawn coordinates to data through data-zoom and data-plot: a wrong range or a
+    plot rectangle that is not the one drawn would label a zoomed axis wrongly."""
+    chart = line_chart([Series("m", [1, 3], [0.01, 1.0])], "epoch", "loss", "t", log_y=True)
+    x0, x1, y0, y1 = map(float, re.search(r'data-zoom="([^"]+)"', chart).group(1).split())
+    assert (x0, x1, y0, y1) == (1.0, 3.0, -2.0, 0.0)  # y in log10, as the ticks are computed
+    left, top, width, height = map(float, re.search(r'data-plot="([^"]+)"', chart).group(1).split())
+    assert f'<rect x="{left:.0f}" y="{top:.0f}" width="{width:.0f}" height="{height:.0f}"' in chart
+    cx = [float(v) for v in re.findall(r'<circle cx="([\d.]+)"', chart)]
+    assert cx == [left, left + width]  # the first and last x sit on the plot's edges
+    assert 'data-log-y="1"' in chart and 'clip-path="url(#c' in chart
+
+
+def test_categorical_x_names_label_ticks_and_hover_and_are_escaped():
+    chart = line_chart([Series("m", [0, 1], [0.2, 0.4])], "layer", "grad", "t", x_names={0: "linear1", 1: HOSTILE})
+    assert "layer linear1, grad 0.2" in chart
+    assert "<b>" not in chart and "{{<" not in chart and "data-xnames=" in chart
+
+
+def test_marks_without_a_line_draw_no_polyline():
+    chart = line_chart([Series("doc", [0, 1], [1.0, 2.0], line=False, marker="diamond")], "x", "y", "t")
+    assert "<polyline" not in chart and chart.count("<circle") == 2 and 'stroke="#000"' in chart
+
+
+def test_a_heat_map_shades_by_the_named_colour_map_and_titles_every_cell():
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    chart = heatmap(["1", "2"], ["relu", HOSTILE], [[0.0, 100.0], [None, 50.0]], "t", "layers", "activation",
+                    "acc", "viridis", 0, 100, notes=[["", "n = 3"], ["", ""]])
+    assert chart.count("<rect x=") == 3 + 1  # three finite cells and the colour bar; the missing cell is blank
+    assert f'fill="{to_hex(colormaps["viridis"](0.0))}"' in chart and f'fill="{to_hex(colormaps["viridis"](1.0))}"' in chart
+    assert "layers 1, activation relu: acc 0" in chart and "acc 100; n = 3" in chart
+    assert "<b>" not in chart and "{{<" not in chart
+    assert heatmap(["1"], ["a"], [[None]], "t", "r", "c", "v", "viridis", 0, 1) == ""

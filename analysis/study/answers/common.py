@@ -167,6 +167,19 @@ class Context:
         return f"Profile `{self.profile}` scales the protocol: {listed}. {note}".strip()
 
 
+def interaction_hint(charts: str) -> str:
+    """What the reader can do with these charts, said once above them (what `report/nnlab.js` offers each kind)."""
+    hints = []
+    if "nnlab-heatmap" in charts:
+        hints.append("hover a cell for its value")
+    if "data-zoom=" in charts:
+        hints.append("hover a point for its value; click a legend entry to hide it, shift-click to show only it; "
+                     "drag a rectangle to zoom, double-click to reset")
+    if "nnlab-runs-toggle" in charts:
+        hints.append("show the single runs behind each mean")
+    return "; ".join(hints)
+
+
 @dataclass
 class PageOutput:
     page: str
@@ -203,8 +216,8 @@ class PageOutput:
             return
         data.to_csv(self.fragment_dir / f"{name}.csv", index=False)
         link = f"{GENERATED}/{self.page}/{name}.csv"
-        self.fragments[name] += (f"\n<details class=\"nnlab-interactive\"><summary>Explore this figure: hover a point, "
-                                 f"click a legend entry, show the single runs{note}</summary>\n\n"
+        self.fragments[name] += (f"\n<details class=\"nnlab-interactive\"><summary>Explore this figure: "
+                                 f"{interaction_hint(charts)}{note}</summary>\n\n"
                                  f"```{{=html}}\n{charts}\n<p><a href=\"{link}\">The data as CSV</a></p>\n```\n\n"
                                  "</details>\n")
 

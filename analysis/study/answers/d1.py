@@ -18,7 +18,8 @@ import seaborn as sns
 
 from analysis.study.answers.common import Context, DocumentValues, PageOutput, begin, markdown_table, missing
 from analysis.study.answers.questions import Measure, Question, metric_units
-from analysis.study.answers.tools import DATASET_LABEL, curve_charts, estimates, gap, ok_runs, pp, sentence
+from analysis.study.answers.tools import (DATASET_LABEL, curve_charts, estimates, gap, line_charts, ok_runs, pp,
+                                          sentence)
 from analysis.study.stats import Estimate, percent
 
 FULL, LONG, PENALTY, KERAS, DROPOUT, BN = ("d1_fullbatch", "d1_softmax_long", "d1_penalty", "d1_keras", "d1_dropout",
@@ -206,6 +207,15 @@ def width_answer(out: PageOutput, d1: FullBatch) -> None:
     ax.legend(loc="lower right")
     out.figure(fig, "d1_width", "D1.2 — architecture A's width sweep: final train and test accuracy (lines, mean "
                "over seeds) and their gap (bars).")
+    one_layer = ok_runs(d1.runs[d1.runs["hidden"].map(len) == 1])
+    per_run = one_layer.assign(width=one_layer["hidden"].map(lambda h: h[0]), train=100 * one_layer["final_train_acc"],
+                               test=100 * one_layer["final_test_acc"])
+    per_run["train − test gap"] = per_run["train"] - per_run["test"]
+    long = per_run.melt(id_vars=["run_id", "width"], value_vars=["train", "test", "train − test gap"],
+                        var_name="measure", value_name="value")
+    out.interactive("d1_width", line_charts(
+        long, "width", "value", "measure", x_label="hidden ReLU units", y_label="accuracy or gap (points)",
+        default_title=f"architecture A after {d1.iterations} iterations"), long)
     out.set("d1.width", f"From {widths['width'].min()} to {widths['width'].max()} units the test accuracy "
             f"goes from {_pct(widths['final_test_acc'].iloc[0])} to {_pct(widths['final_test_acc'].iloc[-1])} "
             "and the train–test gap "
@@ -382,6 +392,12 @@ def penalty_figure(out: PageOutput, epochs: pd.DataFrame) -> None:
     out.figure(fig, "d1_penalty_curves", "D1.4 — architecture B under each penalty (mean over seeds): test accuracy "
                "and the objective actually minimised (data loss + penalty; symmetric-log scale). The document's signed "
                "L1 term δ·Σw is unbounded below: the optimiser can lower it forever by pushing weights negative.")
+    drawn = trained.assign(test_acc=100 * trained["test_acc"])[["penalty", "run_id", "epoch", "test_acc", "objective"]]
+    out.interactive("d1_penalty_curves", line_charts(
+        drawn, "epoch", "test_acc", "penalty", x_label="full-batch iteration", y_label="test accuracy (%)",
+        default_title="test accuracy") + line_charts(
+        drawn, "epoch", "objective", "penalty", x_label="full-batch iteration",
+        y_label="data loss + penalty", default_title="the objective minimised (linear scale)"), drawn)
 
 
 # ------------------------------------------------------------------ D1.5 – D1.7 ---
@@ -400,6 +416,15 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
     g.set_axis_labels("epoch", "train − validation accuracy (points)")
     out.figure(g.figure, "d1_keras_gap", "D1.5–D1.6 — the train–validation accuracy gap per epoch for models 1–5 "
                "(colour) without (solid) and with dropout 0.3 (dashed). Rising lines are overfitting.")
+    models = sorted(d1.gap_curves["model_no"].unique())
+    datasets = sorted(d1.gap_curves["dataset"].unique())
+    drawn = d1.gap_curves.assign(model=lambda f: "model " + f["model_no"].astype(str),
+                                 dropout=lambda f: "dropout " + f["dropout"].astype(str))
+    shades = {f"model {m}": c for m, c in zip(models, sns.color_palette("viridis", len(models)))}
+    out.interactive("d1_keras_gap", line_charts(
+        drawn, "epoch", "gap", "model", style="dropout", facet="dataset", facets=datasets, palette=shades,
+        hue_order=list(shades), x_label="epoch", y_label="train − validation accuracy (points)"),
+        drawn[["dataset", "model", "dropout", "run_id", "epoch", "gap"]])
     keras_answers(ctx, out, d1)
     return d1.runs
 
@@ -510,6 +535,17 @@ def answer_bn(ctx: Context, out: PageOutput) -> pd.DataFrame:
         ax.legend(fontsize=8)
     out.figure(fig, "d1_bn_curves", "D1.7 — model 4 (512-256-128 ReLU, Adam, batch 256) with and without batch "
                "normalisation: training and validation loss, and validation accuracy per epoch.")
+    labelled = epochs.assign(norm=epochs["norm"].map({"batchnorm": "with BN", "none": "without BN"}),
+                             val_acc=100 * epochs["val_acc"])
+    losses = labelled.melt(id_vars=["run_id", "norm", "epoch"], value_vars=["train_loss", "val_loss"],
+                           var_name="split", value_name="value")
+    losses["split"] = losses["split"].map({"train_loss": "train", "val_loss": "validation"})
+    out.interactive("d1_bn_curves", line_charts(
+        losses, "epoch", "value", "norm", style="split", x_label="epoch", y_label="loss (NLL)",
+        default_title="training and validation loss") + line_charts(
+        labelled, "epoch", "val_acc", "norm", x_label="epoch", y_label="validation accuracy (%)",
+        default_title="validation accuracy"),
+        pd.concat([losses, labelled[["run_id", "norm", "epoch", "val_acc"]]], ignore_index=True))
     out.set("d1.d17", f"With BN model 4 reaches {e[('batchnorm',)]['test_acc'].pct(2)} test accuracy against "
             f"{e[('none',)]['test_acc'].pct(2)} without ({pp(diff)}); its validation loss is lowest at epoch "
             f"{best_epoch.get('batchnorm', math.nan):.0f} with BN and {best_epoch.get('none', math.nan):.0f} without.")

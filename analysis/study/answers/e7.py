@@ -16,7 +16,9 @@ import pandas as pd
 from analysis.study.answers.common import Context, PageOutput, markdown_table, missing
 from analysis.study.answers.questions import Measure, Question
 from analysis.study.answers.tools import (DATASET_LABEL, compare_word, curves_figure, epochs_to, epochs_to_text,
-                                          estimates, final_values, gap, pp, sentence, variant_label, variant_palette)
+                                          estimates, final_values, gap, line_charts, pp, sentence, variant_label,
+                                          variant_palette)
+from analysis.study.svg_chart import Series, heatmap, line_chart
 from analysis.study.figures import LAYER_PALETTE
 from analysis.study.stats import (SUPPORTED, ClaimTest, Estimate, diff_ci, direction_test, equivalence_test, mean_ci,
                                   percent, ratio_greater, within)
@@ -285,7 +287,29 @@ def histogram_figure(hist: pd.DataFrame, dataset: str, out: PageOutput) -> str |
                "images, counted over samples and neurons and summed over seeds, at initialisation (grey) and after "
                f"the last epoch (line). Left: without BN; right: with BN. Shaded: the saturated zones σ < 0.05 and "
                "σ > 0.95.")
+    out.interactive(name, histogram_charts(h, layers), h.groupby(
+        ["variant", "layer_index", "layer", "epoch", "bin_left", "bin_right"], as_index=False)["count"].sum())
     return name
+
+
+def histogram_charts(h: pd.DataFrame, layers: list) -> str:
+    """The histograms over every probed epoch, as one heat map per variant and layer (TensorBoard's histograms
+    over time): a column per epoch, a row per bin, the shade the fraction of values in the bin at that epoch."""
+    charts = []
+    for variant in ("sigmoid", "sigmoid+BN"):
+        for index in layers:
+            sel = h[(h["variant"] == variant) & (h["layer_index"] == index)]
+            if sel.empty:
+                continue
+            counts = sel.groupby(["bin_left", "bin_right", "epoch"])["count"].sum().unstack("epoch").fillna(0)
+            fractions = (counts / counts.sum()).iloc[::-1]  # the top row is the highest bin
+            epochs = [int(e) for e in fractions.columns]
+            rows = [f"{a:.3g}–{b:.3g}" for a, b in fractions.index]
+            charts.append(heatmap(rows, [str(e) for e in epochs], fractions.to_numpy().tolist(),
+                                  f"{variant} · {sel['layer'].iloc[0]}: fraction of outputs per bin, by epoch "
+                                  "(summed over seeds)", "σ(z) in", "epoch", "fraction", "viridis", 0.0,
+                                  float(fractions.to_numpy().max()), annotate=False))
+    return "".join(charts)
 
 
 def saturation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
@@ -307,6 +331,14 @@ def saturation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
     out.figure(fig, "e7_saturation",
                "E7.3 — share of sigmoid outputs in the saturated zones (σ < 0.05 or > 0.95) per layer over training, "
                "mean over seeds. Solid: without BN; dashed: with BN.")
+    drawn = s[s["dataset"].isin(datasets)].assign(value=lambda f: 100 * f["saturated_fraction"])
+    layers = sorted(drawn["layer"].unique())
+    shades = dict(zip(layers, plt.get_cmap(LAYER_PALETTE)(np.linspace(0.1, 0.85, len(layers)))))
+    out.interactive("e7_saturation", line_charts(
+        drawn, "epoch", "value", "layer", style="variant", facet="dataset", facets=datasets, palette=shades,
+        hue_order=layers, dashes={"sigmoid": "", "sigmoid+BN": "5 3"}, x_label="epoch",
+        y_label="saturated sigmoid outputs (%)"),
+        drawn[["dataset", "variant", "layer", "run_id", "epoch", "value"]])
 
 
 def preactivation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
@@ -331,6 +363,16 @@ def preactivation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
                "E7.3 — Fashion-MNIST: the sigmoid inputs (pre-activations) per layer over training on the fixed "
                "batch, median and 15th–85th percentile band, mean over seeds: compare the width and centre of the "
                "bands with and without BN.")
+    charts = []
+    for layer in layers:
+        series = [Series(variant, g["epoch"].tolist(), g["p50"].tolist(), colour=colour, low=g["p15"].tolist(),
+                         high=g["p85"].tolist(), labels=[f"15–85th pct. {a:.3g} to {b:.3g}, mean over seeds"
+                                                         for a, b in zip(g["p15"], g["p85"])])
+                  for variant, colour in (("sigmoid", "#d62728"), ("sigmoid+BN", "#761516"))
+                  for g in [mean[(mean["variant"] == variant) & (mean["layer"] == layer)]] if len(g)]
+        charts.append(line_chart(series, "epoch", "sigmoid input z",
+                                 f"{layer}: median (line) and 15–85th percentile (band), mean over seeds"))
+    out.interactive("e7_preactivation", "".join(charts), mean)
 
 
 def answer_histograms(out: PageOutput, hist: pd.DataFrame, summary: pd.DataFrame) -> None:
@@ -400,6 +442,7 @@ class BNPaper:
     drift: dict[str, float] | None  # how far the median input moved, per norm (None unless both norms ran)
     speed: pd.DataFrame  # per run: norm and its mean test accuracy over the tracked steps up to `early_step`
     faster: ClaimTest | None  # BN's early mean accuracy above the plain net's (Welch CI over seeds)
+    track: pd.DataFrame  # per run and step, the last layer's tracked unit: what `curves` averages
 
     @property
     def early_step(self) -> int:
@@ -421,7 +464,8 @@ def bn_paper_stats(runs: pd.DataFrame, track: pd.DataFrame) -> BNPaper:
     speed = (t[t["step"] <= steps // 5].groupby(["norm", "run_id"], as_index=False)["test_acc"].mean())
     faster = (direction_test(diff_ci(speed[speed["norm"] == "batchnorm"]["test_acc"],
                                      speed[speed["norm"] == "none"]["test_acc"])) if both else None)
-    return BNPaper(int(runs["batch_size"].iloc[0]), steps, curves, start, end, early, drift, speed, faster)
+    return BNPaper(int(runs["batch_size"].iloc[0]), steps, curves, start, end, early, drift, speed, faster,
+                   t)
 
 
 def bn_paper_figure(out: PageOutput, bn: BNPaper) -> None:
@@ -450,6 +494,22 @@ def bn_paper_figure(out: PageOutput, bn: BNPaper) -> None:
                f"{bn.batch}, {steps:,} steps. (a) test accuracy; (b, c) 15th, 50th and 85th "
                "percentiles, over a fixed batch of 1,000 test images, of the input to unit 0 of the last hidden layer. "
                "Compare how far the three lines move in (b) and in (c); the table above measures it.")
+    labelled = bn.track.assign(norm=lambda f: f["norm"].map(NORM_LABEL))
+    track = labelled.assign(test_acc=lambda f: 100 * f["test_acc"])
+    percentiles = labelled.melt(id_vars=["run_id", "norm", "step"], value_vars=["p15", "p50", "p85"],
+                                var_name="percentile", value_name="value")
+    percentiles["percentile"] = percentiles["percentile"].str[1:] + "th percentile"
+    norms = [NORM_LABEL[n] for n in ("none", "batchnorm") if NORM_LABEL[n] in set(track["norm"])]
+    colours = {NORM_LABEL[n]: c for n, c in NORM_COLOUR.items()}
+    charts = line_charts(track, "step", "test_acc", "norm", palette=colours, hue_order=norms,
+                         x_label="training step", y_label="test accuracy (%)", titles={None: "(a) test accuracy"})
+    charts += line_charts(percentiles, "step", "value", "norm", style="percentile", facet="norm", facets=norms,
+                          palette=colours, hue_order=norms, x_label="training step",
+                          y_label="input to one last-layer sigmoid",
+                          dashes={"15th percentile": "2 2", "50th percentile": "", "85th percentile": "5 3"},
+                          titles={NORM_LABEL["none"]: "(b) without BN", NORM_LABEL["batchnorm"]: "(c) with BN"})
+    out.interactive("bn_figure", charts, pd.concat([track.assign(measure="test accuracy (%)"), percentiles],
+                                                   ignore_index=True))
 
 
 def bn_paper_table(bn: BNPaper) -> str:

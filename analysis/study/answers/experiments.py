@@ -20,7 +20,7 @@ import yaml
 
 from analysis.study.answers import claimed_experiments, page_label
 from analysis.study.answers.common import Context, PageOutput, code_fence, markdown_table, md_text
-from analysis.study.answers.tools import curves_figure, estimates, ok_runs
+from analysis.study.answers.tools import curves_figure, estimates, layer_names, line_charts, ok_runs
 from analysis.store.layout import RUN_FILES, run_page_href
 from analysis.study.stats import Estimate, percent
 
@@ -179,14 +179,21 @@ def batch_loss_figure(batches: pd.DataFrame, order: list[str], out: PageOutput, 
     ax.set_xlabel("training step (batch)")
     ax.set_ylabel("training loss (NLL)")
     ax.legend(fontsize=7, ncol=2)
-    return out.figure(fig, f"{key}_batch_loss",
-                      f"{name} — training loss of every batch ({window}-batch moving average). Line: mean over "
-                      "seeds; band: range over seeds; diverged runs left out.")
+    out.figure(fig, f"{key}_batch_loss",
+               f"{name} — training loss of every batch ({window}-batch moving average). Line: mean over "
+               "seeds; band: range over seeds; diverged runs left out.")
+    smooth = data.sort_values("step").assign(loss=lambda f: f.groupby("run_id")["loss"].transform(
+        lambda v: v.rolling(window, min_periods=1).mean()))[["run_id", "cell", "step", "loss"]]
+    out.interactive(f"{key}_batch_loss", line_charts(
+        smooth, "step", "loss", "cell", palette=palette, hue_order=[c for c in order if c in set(data["cell"])],
+        x_label="training step (batch)", y_label="training loss (NLL)",
+        default_title=f"training loss, {window}-batch moving average"), smooth)
+    return out.fragments[f"{key}_batch_loss"]
 
 
 def layer_ticks(ax, frame: pd.DataFrame) -> None:
-    names = frame.groupby("layer_index")["layer"].first()
-    ax.set_xticks(names.index, names.values, rotation=45, ha="right", fontsize=7)
+    names = layer_names(frame)
+    ax.set_xticks(list(names), list(names.values()), rotation=45, ha="right", fontsize=7)
 
 
 def experiment_gradient_figure(grads: pd.DataFrame, order: list[str], out: PageOutput, key: str,
@@ -213,10 +220,19 @@ def experiment_gradient_figure(grads: pd.DataFrame, order: list[str], out: PageO
     axes[1].set(yscale="log", xlabel="training step (probed batches)", ylabel="mean |∂L/∂W|")
     for ax in axes:
         ax.legend(fontsize=7)
-    return out.figure(fig, f"{key}_gradients",
-                      f"{name} — gradient flow: (a) mean |∂L/∂W| of each weight layer, averaged over the probed "
-                      "batches; (b) the first and last weight layer's over training. Line: mean over seeds; band: "
-                      "range over seeds; log scale.")
+    out.figure(fig, f"{key}_gradients",
+               f"{name} — gradient flow: (a) mean |∂L/∂W| of each weight layer, averaged over the probed "
+               "batches; (b) the first and last weight layer's over training. Line: mean over seeds; band: "
+               "range over seeds; log scale.")
+    charts = (line_charts(per_layer, "layer_index", "mean_abs_grad", "cell", palette=palette, hue_order=present,
+                          x_label="weight layer", y_label="mean |∂L/∂W|", log_y=True, x_names=layer_names(grads),
+                          default_title="(a) per weight layer, averaged over the probed batches")
+              + line_charts(over_time, "step", "mean_abs_grad", "cell", style="layer", palette=palette,
+                            hue_order=present, x_label="training step", y_label="mean |∂L/∂W|", log_y=True,
+                            default_title="(b) first and last weight layer over training"))
+    out.interactive(f"{key}_gradients", charts, pd.concat([per_layer.assign(panel="a"), over_time[
+        ["cell", "run_id", "layer_index", "layer", "step", "mean_abs_grad"]].assign(panel="b")], ignore_index=True))
+    return out.fragments[f"{key}_gradients"]
 
 
 def activation_figure(summary: pd.DataFrame, order: list[str], out: PageOutput, key: str, name: str) -> str | None:
@@ -229,17 +245,24 @@ def activation_figure(summary: pd.DataFrame, order: list[str], out: PageOutput, 
         return None
     palette, present = palette_for(order), [c for c in order if c in set(s["cell"])]
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
+    charts, drawn = [], []
     for ax, (kind, column, label, scale) in zip(axes[0], panels):
         data = s[s["kind"] == kind].dropna(subset=[column]).assign(value=lambda f: f[column] * scale)
+        charts.append(line_charts(data, "layer_index", "value", "cell", style="when", palette=palette,
+                                  hue_order=present, x_label="activation layer", y_label=label,
+                                  x_names=layer_names(data), default_title=label))
+        drawn.append(data[["cell", "run_id", "layer_index", "layer", "when", "value"]].assign(measure=label))
         sns.lineplot(data=data, x="layer_index", y="value", hue="cell", hue_order=present, palette=palette,
                      style="when", marker="o", errorbar=("pi", 100), ax=ax)
         layer_ticks(ax, data)
         ax.set(xlabel="activation layer", ylabel=label)
         ax.legend(fontsize=7)
-    return out.figure(fig, f"{key}_activations",
-                      f"{name} — activations on the fixed evaluation batch, per activation layer, at the first and "
-                      "last probed epoch: " + ", ".join(label for _, _, label, _ in panels)
-                      + ". Line: mean over seeds; band: range over seeds.")
+    out.figure(fig, f"{key}_activations",
+               f"{name} — activations on the fixed evaluation batch, per activation layer, at the first and "
+               "last probed epoch: " + ", ".join(label for _, _, label, _ in panels)
+               + ". Line: mean over seeds; band: range over seeds.")
+    out.interactive(f"{key}_activations", "".join(charts), pd.concat(drawn, ignore_index=True))
+    return out.fragments[f"{key}_activations"]
 
 
 # ------------------------------------------------------------------ one experiment ---

@@ -16,13 +16,16 @@ import math
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import to_hex
 import numpy as np
 import pandas as pd
 import torch
 
 from analysis.study.answers.common import Context, PageOutput, begin, markdown_table, missing
 from analysis.study.answers.questions import Measure, Question, metric_units
-from analysis.study.answers.tools import curves_figure, estimates, final_values, gap, ok_runs, pp, sentence
+from analysis.study.answers.tools import (curves_figure, estimates, final_values, gap, line_charts, ok_runs, pp,
+                                          sentence)
+from analysis.study.svg_chart import Series, line_chart
 from analysis.study.figures import ACTIVATION_PALETTE
 from analysis.engine.models import build_model, model_summary, parameter_count, penalty_terms, penalty_value
 from analysis.data.splits import n_classes
@@ -313,6 +316,17 @@ def epochs_figures(out: PageOutput, h4: EpochsStats) -> None:
     ax.legend(fontsize=8)
     out.figure(fig, "h42_val_loss", "H4.2 — validation loss per epoch (mean over seeds). Dotted: the epoch the "
                "validation rule keeps; where the curve turns up afterwards, the net has begun to overfit.")
+    trained = h4.epochs[h4.epochs["epoch"] > 0]
+    acts = [a for a in h4.by_activation if a in set(trained["activation"])]
+    top = float(trained["val_loss"].max()) if len(trained) else 1.0
+    marks = {None: [Series(f"{act}: the rule keeps epoch", [chosen] * 2, [0, top], colour=ACTIVATION_PALETTE[act],
+                           dash="2 2", points=False)
+                    for act in acts for chosen in [h4.runs[h4.runs["activation"] == act]["chosen"].mean()]
+                    if math.isfinite(chosen)]}
+    out.interactive("h42_val_loss", line_charts(
+        trained, "epoch", "val_loss", "activation", palette=ACTIVATION_PALETTE, hue_order=acts, x_label="epoch",
+        y_label="validation loss (NLL)", default_title="validation loss; dotted: the epoch the rule keeps (mean)",
+        extra=marks), trained[["activation", "run_id", "epoch", "val_loss"]])
 
 
 def loss_text(est: Estimate) -> str:
@@ -497,6 +511,17 @@ def batch_time_figure(out: PageOutput, epochs: pd.DataFrame, n_sizes: int, horiz
     ax.legend(fontsize=8)
     out.figure(fig, "h43_time", "H4.3 — test accuracy after each epoch against the training time spent, one line per "
                f"batch size (each trained for {horizon} epoch(s)).")
+    series = []
+    for colour, (b, g) in zip(colours, e.groupby("batch_size")):
+        mean = g.groupby("epoch")[["elapsed", "test_acc"]].mean()
+        series.append(Series(f"batch {b}", mean["elapsed"].tolist(), (100 * mean["test_acc"]).tolist(),
+                             colour=to_hex(colour), labels=[f"epoch {int(i)}, mean over seeds" for i in mean.index]))
+        series += [Series(f"batch {b}", run["elapsed"].tolist(), (100 * run["test_acc"]).tolist(),
+                          colour=to_hex(colour), kind="run", labels=[f"run {run_id}"])
+                   for run_id, run in g.groupby("run_id")]
+    out.interactive("h43_time", line_chart(series, "wall time (s)", "test accuracy (%)",
+                                           "test accuracy against training time (linear scale: drag to zoom)"),
+                    e[["batch_size", "run_id", "epoch", "elapsed", "test_acc"]])
 
 
 # ------------------------------------------------------------------------- H4.4 ---

@@ -14,7 +14,8 @@ from analysis.engine.activations import ordered
 from analysis.study.answers import m2_variants
 from analysis.study.answers.common import Context, DocumentValues, PageOutput, markdown_table, missing
 from analysis.study.answers.questions import Measure, Question, metric_units
-from analysis.study.answers.tools import estimates, ok_runs, sentence
+from analysis.study.answers.tools import estimates, line_charts, ok_runs, sentence
+from analysis.study.svg_chart import heatmap
 from analysis.study.figures import ACTIVATION_PALETTE
 from analysis.engine.models import (LECUN_A, LECUN_B, LECUN_C, build_model, lecun_tanh, model_summary, parameter_count)
 
@@ -110,6 +111,15 @@ def answer_m21(out: PageOutput, runs: pd.DataFrame, doc: DocumentValues) -> dict
         ax.set_xlabel("")
     out.figure(fig, "m21_heatmap", "M2.1 — test accuracy by depth and activation: ours (mean over seeds) beside the "
                "document's table. Dark cells are nets that did not learn.")
+    notes = [[f"ours {est[(d, a)]['test_acc'].pct(1)}" if (d, a) in est else "" for a in heat.columns]
+             for d in heat.index]
+    charts = heatmap([str(d) for d in heat.index], list(heat.columns), heat.to_numpy().tolist(),
+                     "ours: test accuracy (%), mean over seeds", "hidden layers", "activation", "test accuracy (%)",
+                     "viridis", 0, 100, notes=notes)
+    charts += heatmap([str(d) for d in document_heat.index], list(document_heat.columns),
+                      document_heat.to_numpy().tolist(), "document 003's table: test accuracy (%)", "hidden layers",
+                      "activation", "test accuracy (%)", "viridis", 0, 100)
+    out.interactive("m21_heatmap", charts, heat.stack().rename("test_acc_percent").reset_index())
     parts, bests = [], []
     for depth in sorted(runs["depth"].unique()):
         learned = [a for a in acts if (depth, a) in est and est[(depth, a)]["test_acc"].mean > CHANCE_UPPER]
@@ -154,6 +164,15 @@ def max_gradient_by_layer_figure(g: pd.DataFrame, out: PageOutput, acts: list[st
             ax.set_ylabel("max |∂L/∂W|")
             ax.legend(fontsize=7)
     out.figure(fig, name, caption)
+    panels = g[g["activation"].isin(acts)].assign(panel=lambda f: f["depth"].astype(str) + " hidden layers · "
+                                                  + f["when"])
+    order = [f"{depth} hidden layers · {when}" for when in ("at initialisation", "last epoch (mean)")
+             for depth in depths]
+    out.interactive(name, line_charts(panels, "layer_index", "max_abs_grad", "activation", facet="panel",
+                                      facets=[o for o in order if o in set(panels["panel"])],
+                                      palette=ACTIVATION_PALETTE, hue_order=acts, x_label="weight layer",
+                                      y_label="max |∂L/∂W|", log_y=True, titles={o: o for o in order}),
+                    panels[["panel", "activation", "run_id", "layer_index", "max_abs_grad"]])
 
 
 def vanishing(g: pd.DataFrame) -> pd.DataFrame:
@@ -198,6 +217,13 @@ def answer_m22(out: PageOutput, runs: pd.DataFrame, grads: pd.DataFrame, summary
         out.figure(fig, "m22_dead", "M2.2 — share of ReLU units never active on the fixed batch of 1,000 test "
                    "images, per hidden layer, mean over seeds: at the end of training (lines) and at initialisation "
                    "(grey).")
+        drawn = pd.concat([dead[dead["epoch"] == last].assign(when="end of training"),
+                           dead[dead["epoch"] == 0].assign(when="at initialisation")], ignore_index=True)
+        drawn = drawn.assign(value=100 * drawn["dead_fraction"], depth=drawn["depth"].astype(str) + " layers")
+        out.interactive("m22_dead", line_charts(
+            drawn, "layer_index", "value", "depth", style="when", x_label="hidden layer",
+            y_label="dead ReLU units (%)", dashes={"end of training": "", "at initialisation": "2 2"},
+            default_title="dead ReLU units per hidden layer"), drawn[["depth", "when", "run_id", "layer_index", "value"]])
         dying = dead_end[dead_end["dead_fraction"] > DEAD_SHARE]
         dead_text = (f"; ReLU units die (over {percent(DEAD_SHARE, 0)} never active) in "
                      + ", ".join(f"{int(r.depth)}-layer net from layer {int(r.layer_index)}"

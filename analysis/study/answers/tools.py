@@ -150,35 +150,71 @@ def interactive_curves(long: pd.DataFrame, hue: str, facet: str | None, facets: 
 
 def curve_charts(long: pd.DataFrame, hue: str, facet: str | None, facets: list, palette: dict | None,
                  hue_order: list | None, ylabel: str, x_label: str = "epoch", titles: dict | None = None) -> str:
-    """Per facet, the mean over seeds with the range over seeds as a band, every point's value on hover, and each
-    run's own line behind the mean. `long`: run_id, epoch, the hue (and facet) column, split, value. Beyond
-    CURVE_POINTS x values, every k-th is kept (the last too), and the title says so."""
-    hues = [h for h in (hue_order or sorted(long[hue].unique(), key=str)) if h in set(long[hue])]
+    """Learning curves' interactive copy: `long` holds run_id, epoch, the hue (and facet) column, split, value;
+    one line style per split, as in the static figure (`line_charts`)."""
+    return line_charts(long, "epoch", "value", hue, style="split", facet=facet, facets=facets, palette=palette,
+                       hue_order=hue_order, x_label=x_label, y_label=ylabel, titles=titles, dashes=SPLIT_DASH,
+                       default_title="learning curves")
+
+
+#: line styles for a figure's `style` levels when it names none (solid, dashed, dotted, dash-dot)
+DASH_CYCLE = ("", "5 3", "2 2", "8 3 2 3")
+
+
+def line_charts(data: pd.DataFrame, x: str, y: str, hue: str, *, style: str | None = None,
+                facet: str | None = None, facets: list | None = None, palette: dict | None = None,
+                hue_order: list | None = None, x_label: str, y_label: str, titles: dict | None = None,
+                dashes: dict | None = None, log_y: bool = False, x_names: dict | None = None,
+                default_title: str = "", band: str = "range over seeds", limit: int = CURVE_POINTS,
+                extra: dict | None = None) -> str:
+    """The interactive copy of a seaborn line plot with `errorbar=("pi", 100)`: per facet, per hue (and style)
+    level, the mean over runs with the range over runs as a band, every point's value on hover, and each run's own
+    line behind the mean (when `data` has run_id). Beyond `limit` x values, every k-th is kept (the last too), and
+    the title says so. `x_names` names categorical x values (layers by index); `extra` adds series of its own to a
+    facet's chart (facet value → [Series], None for an unfaceted chart), e.g. a document's reference values."""
+    data = data.dropna(subset=[y])
+    if log_y:
+        data = data[data[y] > 0]
+    if data.empty:
+        return ""
+    hues = [h for h in (hue_order or sorted(data[hue].unique(), key=str)) if h in set(data[hue])]
     given = palette if isinstance(palette, dict) else {}
     colours = {h: to_hex(given[h]) if h in given else CYCLE[i % len(CYCLE)] for i, h in enumerate(hues)}
-    xs = sorted(long["epoch"].unique())
-    every = thin_step(len(xs), CURVE_POINTS)
-    long = long[long["epoch"].isin(set(xs[::every]) | set(xs[-1:]))]
+    styles = list(dict.fromkeys(data[style])) if style else [None]
+    dash = {s: (dashes or {}).get(s, DASH_CYCLE[i % len(DASH_CYCLE)]) for i, s in enumerate(styles)}
+    xs = sorted(data[x].unique())
+    every = thin_step(len(xs), limit)
+    data = data[data[x].isin(set(xs[::every]) | set(xs[-1:]))]
     thinned = f"; one {x_label} in {every} shown" if every > 1 else ""
     charts = []
-    for value in facets:
-        data = long if value is None else long[long[facet] == value]
+    for value in (facets if facets is not None else [None]):
+        panel = data if value is None else data[data[facet] == value]
         series = []
         for h in hues:
-            for split, group in data[data[hue] == h].groupby("split", sort=False):
-                stats = group.groupby("epoch")["value"].agg(["mean", "min", "max", "count"]).reset_index()
-                label = f"{h} · {split}"
-                series.append(Series(label, stats["epoch"].tolist(), stats["mean"].tolist(), colour=colours[h],
-                                     low=stats["min"].tolist(), high=stats["max"].tolist(),
-                                     dash=SPLIT_DASH.get(split, ""),
+            for level in styles:
+                group = panel[(panel[hue] == h) & ((panel[style] == level) if style else True)]
+                if group.empty:
+                    continue
+                stats = group.groupby(x)[y].agg(["mean", "min", "max", "count"]).reset_index()
+                label = f"{h} · {level}" if style else str(h)
+                series.append(Series(label, stats[x].tolist(), stats["mean"].tolist(), colour=colours[h],
+                                     low=stats["min"].tolist(), high=stats["max"].tolist(), dash=dash[level],
                                      labels=[f"mean of {n} run{'s' * (n != 1)}" for n in stats["count"]]))
-                for run_id, run in group.sort_values("epoch").groupby("run_id"):
-                    series.append(Series(label, run["epoch"].tolist(), run["value"].tolist(), colour=colours[h],
-                                         dash=SPLIT_DASH.get(split, ""), kind="run", labels=[f"run {run_id}"]))
+                if "run_id" not in group:
+                    continue
+                for run_id, run in group.sort_values(x).groupby("run_id"):
+                    series.append(Series(label, run[x].tolist(), run[y].tolist(), colour=colours[h],
+                                         dash=dash[level], kind="run", labels=[f"run {run_id}"]))
+        series += (extra or {}).get(value, [])
         title = (titles or {}).get(value) or (DATASET_LABEL.get(value, str(value)) if value is not None else "")
-        charts.append(line_chart(series, x_label, ylabel,
-                                 (title or "learning curves") + f" (band: range over seeds{thinned})"))
+        charts.append(line_chart(series, x_label, y_label, (title or default_title or y_label)
+                                 + f" (band: {band}{thinned})", log_y=log_y, x_names=x_names))
     return "".join(charts)
+
+
+def layer_names(frame: pd.DataFrame) -> dict[int, str]:
+    """Each layer index's name, for the x axis of a per-layer chart."""
+    return {int(i): str(n) for i, n in frame.groupby("layer_index")["layer"].first().items()}
 
 
 def lr_axis(ax, epochs: pd.DataFrame, from_epoch: int = 1) -> None:
