@@ -61,3 +61,9 @@ def test_a_heat_map_shades_by_the_named_colour_map_and_titles_every_cell():
     assert "layers 1, activation relu: acc 0" in chart and "acc 100; n = 3" in chart
     assert "<b>" not in chart and "{{<" not in chart
     assert heatmap(["1"], ["a"], [[None]], "t", "r", "c", "v", "viridis", 0, 1) == ""
+
+
+def test_a_log_axis_ticks_whole_decades_when_it_spans_two():
+    chart = line_chart([Series("m", [0, 1], [1e-5, 1e-3])], "step", "grad", "t", log_y=True)
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', chart)
+    assert labels == ["1e-05", "0.0001", "0.001"]
