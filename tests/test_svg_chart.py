@@ -57,7 +57,8 @@ def test_a_heat_map_shades_by_the_named_colour_map_and_titles_every_cell():
     chart = heatmap(["1", "2"], ["relu", HOSTILE], [[0.0, 100.0], [None, 50.0]], "t", "layers", "activation",
                     "acc", "viridis", 0, 100, notes=[["", "n = 3"], ["", ""]])
     assert chart.count("<rect x=") == 3 + 1  # three finite cells and the colour bar; the missing cell is blank
-    assert f'fill="{to_hex(colormaps["viridis"](0.0))}"' in chart and f'fill="{to_hex(colormaps["viridis"](1.0))}"' in chart
+    viridis = colormaps["viridis"]
+    assert f'fill="{to_hex(viridis(0.0))}"' in chart and f'fill="{to_hex(viridis(1.0))}"' in chart
     assert "layers 1, activation relu: acc 0" in chart and "acc 100; n = 3" in chart
     assert "<b>" not in chart and "{{<" not in chart
     assert heatmap(["1"], ["a"], [[None]], "t", "r", "c", "v", "viridis", 0, 1) == ""

@@ -219,7 +219,8 @@ def run_page(view: RunView, profile: str, pack_mates: list[str], known: set[str]
 <h2 id="record">Record</h2>
 {_record_facts(view, pack_mates, known)}
 <h2 id="curves">Curves</h2>
-<p class="nnlab-hint">Hover a point for its value; click a legend entry to hide or show its series (shift-click: only it); drag a rectangle to zoom, double-click to reset.</p>
+<p class="nnlab-hint">Hover a point for its value; click a legend entry to hide or show its series (shift-click:
+only it); drag a rectangle to zoom, double-click to reset.</p>
 <div data-pagefind-ignore>{_curves(view)}</div>
 <h2 id="spec">Resolved spec</h2>
 <pre class="nnlab-code" data-pagefind-ignore><code>{_e(spec)}</code></pre>

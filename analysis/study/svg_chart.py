@@ -248,5 +248,5 @@ def heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequen
                  f'<rect x="{left}" y="{height - 12}" width="120" height="8" fill="url(#{gradient})"/>'
                  f'<text x="{left - 4}" y="{height - 4}" text-anchor="end">{_fmt(low)}</text>'
                  f'<text x="{left + 124}" y="{height - 4}">{_fmt(high)} {_text(value_label)}</text></svg>')
-    return (f'<figure class="nnlab-figure nnlab-inline" style="width:{width:.0f}px">{"".join(parts)}<figcaption>{_text(title)}</figcaption>'
-            '</figure>')
+    return (f'<figure class="nnlab-figure nnlab-inline" style="width:{width:.0f}px">{"".join(parts)}'
+            f'<figcaption>{_text(title)}</figcaption></figure>')

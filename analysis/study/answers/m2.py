@@ -223,7 +223,8 @@ def answer_m22(out: PageOutput, runs: pd.DataFrame, grads: pd.DataFrame, summary
         out.interactive("m22_dead", line_charts(
             drawn, "layer_index", "value", "depth", style="when", x_label="hidden layer",
             y_label="dead ReLU units (%)", dashes={"end of training": "", "at initialisation": "2 2"},
-            default_title="dead ReLU units per hidden layer"), drawn[["depth", "when", "run_id", "layer_index", "value"]])
+            default_title="dead ReLU units per hidden layer"),
+            drawn[["depth", "when", "run_id", "layer_index", "value"]])
         dying = dead_end[dead_end["dead_fraction"] > DEAD_SHARE]
         dead_text = (f"; ReLU units die (over {percent(DEAD_SHARE, 0)} never active) in "
                      + ", ".join(f"{int(r.depth)}-layer net from layer {int(r.layer_index)}"
