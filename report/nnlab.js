@@ -67,10 +67,22 @@
       if ((high - low) / (step * factors[i]) <= count) { step *= factors[i]; break; }
     }
     var ticks = [], first = Math.ceil(low / step) * step;
-    for (var t = first; t <= high + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+    for (var i = 0; first + i * step <= high + step * 1e-9; i++) {
+      var t = first + i * step;
+      ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+    }
     return ticks;
   }
-  function tickText(value) { return String(Number(value.toPrecision(4))); }
+  // Python's "%.4g", as analysis/study/svg_chart.py labels its ticks before any zoom: 0.25, 1e-05, 1.2e+04
+  function tickText(value) {
+    if (value === 0) return "0";
+    var exponent = Math.floor(Math.log10(Math.abs(Number(value.toPrecision(4)))));
+    if (exponent < -4 || exponent >= 4) {
+      var mantissa = String(Number((value / Math.pow(10, exponent)).toPrecision(4)));
+      return mantissa + "e" + (exponent < 0 ? "-" : "+") + (Math.abs(exponent) < 10 ? "0" : "") + Math.abs(exponent);
+    }
+    return String(Number(value.toPrecision(4)));
+  }
   // a log axis's ticks (log10 positions): whole decades, else 1-2-5 steps, else plain ticks of the values,
   // as analysis/study/svg_chart.py's _log_ticks draws them before any zoom
   function logTicks(low, high, count) {
@@ -130,8 +142,10 @@
     var yHigh = d[3] - (v[2] - p[1]) / p[3] * (d[3] - d[2]), yLow = d[3] - (v[3] - p[1]) / p[3] * (d[3] - d[2]);
     var xs = svg.querySelector(".nnlab-xticks"), ys = svg.querySelector(".nnlab-yticks");
     var baseline = p[1] + p[3] + 14;
-    var named = Object.keys(state.names).map(Number).filter(function (x) { return x >= xLow && x <= xHigh; });
-    var xTicks = named.length && named.length <= 12 ? named : niceTicks(xLow, xHigh, 5);
+    // a categorical axis keeps its names (none, when the view falls between two); a numeric one gets nice ticks
+    var names = Object.keys(state.names).map(Number);
+    var named = names.filter(function (x) { return x >= xLow && x <= xHigh; });
+    var xTicks = names.length && names.length <= 12 ? named : niceTicks(xLow, xHigh, 5);
     xs.textContent = "";
     xTicks.forEach(function (t) {
       var label = state.names[tickText(t)] !== undefined ? state.names[tickText(t)] : tickText(t);
@@ -144,7 +158,7 @@
       ys.appendChild(element("svg:line", { x1: p[0], x2: p[0] + p[2], y1: y.toFixed(1), y2: y.toFixed(1),
                                            stroke: "#eef" }));
       ys.appendChild(element("svg:text", { x: p[0] - 5, y: (y + 4).toFixed(1), "text-anchor": "end" },
-                             state.log ? String(Number(Math.pow(10, t).toPrecision(2))) : tickText(t)));
+                             tickText(state.log ? Math.pow(10, t) : t)));
     });
     var zoomed = v[0] !== p[0] || v[1] !== p[0] + p[2] || v[2] !== p[1] || v[3] !== p[1] + p[3];
     var reset = svg.closest("figure").querySelector(".nnlab-zoom-reset");
@@ -171,9 +185,14 @@
       box.setAttribute("x", Math.min(x, start.x)); box.setAttribute("width", Math.abs(x - start.x));
       box.setAttribute("y", Math.min(y, start.y)); box.setAttribute("height", Math.abs(y - start.y));
     }
-    function up() {
+    function stop() {
       document.removeEventListener("pointermove", move);
       document.removeEventListener("pointerup", up);
+      document.removeEventListener("pointercancel", cancel);
+    }
+    function cancel() { stop(); box.remove(); }  // e.g. a touch that became a scroll: no zoom
+    function up() {
+      stop();
       var x = Number(box.getAttribute("x")), y = Number(box.getAttribute("y"));
       var w = Number(box.getAttribute("width")), h = Number(box.getAttribute("height"));
       box.remove();
@@ -186,6 +205,7 @@
     }
     document.addEventListener("pointermove", move);
     document.addEventListener("pointerup", up);
+    document.addEventListener("pointercancel", cancel);
   });
   function resetZoom(svg) {
     var state = chartState(svg), p = state.plot;

@@ -262,10 +262,15 @@ def test_a_dragged_rectangle_zooms_a_chart_on_both_axes_and_shift_click_isolates
         page.mouse.move(*at(0.7, 0.7), steps=5)
         page.mouse.up()
         zoomed = state()
+        page.mouse.move(*at(0.4, 0.4))  # a second drag zooms into the first zoom's view
+        page.mouse.down()
+        page.mouse.move(*at(0.6, 0.6), steps=5)
+        page.mouse.up()
+        twice = state()
         reset_shown = figure.locator(".nnlab-zoom-reset").first.is_visible()
         chart.dblclick(position={"x": box["width"] / 2, "y": box["height"] / 2})
         restored = state()
-        buttons = figure.locator(".nnlab-legend button[data-series]")
+        buttons = figure.locator("figure.nnlab-figure").first.locator(".nnlab-legend button[data-series]")
         name = buttons.nth(1).get_attribute("data-series")
         buttons.nth(1).click(modifiers=["Shift"])
         shown = chart.evaluate("""svg => [...svg.querySelectorAll('g[data-series]:not([data-kind="run"])')]
@@ -274,7 +279,9 @@ def test_a_dragged_rectangle_zooms_a_chart_on_both_axes_and_shift_click_isolates
     x_span, y_span = before["x"][-1] - before["x"][0], before["y"][0] - before["y"][-1]
     assert zoomed["zoomed"] == "1" and reset_shown
     assert zoomed["x"][0] >= before["x"][0] + 0.2 * x_span and zoomed["x"][-1] <= before["x"][-1] - 0.2 * x_span
-    assert max(zoomed["y"]) <= max(before["y"]) and (max(zoomed["y"]) - min(zoomed["y"])) < 0.6 * abs(y_span)
+    assert (max(zoomed["y"]) - min(zoomed["y"])) < 0.6 * abs(y_span)
+    assert zoomed["x"][0] <= twice["x"][0] and twice["x"][-1] <= zoomed["x"][-1]
+    assert twice["x"][-1] - twice["x"][0] < zoomed["x"][-1] - zoomed["x"][0]
     assert zoomed["cx"] != before["cx"]
     assert restored["zoomed"] == "0" and restored["cx"] == before["cx"] and restored["x"] == before["x"]
     assert shown and set(shown) == {name} and errors == []

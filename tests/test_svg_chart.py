@@ -46,7 +46,7 @@ def test_categorical_x_names_label_ticks_and_hover_and_are_escaped():
 
 
 def test_marks_without_a_line_draw_no_polyline():
-    chart = line_chart([Series("doc", [0, 1], [1.0, 2.0], line=False, marker="diamond")], "x", "y", "t")
+    chart = line_chart([Series("doc", [0, 1], [1.0, 2.0], line=False, marker="outlined")], "x", "y", "t")
     assert "<polyline" not in chart and chart.count("<circle") == 2 and 'stroke="#000"' in chart
 
 
@@ -68,3 +68,30 @@ def test_a_log_axis_ticks_whole_decades_when_it_spans_two():
     chart = line_chart([Series("m", [0, 1], [1e-5, 1e-3])], "step", "grad", "t", log_y=True)
     labels = re.findall(r'text-anchor="end">([^<]+)</text>', chart)
     assert labels == ["1e-05", "0.0001", "0.001"]
+
+
+def test_line_charts_of_nothing_or_only_nan_draw_nothing_and_a_run_line_sits_behind_each_mean():
+    import pandas as pd
+
+    from analysis.study.answers.tools import line_charts
+
+    empty = pd.DataFrame(columns=["run_id", "step", "loss", "cell"])
+    assert line_charts(empty, "step", "loss", "cell", x_label="step", y_label="loss") == ""
+    nan = pd.DataFrame({"run_id": ["a"], "step": [0], "loss": [float("nan")], "cell": ["x"]})
+    assert line_charts(nan, "step", "loss", "cell", x_label="step", y_label="loss") == ""
+    two = pd.DataFrame({"run_id": ["a", "a", "b", "b"], "step": [0, 1, 0, 1], "loss": [1.0, 0.5, 3.0, 1.5],
+                        "cell": ["x"] * 4})
+    chart = line_charts(two, "step", "loss", "cell", x_label="step", y_label="loss")
+    assert "step 0, loss 2; mean of 2 runs" in chart and chart.count('data-kind="run"') == 2
+
+
+def test_histograms_over_epochs_leave_out_an_epoch_that_counted_nothing():
+    import pandas as pd
+
+    from analysis.study.answers.e7 import histogram_charts
+
+    rows = [{"variant": "sigmoid", "layer_index": 1, "layer": "act1", "epoch": e, "bin_left": b / 2,
+             "bin_right": (b + 1) / 2, "count": c} for e, counts in ((0, (3, 1)), (1, (0, 0))) for b, c in
+            enumerate(counts)]
+    chart = histogram_charts(pd.DataFrame(rows), [1])
+    assert "nan" not in chart and "fraction 0.75" in chart and "epoch 1:" not in chart

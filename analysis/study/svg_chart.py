@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ class Series:
     #: "run": one seed's line behind a mean, hidden until the reader asks for single runs; no legend entry
     kind: str = "mean"
     line: bool = True  #: join the points (off for a strip of single values, or a document's reference marks)
-    marker: str = "circle"  #: "circle", or "diamond" for a reference value (a document's number)
+    marker: str = "circle"  #: "circle", or "outlined" (larger, black rim) for a reference value (a document's)
 
 
 def _text(value: str) -> str:
@@ -85,9 +86,14 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+#: how many ids this process has handed out: two charts of identical content on one page still get two ids
+_IDS = itertools.count()
+
+
 def _chart_id(parts: Sequence[str]) -> str:
-    """An id for the chart's clip path: from its content, so a page's charts differ and rebuilds are identical."""
-    return "c" + hashlib.sha1("".join(parts).encode()).hexdigest()[:10]
+    """An id for a chart's clip path or gradient: from its content and the order it was drawn in, so ids on a page
+    differ and a rebuild (which draws in the same order) writes the same ones."""
+    return "c" + hashlib.sha1(f"{next(_IDS)}|{''.join(parts)}".encode()).hexdigest()[:10]
 
 
 def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str, log_y: bool = False,
@@ -129,7 +135,7 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
              for t in x_ticks]
     axes.append('</g><g class="nnlab-yticks">')
     for tick in (_log_ticks(y0, y1) if log_y else _ticks(y0, y1)):
-        label = f"{10 ** tick:.2g}" if log_y else _fmt(tick)
+        label = _fmt(10 ** tick) if log_y else _fmt(tick)
         y = top + (1 - (tick - y0) / (y1 - y0)) * plot_h
         axes.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef"/>'
                     f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
@@ -164,7 +170,7 @@ def line_chart(series: Sequence[Series], x_label: str, y_label: str, title: str,
         if s.line:
             group.append(f'<polyline points="{line}" fill="none" stroke-width="1.6"{dash}/>')
         if s.points:
-            shape = ' r="4.5" stroke="#000" stroke-width="1"' if s.marker == "diamond" else ' r="3.2"'
+            shape = ' r="4.5" stroke="#000" stroke-width="1"' if s.marker == "outlined" else ' r="3.2"'
             group += [f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}"{shape}><title>{name}: {_text(x_label)} '
                       f'{_text(x_text(a))}, {_text(y_label)} {_fmt(b)}{_text(extra and "; " + extra)}</title>'
                       f'</circle>' for a, b, extra in pairs]

@@ -20,7 +20,7 @@ from scipy.optimize import linprog
 
 from analysis.study.answers.common import Context, PageOutput, DocumentValues, markdown_table
 from analysis.study.answers.questions import Measure, Question, metric_units
-from analysis.study.answers.tools import line_charts, ok_runs
+from analysis.study.answers.tools import kept, line_charts, moving_average, ok_runs
 from analysis.study.svg_chart import Series, line_chart
 from analysis.study.figures import ACTIVATION_PALETTE, LAYER_PALETTE
 from analysis.engine.models import ACTIVATIONS
@@ -275,7 +275,7 @@ def batch_gradient_figure(grads: pd.DataFrame, out: PageOutput) -> None:
     out.interactive("a74_gradients", line_charts(
         g, "step", "mean_abs_grad", "layer", facet="activation", facets=acts, palette=shades, hue_order=layers,
         x_label="batch index", y_label="mean |∂L/∂W| per batch", log_y=True, titles={a: a for a in acts}),
-        g[["activation", "layer", "run_id", "step", "mean_abs_grad"]])
+        kept(g, ["activation", "layer", "run_id", "step", "mean_abs_grad"]))
 
 
 def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
@@ -299,11 +299,12 @@ def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
     out.figure(fig, "a74_loss",
                "A7.4 — training loss per batch over the one epoch, beside ln 10 (the loss of guessing uniformly). "
                "Diamonds: the losses the document's own log printed.")
+    if batches.empty or batches["loss"].isna().all():
+        return
     acts = [a for a in ("sigmoid", "relu") if a in set(batches["activation"])]
-    smooth = batches.sort_values("step").assign(loss=lambda f: f.groupby("run_id")["loss"].transform(
-        lambda v: v.rolling(20, min_periods=1).mean()))[["activation", "run_id", "step", "loss"]]
+    smooth = kept(moving_average(batches, "loss", 20), ["activation", "run_id", "step", "loss"])
     logged = [Series(f"{act}: the document's log", list(range(0, 100 * len(DOCUMENT_A74_LOG[act]), 100)),
-                     DOCUMENT_A74_LOG[act], colour=ACTIVATION_PALETTE[act], line=False, marker="diamond")
+                     DOCUMENT_A74_LOG[act], colour=ACTIVATION_PALETTE[act], line=False, marker="outlined")
               for act in acts]
     guess = Series("ln 10: a uniform guess", [0, int(smooth["step"].max())], [math.log(10)] * 2, colour="#888888",
                    dash="5 3", points=False)
@@ -333,13 +334,13 @@ def accuracy_figure(runs: pd.DataFrame, out: PageOutput, doc: DocumentValues) ->
     out.figure(fig, "a74_accuracy",
                "A7.4 — accuracy after one epoch, one dot per seed; black stars: the source document's test "
                "accuracies; the dashed line is chance.")
-    acts, offset = ["sigmoid", "relu"], {"train (running, 1 epoch)": -0.15, "test": 0.15}
-    series = [Series(split, [acts.index(a) + offset[split] for a in g["activation"]], g["accuracy"].tolist(),
+    acts = ["sigmoid", "relu"]
+    series = [Series(split, [acts.index(a) for a in g["activation"]], g["accuracy"].tolist(),
                      line=False, labels=[f"{a}, seed {seed}" for a, seed in zip(g["activation"], g["seed"])])
               for split, g in frame[frame["activation"].isin(acts)].groupby("split", sort=False)]
-    series.append(Series("document's test accuracy", [i + 0.15 for i in range(len(acts))],
+    series.append(Series("document's test accuracy", list(range(len(acts))),
                          [100 * document_a74(doc, act, "test_acc") for act in acts], colour="#000000", line=False,
-                         marker="diamond"))
+                         marker="outlined"))
     series.append(Series("chance", [-0.4, len(acts) - 0.6], [100 * CHANCE] * 2, colour="#888888", dash="5 3",
                          points=False))
     out.interactive("a74_accuracy", line_chart(series, "activation", "accuracy after one epoch (%)",

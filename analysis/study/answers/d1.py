@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
+from matplotlib import colormaps
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -214,7 +215,8 @@ def width_answer(out: PageOutput, d1: FullBatch) -> None:
     long = per_run.melt(id_vars=["run_id", "width"], value_vars=["train", "test", "train − test gap"],
                         var_name="measure", value_name="value")
     out.interactive("d1_width", line_charts(
-        long, "width", "value", "measure", x_label="hidden ReLU units", y_label="accuracy or gap (points)",
+        long, "width", "value", "measure", hue_order=["train", "test", "train − test gap"],
+        x_label="hidden ReLU units", y_label="accuracy or gap (points)",
         default_title=f"architecture A after {d1.iterations} iterations"), long)
     out.set("d1.width", f"From {widths['width'].min()} to {widths['width'].max()} units the test accuracy "
             f"goes from {_pct(widths['final_test_acc'].iloc[0])} to {_pct(widths['final_test_acc'].iloc[-1])} "
@@ -420,9 +422,11 @@ def answer_keras(ctx: Context, out: PageOutput) -> pd.DataFrame:
     datasets = sorted(d1.gap_curves["dataset"].unique())
     drawn = d1.gap_curves.assign(model=lambda f: "model " + f["model_no"].astype(str),
                                  dropout=lambda f: "dropout " + f["dropout"].astype(str))
-    shades = {f"model {m}": c for m, c in zip(models, sns.color_palette("viridis", len(models)))}
+    low, high = min(models), max(models)  # seaborn maps a numeric hue over the whole colour map
+    shades = {f"model {m}": colormaps["viridis"]((m - low) / ((high - low) or 1)) for m in models}
     out.interactive("d1_keras_gap", line_charts(
         drawn, "epoch", "gap", "model", style="dropout", facet="dataset", facets=datasets, palette=shades,
+        dashes=dict(zip(sorted(drawn["dropout"].unique()), ("", "5 3", "2 2"))),
         hue_order=list(shades), x_label="epoch", y_label="train − validation accuracy (points)"),
         drawn[["dataset", "model", "dropout", "run_id", "epoch", "gap"]])
     keras_answers(ctx, out, d1)

@@ -302,6 +302,9 @@ def histogram_charts(h: pd.DataFrame, layers: list) -> str:
             if sel.empty:
                 continue
             counts = sel.groupby(["bin_left", "bin_right", "epoch"])["count"].sum().unstack("epoch").fillna(0)
+            counts = counts.loc[:, counts.sum() > 0]  # an epoch that counted nothing has no fractions
+            if counts.empty:
+                continue
             fractions = (counts / counts.sum()).iloc[::-1]  # the top row is the highest bin
             epochs = [int(e) for e in fractions.columns]
             rows = [f"{a:.3g}–{b:.3g}" for a, b in fractions.index]

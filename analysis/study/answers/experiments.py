@@ -20,7 +20,8 @@ import yaml
 
 from analysis.study.answers import claimed_experiments, page_label
 from analysis.study.answers.common import Context, PageOutput, code_fence, markdown_table, md_text
-from analysis.study.answers.tools import curves_figure, estimates, layer_names, line_charts, ok_runs
+from analysis.study.answers.tools import (curves_figure, estimates, layer_names, line_charts, moving_average,
+                                          ok_runs)
 from analysis.store.layout import RUN_FILES, run_page_href
 from analysis.study.stats import Estimate, percent
 
@@ -182,8 +183,7 @@ def batch_loss_figure(batches: pd.DataFrame, order: list[str], out: PageOutput, 
     out.figure(fig, f"{key}_batch_loss",
                f"{name} — training loss of every batch ({window}-batch moving average). Line: mean over "
                "seeds; band: range over seeds; diverged runs left out.")
-    smooth = data.sort_values("step").assign(loss=lambda f: f.groupby("run_id")["loss"].transform(
-        lambda v: v.rolling(window, min_periods=1).mean()))[["run_id", "cell", "step", "loss"]]
+    smooth = moving_average(data, "loss", window)[["run_id", "cell", "step", "loss"]]
     out.interactive(f"{key}_batch_loss", line_charts(
         smooth, "step", "loss", "cell", palette=palette, hue_order=[c for c in order if c in set(data["cell"])],
         x_label="training step (batch)", y_label="training loss (NLL)",

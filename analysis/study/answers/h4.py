@@ -318,8 +318,9 @@ def epochs_figures(out: PageOutput, h4: EpochsStats) -> None:
                "validation rule keeps; where the curve turns up afterwards, the net has begun to overfit.")
     trained = h4.epochs[h4.epochs["epoch"] > 0]
     acts = [a for a in h4.by_activation if a in set(trained["activation"])]
-    top = float(trained["val_loss"].max()) if len(trained) else 1.0
-    marks = {None: [Series(f"{act}: the rule keeps epoch", [chosen] * 2, [0, top], colour=ACTIVATION_PALETTE[act],
+    finite = trained["val_loss"][np.isfinite(trained["val_loss"].astype(float))]
+    span = [float(finite.min()), float(finite.max())] if len(finite) else [0.0, 1.0]
+    marks = {None: [Series(f"{act}: the rule keeps epoch", [chosen] * 2, span, colour=ACTIVATION_PALETTE[act],
                            dash="2 2", points=False)
                     for act in acts for chosen in [h4.runs[h4.runs["activation"] == act]["chosen"].mean()]
                     if math.isfinite(chosen)]}

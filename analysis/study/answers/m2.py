@@ -222,6 +222,7 @@ def answer_m22(out: PageOutput, runs: pd.DataFrame, grads: pd.DataFrame, summary
         drawn = drawn.assign(value=100 * drawn["dead_fraction"], depth=drawn["depth"].astype(str) + " layers")
         out.interactive("m22_dead", line_charts(
             drawn, "layer_index", "value", "depth", style="when", x_label="hidden layer",
+            hue_order=[f"{d} layers" for d in sorted(dead["depth"].unique())],
             y_label="dead ReLU units (%)", dashes={"end of training": "", "at initialisation": "2 2"},
             default_title="dead ReLU units per hidden layer"),
             drawn[["depth", "when", "run_id", "layer_index", "value"]])

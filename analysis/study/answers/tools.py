@@ -212,6 +212,20 @@ def line_charts(data: pd.DataFrame, x: str, y: str, hue: str, *, style: str | No
     return "".join(charts)
 
 
+def kept(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """The columns of `columns` that `frame` has, for a figure's CSV (a table without run ids still draws)."""
+    return frame[[c for c in columns if c in frame]]
+
+
+def moving_average(frame: pd.DataFrame, column: str, window: int) -> pd.DataFrame:
+    """`frame` sorted by step with `column` replaced by its moving average over `window` steps, per run."""
+    frame = frame.sort_values("step")
+    if "run_id" not in frame:
+        return frame.assign(**{column: frame[column].rolling(window, min_periods=1).mean()})
+    return frame.assign(**{column: frame.groupby("run_id")[column].transform(
+        lambda v: v.rolling(window, min_periods=1).mean())})
+
+
 def layer_names(frame: pd.DataFrame) -> dict[int, str]:
     """Each layer index's name, for the x axis of a per-layer chart."""
     return {int(i): str(n) for i, n in frame.groupby("layer_index")["layer"].first().items()}
