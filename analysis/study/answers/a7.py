@@ -278,6 +278,10 @@ def batch_gradient_figure(grads: pd.DataFrame, out: PageOutput) -> None:
         kept(g, ["activation", "layer", "run_id", "step", "mean_abs_grad"]))
 
 
+#: batches A7.4's loss curve is averaged over, in the figure and its interactive copy
+LOSS_WINDOW = 20
+
+
 def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
     """Per-batch training loss over the epoch, with the document's logged losses as markers."""
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -285,9 +289,9 @@ def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
         b = batches[batches["activation"] == act]
         if b.empty:
             continue
-        smooth = b.groupby("step")["loss"].mean().rolling(20, min_periods=1).mean()
+        smooth = b.groupby("step")["loss"].mean().rolling(LOSS_WINDOW, min_periods=1).mean()
         ax.plot(smooth.index, smooth.values, color=ACTIVATION_PALETTE[act], lw=1.6,
-                label=f"{act}: ours, mean over seeds (20-batch moving average)")
+                label=f"{act}: ours, mean over seeds ({LOSS_WINDOW}-batch moving average)")
         logged = DOCUMENT_A74_LOG[act]
         ax.scatter(range(0, 100 * len(logged), 100), logged, color=ACTIVATION_PALETTE[act],
                    marker="D", s=30, edgecolor="black", zorder=4, label=f"{act}: the document's logged losses")
@@ -302,7 +306,7 @@ def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
     if batches.empty or batches["loss"].isna().all():
         return
     acts = [a for a in ("sigmoid", "relu") if a in set(batches["activation"])]
-    smooth = kept(moving_average(batches, "loss", 20), ["activation", "run_id", "step", "loss"])
+    smooth = kept(moving_average(batches, "loss", LOSS_WINDOW), ["activation", "run_id", "step", "loss"])
     logged = [Series(f"{act}: the document's log", list(range(0, 100 * len(DOCUMENT_A74_LOG[act]), 100)),
                      DOCUMENT_A74_LOG[act], colour=ACTIVATION_PALETTE[act], line=False, marker="outlined")
               for act in acts]
@@ -310,7 +314,7 @@ def loss_figure(batches: pd.DataFrame, out: PageOutput) -> None:
                    dash="5 3", points=False)
     out.interactive("a74_loss", line_charts(
         smooth, "step", "loss", "activation", palette=ACTIVATION_PALETTE, hue_order=acts, x_label="batch index",
-        y_label="training loss (NLL)", default_title="training loss, 20-batch moving average",
+        y_label="training loss (NLL)", default_title=f"training loss, {LOSS_WINDOW}-batch moving average",
         extra={None: [*logged, guess]}), smooth)
 
 

@@ -122,6 +122,7 @@ class FullBatch:
     document: dict[str, dict[str, float] | None]  # per architecture: the document's values (None when it reports none)
     widths: pd.DataFrame  # architecture A's width sweep (one hidden layer): mean final accuracies by `width`
     gap_trend: float | None  # slope of the train − test gap over the sweep, points per unit (None: < 2 widths)
+    width_runs: pd.DataFrame  # the sweep's runs that trained to the end, with their `width`: what `widths` averages
 
 
 def full_stats(ctx: Context, runs: pd.DataFrame) -> FullBatch:
@@ -134,13 +135,13 @@ def full_stats(ctx: Context, runs: pd.DataFrame) -> FullBatch:
     est = {arch: found[(arch,)] for arch in order}
     gflops = runs.groupby("arch")["gflops_per_s"].mean().to_dict() if "gflops_per_s" in runs else {}
     one_layer = ok_runs(runs[runs["hidden"].map(len) == 1])
-    widths = (one_layer.assign(width=one_layer["hidden"].map(lambda h: h[0]))
-              .groupby("width", as_index=False)[["final_train_acc", "final_test_acc"]].mean())
+    width_runs = one_layer.assign(width=one_layer["hidden"].map(lambda h: h[0]))
+    widths = width_runs.groupby("width", as_index=False)[["final_train_acc", "final_test_acc"]].mean()
     gap_trend = None
     if len(widths) > 1:
         gap_trend = np.polyfit(widths["width"], widths["final_train_acc"] - widths["final_test_acc"], 1)[0] * 100
     return FullBatch(runs, epochs, int(runs["epochs"].max()), est, gflops,
-                     {arch: document_full(ctx.document, arch) for arch in order}, widths, gap_trend)
+                     {arch: document_full(ctx.document, arch) for arch in order}, widths, gap_trend, width_runs)
 
 
 def full_table(out: PageOutput, d1: FullBatch) -> None:
@@ -208,9 +209,8 @@ def width_answer(out: PageOutput, d1: FullBatch) -> None:
     ax.legend(loc="lower right")
     out.figure(fig, "d1_width", "D1.2 — architecture A's width sweep: final train and test accuracy (lines, mean "
                "over seeds) and their gap (bars).")
-    one_layer = ok_runs(d1.runs[d1.runs["hidden"].map(len) == 1])
-    per_run = one_layer.assign(width=one_layer["hidden"].map(lambda h: h[0]), train=100 * one_layer["final_train_acc"],
-                               test=100 * one_layer["final_test_acc"])
+    per_run = d1.width_runs.assign(train=100 * d1.width_runs["final_train_acc"],
+                                   test=100 * d1.width_runs["final_test_acc"])
     per_run["train − test gap"] = per_run["train"] - per_run["test"]
     long = per_run.melt(id_vars=["run_id", "width"], value_vars=["train", "test", "train − test gap"],
                         var_name="measure", value_name="value")

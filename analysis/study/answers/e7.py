@@ -265,7 +265,7 @@ def histogram_figure(hist: pd.DataFrame, dataset: str, out: PageOutput) -> str |
         for row, index in enumerate(layers):
             ax = axes[row][col]
             sel = h[(h["variant"] == variant) & (h["layer_index"] == index)]
-            for epoch, colour in ((0, "#999999"), (last, "#d62728" if variant == "sigmoid" else "#761516")):
+            for epoch, colour in ((0, "#999999"), (last, VARIANT_COLOUR[variant])):
                 e = sel[sel["epoch"] == epoch].groupby(["bin_left", "bin_right"], as_index=False)["count"].sum()
                 if e.empty:
                     continue
@@ -318,12 +318,12 @@ def histogram_charts(h: pd.DataFrame, layers: list) -> str:
 def saturation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
     s = summary[(summary["kind"] == "post") & (summary["activation"] == "sigmoid")]
     datasets = [d for d in ("fashion_mnist", "mnist") if d in set(s["dataset"])]
+    layers = sorted(s["layer"].unique())  # one shade per layer, on both panels and in the interactive copy
+    colours = dict(zip(layers, plt.get_cmap(LAYER_PALETTE)(np.linspace(0.1, 0.85, len(layers)))))
     fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4), squeeze=False, sharey=True)
     for ax, dataset in zip(axes[0], datasets):
         d = s[s["dataset"] == dataset]
         mean = d.groupby(["variant", "layer", "epoch"], as_index=False)["saturated_fraction"].mean()
-        layers = sorted(mean["layer"].unique())
-        colours = dict(zip(layers, plt.get_cmap(LAYER_PALETTE)(np.linspace(0.1, 0.85, len(layers)))))
         for (variant, layer), g in mean.groupby(["variant", "layer"]):
             ax.plot(g["epoch"], 100 * g["saturated_fraction"], marker="o", color=colours[layer],
                     ls="-" if variant == "sigmoid" else "--", label=f"{variant} · {layer}")
@@ -335,10 +335,8 @@ def saturation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
                "E7.3 — share of sigmoid outputs in the saturated zones (σ < 0.05 or > 0.95) per layer over training, "
                "mean over seeds. Solid: without BN; dashed: with BN.")
     drawn = s[s["dataset"].isin(datasets)].assign(value=lambda f: 100 * f["saturated_fraction"])
-    layers = sorted(drawn["layer"].unique())
-    shades = dict(zip(layers, plt.get_cmap(LAYER_PALETTE)(np.linspace(0.1, 0.85, len(layers)))))
     out.interactive("e7_saturation", line_charts(
-        drawn, "epoch", "value", "layer", style="variant", facet="dataset", facets=datasets, palette=shades,
+        drawn, "epoch", "value", "layer", style="variant", facet="dataset", facets=datasets, palette=colours,
         hue_order=layers, dashes={"sigmoid": "", "sigmoid+BN": "5 3"}, x_label="epoch",
         y_label="saturated sigmoid outputs (%)"),
         drawn[["dataset", "variant", "layer", "run_id", "epoch", "value"]])
@@ -354,7 +352,7 @@ def preactivation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
     layers = sorted(mean["layer"].unique())
     fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False, sharey=True)
     for ax, layer in zip(axes[0], layers):
-        for variant, colour in (("sigmoid", "#d62728"), ("sigmoid+BN", "#761516")):
+        for variant, colour in VARIANT_COLOUR.items():
             g = mean[(mean["variant"] == variant) & (mean["layer"] == layer)]
             ax.fill_between(g["epoch"], g["p15"], g["p85"], color=colour, alpha=0.2)
             ax.plot(g["epoch"], g["p50"], color=colour, marker="o", label=f"{variant}: median, 15–85th pct.")
@@ -371,7 +369,7 @@ def preactivation_figure(summary: pd.DataFrame, out: PageOutput) -> None:
         series = [Series(variant, g["epoch"].tolist(), g["p50"].tolist(), colour=colour, low=g["p15"].tolist(),
                          high=g["p85"].tolist(), labels=[f"15–85th pct. {a:.3g} to {b:.3g}, mean over seeds"
                                                          for a, b in zip(g["p15"], g["p85"])])
-                  for variant, colour in (("sigmoid", "#d62728"), ("sigmoid+BN", "#761516"))
+                  for variant, colour in VARIANT_COLOUR.items()
                   for g in [mean[(mean["variant"] == variant) & (mean["layer"] == layer)]] if len(g)]
         charts.append(line_chart(series, "epoch", "sigmoid input z",
                                  f"{layer}: median (line) and 15–85th percentile (band), mean over seeds"))
@@ -429,6 +427,8 @@ def answer_bn_paper(ctx: Context, out: PageOutput) -> pd.DataFrame:
 
 NORM_LABEL = {"none": "without BN", "batchnorm": "with BN"}
 NORM_COLOUR = {"none": "#d62728", "batchnorm": "#761516"}
+#: E7.3's variants in the same two shades: plain sigmoid, sigmoid with BN
+VARIANT_COLOUR = {"sigmoid": NORM_COLOUR["none"], "sigmoid+BN": NORM_COLOUR["batchnorm"]}
 
 
 @dataclass
