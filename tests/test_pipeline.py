@@ -287,6 +287,51 @@ def test_a_dragged_rectangle_zooms_a_chart_on_both_axes_and_shift_click_isolates
     assert shown and set(shown) == {name} and errors == []
 
 
+def test_on_a_touch_screen_a_sideways_drag_zooms_a_chart_and_an_upward_one_scrolls_the_page(workflow):
+    """On a 390-px phone with touch input (real touch events through Chromium's input pipeline): the charts let the
+    browser pan vertically only (`touch-action: pan-y`), so a sideways finger drag draws the zoom rectangle while an
+    upward one scrolls the page past the chart and zooms nothing."""
+    from playwright.sync_api import sync_playwright
+
+    from analysis.site.sitecheck import find_chromium, serve
+
+    with serve(workflow / "results/quick/site") as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+        page = context.new_page()
+        page.goto(f"{base}e7.html")
+        figures = page.locator("details.nnlab-interactive")
+        charts = [figures.nth(i).locator("svg.nnlab-chart[data-zoom]").first for i in (0, 1)]
+        cdp = context.new_cdp_session(page)
+
+        def drag(chart, start: tuple[float, float], end: tuple[float, float]) -> None:
+            chart.evaluate("svg => svg.closest('details').open = true")
+            chart.scroll_into_view_if_needed()
+            box = chart.bounding_box()  # the plot spans x 62..544 and y 12..222 of the 560 x 260 view box
+
+            def at(fx: float, fy: float) -> dict:
+                return {"x": box["x"] + (62 + fx * 482) / 560 * box["width"],
+                        "y": box["y"] + (12 + fy * 210) / 260 * box["height"]}
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at(*start)]})
+            for step in range(1, 11):
+                f = step / 10
+                point = at(start[0] + f * (end[0] - start[0]), start[1] + f * (end[1] - start[1]))
+                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+                page.wait_for_timeout(16)
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+            page.wait_for_timeout(200)
+
+        drag(charts[0], (0.2, 0.3), (0.8, 0.5))
+        sideways = charts[0].get_attribute("data-zoomed")
+        drag(charts[1], (0.5, 0.3), (0.5, 0.3))  # opens and places the second chart, zooms nothing
+        scrolled_from = page.evaluate("window.scrollY")
+        drag(charts[1], (0.5, 0.95), (0.52, 0.05))
+        upward, scrolled_to = charts[1].get_attribute("data-zoomed"), page.evaluate("window.scrollY")
+        browser.close()
+    assert sideways == "1"
+    assert upward in (None, "0") and scrolled_to > scrolled_from  # "0" or unset: never zoomed
+
+
 def test_the_explorer_filtered_to_one_grid_cell_draws_exactly_its_runs(workflow):
     from playwright.sync_api import sync_playwright
 
