@@ -226,6 +226,16 @@ def test_every_figure_of_measurements_has_an_interactive_copy_with_its_data(work
     assert shown >= 20 and missing == []
 
 
+def plot_point(chart, fx: float, fy: float) -> dict:
+    """The page coordinates of the point at fractions (fx, fy) of a chart's plot area, from the plot box the chart
+    records (`data-plot`, in its view box) and where the chart is drawn now."""
+    box = chart.bounding_box()
+    (vx, vy, vw, vh), (left, top, width, height) = chart.evaluate(
+        "svg => [svg.getAttribute('viewBox'), svg.getAttribute('data-plot')].map(a => a.split(' ').map(Number))")
+    return {"x": box["x"] + (left + fx * width - vx) / vw * box["width"],
+            "y": box["y"] + (top + fy * height - vy) / vh * box["height"]}
+
+
 def test_a_dragged_rectangle_zooms_a_chart_on_both_axes_and_shift_click_isolates_a_series(workflow):
     """In Chromium on the quick site's E7 page: a drag over a learning curve re-labels both axes to the dragged
     range and moves its points; a double-click restores them; a shift-click on a legend entry leaves only its
@@ -253,9 +263,10 @@ def test_a_dragged_rectangle_zooms_a_chart_on_both_axes_and_shift_click_isolates
 
         before = state()
         box = chart.bounding_box()
-        # the plot spans x 62..544 and y 12..222 of the 560 x 260 view box: drag over its middle
+
         def at(fx: float, fy: float) -> tuple[float, float]:
-            return box["x"] + (62 + fx * 482) / 560 * box["width"], box["y"] + (12 + fy * 210) / 260 * box["height"]
+            point = plot_point(chart, fx, fy)
+            return point["x"], point["y"]
         page.mouse.move(*at(0.3, 0.3))
         page.mouse.down()
         page.mouse.move(*at(0.5, 0.5), steps=5)
@@ -304,26 +315,26 @@ def test_on_a_touch_screen_a_sideways_drag_zooms_a_chart_and_an_upward_one_scrol
         charts = [figures.nth(i).locator("svg.nnlab-chart[data-zoom]").first for i in (0, 1)]
         cdp = context.new_cdp_session(page)
 
-        def drag(chart, start: tuple[float, float], end: tuple[float, float]) -> None:
+        def show(chart) -> None:
             chart.evaluate("svg => svg.closest('details').open = true")
             chart.scroll_into_view_if_needed()
-            box = chart.bounding_box()  # the plot spans x 62..544 and y 12..222 of the 560 x 260 view box
 
-            def at(fx: float, fy: float) -> dict:
-                return {"x": box["x"] + (62 + fx * 482) / 560 * box["width"],
-                        "y": box["y"] + (12 + fy * 210) / 260 * box["height"]}
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at(*start)]})
+        def drag(chart, start: tuple[float, float], end: tuple[float, float]) -> None:
+            # the finger's path is fixed on the screen before it moves: a scroll moves the chart, not the finger
+            a, b = plot_point(chart, *start), plot_point(chart, *end)
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [a]})
             for step in range(1, 11):
                 f = step / 10
-                point = at(start[0] + f * (end[0] - start[0]), start[1] + f * (end[1] - start[1]))
+                point = {"x": a["x"] + f * (b["x"] - a["x"]), "y": a["y"] + f * (b["y"] - a["y"])}
                 cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
                 page.wait_for_timeout(16)
             cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
             page.wait_for_timeout(200)
 
+        show(charts[0])
         drag(charts[0], (0.2, 0.3), (0.8, 0.5))
         sideways = charts[0].get_attribute("data-zoomed")
-        drag(charts[1], (0.5, 0.3), (0.5, 0.3))  # opens and places the second chart, zooms nothing
+        show(charts[1])
         scrolled_from = page.evaluate("window.scrollY")
         drag(charts[1], (0.5, 0.95), (0.52, 0.05))
         upward, scrolled_to = charts[1].get_attribute("data-zoomed"), page.evaluate("window.scrollY")
