@@ -412,10 +412,73 @@
     draw();
   }
 
+  // search from file://, where the browser refuses Pagefind's fetch of its index: the same text as a plain
+  // script (pagefind/offline-index.js, analysis/site/search.py), loaded on the first keystroke and searched here.
+  // Every term must occur in a section; a section whose heading holds them all comes first. Text only, never HTML.
+  function offlineSearch(box, root) {
+    var input = document.createElement("input");
+    input.type = "search";
+    input.placeholder = "Search";
+    input.setAttribute("aria-label", "Search this site");
+    var list = document.createElement("ol");
+    list.className = "nnlab-offline-results";
+    box.appendChild(input);
+    box.appendChild(list);
+    var loading = false;
+
+    function excerpt(text, term) {
+      var at = Math.max(0, text.toLowerCase().indexOf(term) - 60);
+      return (at ? "\u2026" : "") + text.slice(at, at + 180) + (at + 180 < text.length ? "\u2026" : "");
+    }
+
+    function show() {
+      var terms = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      list.textContent = "";
+      if (!terms.length || !window.NNLAB_OFFLINE_SEARCH) return;
+      var hits = [];
+      window.NNLAB_OFFLINE_SEARCH.forEach(function (e) {
+        var head = (e[2] + " " + e[3]).toLowerCase(), all = head + " " + e[4].toLowerCase();
+        if (terms.every(function (t) { return all.indexOf(t) >= 0; })) {
+          hits.push({ e: e, rank: terms.every(function (t) { return e[3].toLowerCase().indexOf(t) >= 0; }) ? 0 : 1 });
+        }
+      });
+      hits.sort(function (a, b) { return a.rank - b.rank; });
+      hits.slice(0, 20).forEach(function (h) {
+        var e = h.e, item = document.createElement("li"), link = document.createElement("a"), p;
+        link.className = "nnlab-offline-result";
+        link.href = root + e[0] + (e[1] ? "#" + e[1] : "");
+        link.textContent = e[3] || e[2];
+        item.appendChild(link);
+        p = document.createElement("p");
+        p.textContent = (e[3] && e[2] && e[3] !== e[2] ? e[2] + ": " : "") + excerpt(e[4], terms[0]);
+        item.appendChild(p);
+        list.appendChild(item);
+      });
+      if (!hits.length) {
+        var none = document.createElement("li");
+        none.textContent = "No page holds \u201c" + input.value + "\u201d.";
+        list.appendChild(none);
+      }
+    }
+
+    input.addEventListener("input", function () {
+      if (window.NNLAB_OFFLINE_SEARCH || loading) { show(); return; }
+      loading = true;
+      var script = document.createElement("script");
+      script.src = root + "pagefind/offline-index.js";
+      script.onload = show;
+      script.onerror = function () { list.textContent = "The search index (pagefind/offline-index.js) is missing."; };
+      document.head.appendChild(script);
+    });
+  }
+
   function start() {
     // search: Pagefind's index and UI, written into the site by the site step (analysis/site/search.py)
     var ui = document.querySelector('script[src$="pagefind/pagefind-ui.js"]');
-    if (document.getElementById("nnlab-search") && window.PagefindUI && ui) {
+    var box = document.getElementById("nnlab-search");
+    if (box && ui && location.protocol === "file:") {
+      offlineSearch(box, new URL("..", ui.src).href);
+    } else if (box && window.PagefindUI && ui) {
       // results link relative to the site's root (the folder above pagefind/), so a site under a sub-path works
       new window.PagefindUI({ element: "#nnlab-search", showSubResults: true, showImages: false, resetStyles: false,
         baseUrl: new URL("..", ui.src).pathname });

@@ -203,6 +203,34 @@ def test_searching_a_question_id_finds_its_section(workflow):
     assert landed == f"{base}m2.html#m2-3"
 
 
+def test_searching_a_question_id_from_the_site_opened_as_a_file_finds_its_section(workflow):
+    """From file://, where Chromium refuses Pagefind's fetch, the box searches the site's offline index: "M2.3"
+    leads to its section, with no console error and no request outside the site's folder."""
+    from playwright.sync_api import sync_playwright
+
+    from analysis.site.sitecheck import find_chromium
+
+    root = (workflow / "results/quick/site").resolve().as_uri() + "/"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        page = browser.new_page()
+        problems = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("request", lambda r: None if r.url.startswith(root) else problems.append(r.url))
+        page.goto(f"{root}index.html")
+        page.fill("#nnlab-search input", "M2.3")
+        first = page.locator(".nnlab-offline-result").first
+        first.wait_for(timeout=10_000)
+        href = first.get_attribute("href")
+        first.click()
+        page.wait_for_load_state("load")
+        landed = page.url
+        browser.close()
+    assert href == landed == f"{root}m2.html#m2-3"
+    assert problems == []
+
+
 #: figures that plot a computation, not a measurement (A7.5's autograd derivatives, A7.2's hand-built XOR net):
 #: they have no runs or data table behind them, hence no interactive copy
 COMPUTED_FIGURES = {"a75_derivatives", "a72_hidden_space"}
