@@ -454,10 +454,11 @@
         item.appendChild(p);
         list.appendChild(item);
       });
-      if (!hits.length) {
-        var none = document.createElement("li");
-        none.textContent = "No page holds \u201c" + input.value + "\u201d.";
-        list.appendChild(none);
+      if (hits.length > 20 || !hits.length) {
+        var note = document.createElement("li");
+        note.textContent = hits.length ? (hits.length - 20) + " more sections match: add a word to narrow them."
+          : "No page holds \u201c" + input.value + "\u201d.";
+        list.appendChild(note);
       }
     }
 
