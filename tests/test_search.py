@@ -16,7 +16,7 @@ PAGE = """<!DOCTYPE html><html><head><title>Alpha page – nnlab</title>
 <main data-pagefind-body><h1>Alpha</h1><p>intro words<br>after a break</p>
 <nav class="toc">tocword</nav>
 <h2 id="a-1">First <code>part</code></h2><p>config note &lt;script&gt;alert(1)&lt;/script&gt; shown</p>
-<div data-pagefind-ignore><p>ignoredword</p></div><svg><title>svgword</title><text>svgtext</text></svg>
+<div data-pagefind-ignore><h3 id="hidden">ignoredword</h3><p>ignoredword</p></div><svg><title>svgword</title><text>svgtext</text></svg>
 <div><button>tanh</button><button>relu</button></div>
 <h2 id="a-2">Second</h2><p>closing words</p></main>
 <script src="{up}nnlab.js"></script></body></html>"""

@@ -63,7 +63,7 @@ class _Sections(HTMLParser):
             return
         role = ("ignore" if "data-pagefind-ignore" in a or tag in _SKIPPED else
                 "body" if "data-pagefind-body" in a else
-                "heading" if tag in _HEADINGS and self._inside("body") else "")
+                "heading" if tag in _HEADINGS and self._inside("body") and not self._inside("ignore") else "")
         if role == "heading":
             self.sections.append([a.get("id") or (self.sections[-1][0] if self.sections else ""), "", ""])
         self._stack.append((tag, role))
