@@ -414,7 +414,8 @@
 
   // search from file://, where the browser refuses Pagefind's fetch of its index: the same text as a plain
   // script (pagefind/offline-index.js, analysis/site/search.py), loaded on the first keystroke and searched here.
-  // Every term must occur in a section; a section whose heading holds them all comes first. Text only, never HTML.
+  // Every word must occur in a section (its page's title counts); a section whose heading holds them all comes
+  // first. Text only, never HTML.
   function offlineSearch(box, root) {
     var input = document.createElement("input");
     input.type = "search";
@@ -424,7 +425,7 @@
     list.className = "nnlab-offline-results";
     box.appendChild(input);
     box.appendChild(list);
-    var loading = false;
+    var loading = false, missing = false;
 
     function excerpt(text, term) {
       var at = Math.max(0, text.toLowerCase().indexOf(term) - 60);
@@ -433,7 +434,7 @@
 
     function show() {
       var terms = input.value.toLowerCase().split(/\s+/).filter(Boolean);
-      list.textContent = "";
+      list.textContent = missing ? "The search index (pagefind/offline-index.js) is missing." : "";
       if (!terms.length || !window.NNLAB_OFFLINE_SEARCH) return;
       var hits = [];
       window.NNLAB_OFFLINE_SEARCH.forEach(function (e) {
@@ -446,7 +447,7 @@
       hits.slice(0, 20).forEach(function (h) {
         var e = h.e, item = document.createElement("li"), link = document.createElement("a"), p;
         link.className = "nnlab-offline-result";
-        link.href = root + e[0] + (e[1] ? "#" + e[1] : "");
+        link.href = root + encodeURI(e[0]) + (e[1] ? "#" + encodeURIComponent(e[1]) : "");
         link.textContent = e[3] || e[2];
         item.appendChild(link);
         p = document.createElement("p");
@@ -457,7 +458,7 @@
       if (hits.length > 20 || !hits.length) {
         var note = document.createElement("li");
         note.textContent = hits.length ? (hits.length - 20) + " more sections match: add a word to narrow them."
-          : "No page holds \u201c" + input.value + "\u201d.";
+          : "No section holds every word of \u201c" + input.value + "\u201d.";
         list.appendChild(note);
       }
     }
@@ -468,7 +469,7 @@
       var script = document.createElement("script");
       script.src = root + "pagefind/offline-index.js";
       script.onload = show;
-      script.onerror = function () { list.textContent = "The search index (pagefind/offline-index.js) is missing."; };
+      script.onerror = function () { missing = true; show(); };
       document.head.appendChild(script);
     });
   }

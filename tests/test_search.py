@@ -16,8 +16,10 @@ PAGE = """<!DOCTYPE html><html><head><title>Alpha page – nnlab</title>
 <main data-pagefind-body><h1>Alpha</h1><p>intro words<br>after a break</p>
 <nav class="toc">tocword</nav>
 <h2 id="a-1">First <code>part</code></h2><p>config note &lt;script&gt;alert(1)&lt;/script&gt; shown</p>
-<div data-pagefind-ignore><h3 id="hidden">ignoredword</h3><p>ignoredword</p></div><svg><title>svgword</title><text>svgtext</text></svg>
-<div><button>tanh</button><button>relu</button></div>
+<div data-pagefind-ignore><h3 id="hidden">ignoredword</h3><p>ignoredword</p></div>
+<svg><title>svgword</title><text>svgtext</text></svg><input data-pagefind-ignore type="hidden">
+<div><button>tanh</button><button>relu</button></div><form>formword</form>
+<p>slope <math><mi>f</mi><mo>′</mo><annotation encoding="application/x-tex">texword</annotation></math> here</p>
 <h2 id="a-2">Second</h2><p>closing words</p></main>
 <script src="{up}nnlab.js"></script></body></html>"""
 
@@ -30,6 +32,8 @@ def small_site(root: Path) -> Path:
     (site / SEARCH_FOLDER / "pagefind-ui.js").write_text("")
     (site / SEARCH_FOLDER / "stray.html").write_text("<main data-pagefind-body>straywords</main>")
     (site / "a.html").write_text(PAGE.format(up=""))
+    (site / "b.html").write_text('<html><head><title>Beta – nnlab</title></head><body data-pagefind-body>'
+                                 '<p>beta words</p></body></html>')
     (site / "runs" / "r1.html").write_text(
         PAGE.format(up="../").replace("Alpha", "Run r1").replace("a-1", "r-1").replace("a-2", "r-2"))
     shutil.copy(Path(__file__).resolve().parents[1] / "report" / "nnlab.js", site / "nnlab.js")
@@ -42,11 +46,14 @@ def test_the_offline_index_holds_each_section_and_nothing_marked_as_not_for_sear
     assert [(e[1], e[2], e[3]) for e in entries] == [("", "Alpha", "Alpha"), ("a-1", "Alpha", "First part"),
                                                      ("a-2", "Alpha", "Second")]
     assert entries[0][4] == "intro words after a break"
-    assert entries[1][4] == f"config note {HOSTILE} shown tanh relu"
-    text = json.dumps(offline_entries(site))
-    for hidden in ("sidebarword", "tocword", "ignoredword", "svgword", "svgtext", "straywords", "nnlab"):
+    assert entries[1][4] == f"config note {HOSTILE} shown tanh relu slope f′ here"
+    text = json.dumps(offline_entries(site), ensure_ascii=False)
+    for hidden in ("sidebarword", "tocword", "ignoredword", "svgword", "svgtext", "straywords", "formword",
+                   "texword", "Alpha page"):
         assert hidden not in text
-    assert {e[0] for e in offline_entries(site)} == {"a.html", "runs/r1.html"}
+    assert {e[0] for e in offline_entries(site)} == {"a.html", "b.html", "runs/r1.html"}
+    # a page without a heading is named by its <title>
+    assert [e[1:] for e in offline_entries(site) if e[0] == "b.html"] == [["", "Beta – nnlab", "", "beta words"]]
 
 
 def test_the_offline_index_is_a_script_no_page_text_can_break_out_of(tmp_path):
@@ -54,7 +61,7 @@ def test_the_offline_index_is_a_script_no_page_text_can_break_out_of(tmp_path):
     out = write_offline_index(site)
     assert out == site / SEARCH_FOLDER / OFFLINE_INDEX
     script = out.read_text()
-    assert "<" not in script
+    assert "<" not in script and script.isascii()
     prefix = "window.NNLAB_OFFLINE_SEARCH = "
     assert script.startswith(prefix) and script.endswith(";\n")
     assert json.loads(script[len(prefix):-2]) == offline_entries(site)
@@ -87,6 +94,9 @@ def test_searching_from_a_file_finds_sections_on_every_page_and_shows_page_text_
         page.fill("#nnlab-search input", "nowhere-to-be-found")
         page.wait_for_selector(".nnlab-offline-results li:not(:has(a))")
         nothing = page.locator(".nnlab-offline-results").inner_text()
+        page.fill("#nnlab-search input", "part second")   # words in two sections of one page: no section holds both
+        page.wait_for_selector(".nnlab-offline-results li:not(:has(a))")
+        split = page.locator(".nnlab-offline-results a").count()
         page.fill("#nnlab-search input", "second")
         page.locator(f'.nnlab-offline-result[href="{root}a.html#a-2"]').click()
         page.wait_for_load_state("load")
@@ -94,6 +104,26 @@ def test_searching_from_a_file_finds_sections_on_every_page_and_shows_page_text_
         browser.close()
     assert sorted(links) == [(f"{root}a.html#a-1", "First part"), (f"{root}runs/r1.html#r-1", "First part")]
     assert HOSTILE in shown and elements == 0 and alerts == []
-    assert "No page holds" in nothing
+    assert "No section holds every word" in nothing and split == 0
     assert landed == f"{root}a.html#a-2"
     assert problems == []
+
+
+def test_searching_from_a_file_without_its_index_says_the_index_is_missing(tmp_path):
+    """A site whose offline index was lost: every keystroke says so, the page keeps working."""
+    from playwright.sync_api import sync_playwright
+
+    from analysis.site.sitecheck import find_chromium
+
+    site = small_site(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(site.resolve().as_uri() + "/a.html")
+        page.fill("#nnlab-search input", "alp")
+        page.wait_for_selector(".nnlab-offline-results:has-text('is missing')")
+        page.type("#nnlab-search input", "ha")
+        page.wait_for_timeout(200)
+        said = page.locator(".nnlab-offline-results").inner_text()
+        browser.close()
+    assert said == "The search index (pagefind/offline-index.js) is missing."

@@ -17,13 +17,15 @@ from analysis.site.pandoc_site import ReportError
 #: where the index and the UI land inside the site
 SEARCH_FOLDER = "pagefind"
 #: the index searched from `file://`, inside SEARCH_FOLDER: `window.NNLAB_OFFLINE_SEARCH = [[page, anchor, page
-#: title, heading, text], ...]`, one entry per section of a page (the text from a heading with an id to the next one)
+#: title, heading, text], ...]`, one entry per section of a page (the text from one heading h1-h4 to the next)
 OFFLINE_INDEX = "offline-index.js"
-#: the elements whose text no search should find: scripts, the charts' hover labels, a page's table of contents
-_SKIPPED = {"script", "style", "svg", "template", "noscript", "nav"}
-#: elements inside a line of text; every other tag separates words ("tanh</button><button>relu" is two words)
-_INLINE = {"a", "abbr", "b", "code", "em", "i", "kbd", "mark", "q", "s", "small", "span", "strong", "sub", "sup",
-           "u", "var"}
+#: the elements whose text no search should find: scripts, forms, the charts' hover labels, a page's table of
+#: contents, a formula's TeX source (MathML's hidden `annotation`)
+_SKIPPED = {"script", "style", "svg", "template", "noscript", "nav", "form", "annotation"}
+#: elements inside a line of text; every other tag separates words ("tanh</button><button>relu" is two words), except
+#: inside a formula, whose MathML pieces (`<mi>x</mi><mo>+</mo>`) read as one line
+_INLINE = {"a", "abbr", "b", "cite", "code", "del", "dfn", "em", "i", "ins", "kbd", "label", "mark", "q", "s", "samp",
+           "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr"}
 _HEADINGS = {"h1", "h2", "h3", "h4"}
 #: elements without an end tag, which never close a skipped or indexed element
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -42,7 +44,8 @@ def index_site(site: Path) -> Path:
 
 class _Sections(HTMLParser):
     """The text Pagefind indexes on one page (inside `data-pagefind-body`, outside `data-pagefind-ignore`), cut
-    into sections at each heading that has an id, so a result can link to its section as Pagefind's do."""
+    into sections at each heading h1-h4, so a result can link to its section as Pagefind's do: the heading's id is
+    the section's anchor (one without an id keeps the anchor before it)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -69,7 +72,7 @@ class _Sections(HTMLParser):
         self._stack.append((tag, role))
 
     def _gap(self, tag: str) -> None:
-        if tag not in _INLINE and self.sections:
+        if tag not in _INLINE and self.sections and not any(t == "math" for t, _ in self._stack):
             self.sections[-1][1 if self._inside("heading") else 2] += " "
 
     def handle_endtag(self, tag: str) -> None:
@@ -114,8 +117,9 @@ def offline_entries(site: Path) -> list[list[str]]:
 
 
 def write_offline_index(site: Path) -> Path:
-    """Write the `file://` index as a script; every `<` is escaped, so no page text can close or open a tag."""
-    body = json.dumps(offline_entries(site), ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    """Write the `file://` index as a script, in ASCII (so it reads the same whatever charset the page has), with
+    every `<` escaped, so no page text can close or open a tag."""
+    body = json.dumps(offline_entries(site), ensure_ascii=True, separators=(",", ":")).replace("<", "\\u003c")
     out = site / SEARCH_FOLDER / OFFLINE_INDEX
     out.write_text(f"window.NNLAB_OFFLINE_SEARCH = {body};\n", encoding="utf-8")
     return out
