@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.study.answers import e7, h4, m2, d1
+from analysis.study.answers import a7, d1, e7, h4, m2
 from analysis.pipeline.plan import Plan
 from analysis.study.answers.common import Context, PageOutput, document_values
 from analysis.study.figures import setup_style
@@ -318,17 +318,37 @@ def test_d11_to_d13_over_seeds_publish_means_and_the_width_sweep_averages_its_se
     assert out.vars["d1"]["width"].startswith("From 100 to 300 units the test accuracy goes from 85.40 % to 87.40 %")
 
 
-@pytest.mark.parametrize("page", ["d1", "m2"])
+@pytest.mark.parametrize("page", ["a7", "d1", "e7", "h4", "m2"])
 def test_a_page_without_runs_still_sets_every_answer_it_declares(tmp_path, page):
-    """No runs at all (an experiment left out of a configuration): every declared answer and short answer gets
-    its 'not in this profile' sentence, so the answers step does not refuse the page."""
+    """None of the page's runs (its experiments left out of a configuration), with the tables the aggregate step
+    writes then: one run of an unrelated experiment, every table of per-run rows empty but present. Every
+    declared answer and short answer gets its 'not in this profile' sentence, so the answers step does not refuse
+    the page."""
+    from analysis.store.layout import RUN_TABLES
     from analysis.study.answers.questions import fragment_problems
 
-    module = {"d1": d1, "m2": m2}[page]
-    ctx = context(tmp_path, {"runs": [], "epochs": []}, {}, page)
+    module = {"a7": a7, "d1": d1, "e7": e7, "h4": h4, "m2": m2}[page]
+    other = e7_tables(0.5, 0.5)["runs"][0] | {"run_id": "other1", "experiments": ["unrelated"]}
+    ctx = context(tmp_path, {"runs": [other]}, {}, page)
+    for table in RUN_TABLES.values():   # what the aggregate step writes for a table without rows
+        pd.DataFrame({"run_id": []}).to_parquet(tmp_path / f"{table}.parquet")
     out = output(tmp_path)
     module.build(ctx, out)
     assert [p for p in fragment_problems(out, module.QUESTIONS) if "answer" in p] == []
+
+
+def test_a_profile_without_any_run_still_sets_every_answer_of_every_page(tmp_path):
+    """The extreme case: the aggregate step's tables of a profile with no runs at all (no columns either)."""
+    from analysis.store.layout import TABLES
+    from analysis.study.answers.questions import fragment_problems
+
+    for table in TABLES:
+        pd.DataFrame({"run_id": []} if table != "runs" else []).to_parquet(tmp_path / f"{table}.parquet")
+    for module in (a7, d1, e7, h4, m2):
+        ctx = context(tmp_path, {}, {}, module.__name__.rsplit(".", 1)[1])
+        out = output(tmp_path)
+        module.build(ctx, out)
+        assert [p for p in fragment_problems(out, module.QUESTIONS) if "answer" in p] == [], module.__name__
 
 
 @pytest.mark.parametrize("val_acc, credited", [(0.9125, True), (0.889, False)])
