@@ -324,26 +324,30 @@ def test_a_page_without_runs_still_sets_every_answer_it_declares(tmp_path, page)
     writes then: one run of an unrelated experiment, every table of per-run rows empty but present. Every
     declared answer and short answer gets its 'not in this profile' sentence, so the answers step does not refuse
     the page."""
-    from analysis.store.layout import RUN_TABLES
     from analysis.study.answers.questions import fragment_problems
 
     module = {"a7": a7, "d1": d1, "e7": e7, "h4": h4, "m2": m2}[page]
+    write_aggregated_tables(tmp_path, {})   # every table as the aggregate step writes it without rows
     other = e7_tables(0.5, 0.5)["runs"][0] | {"run_id": "other1", "experiments": ["unrelated"]}
     ctx = context(tmp_path, {"runs": [other]}, {}, page)
-    for table in RUN_TABLES.values():   # what the aggregate step writes for a table without rows
-        pd.DataFrame({"run_id": []}).to_parquet(tmp_path / f"{table}.parquet")
     out = output(tmp_path)
     module.build(ctx, out)
     assert [p for p in fragment_problems(out, module.QUESTIONS) if "answer" in p] == []
 
 
+def write_aggregated_tables(folder, run_experiments: dict) -> None:
+    """The aggregate step's own tables for these runs (none: every table without rows, as it writes them)."""
+    from analysis.pipeline.aggregate import aggregate
+
+    for name, frame in aggregate(run_experiments, folder / "runs").items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+
+
 def test_a_profile_without_any_run_still_sets_every_answer_of_every_page(tmp_path):
-    """The extreme case: the aggregate step's tables of a profile with no runs at all (no columns either)."""
-    from analysis.store.layout import TABLES
+    """The extreme case: the tables the aggregate step writes for a profile with no runs at all."""
     from analysis.study.answers.questions import fragment_problems
 
-    for table in TABLES:
-        pd.DataFrame({"run_id": []} if table != "runs" else []).to_parquet(tmp_path / f"{table}.parquet")
+    write_aggregated_tables(tmp_path, {})
     for module in (a7, d1, e7, h4, m2):
         ctx = context(tmp_path, {}, {}, module.__name__.rsplit(".", 1)[1])
         out = output(tmp_path)

@@ -203,14 +203,17 @@ def test_searching_a_question_id_finds_its_section(workflow):
     assert landed == f"{base}m2.html#m2-3"
 
 
-def test_searching_a_question_id_from_the_site_opened_as_a_file_finds_its_section(workflow):
-    """From file://, where Chromium refuses Pagefind's fetch, the box searches the site's offline index: "M2.3"
-    leads to its section, with no console error and no request outside the site's folder."""
+def test_the_site_opened_as_a_file_works_and_its_search_finds_a_question_id(workflow):
+    """From file://: every page opens with no console error and no request outside the site's folder, the
+    explorer draws its runs, and the search box (Chromium refuses Pagefind's fetch there) searches the site's
+    offline index: "M2.3" leads to its section."""
     from playwright.sync_api import sync_playwright
 
     from analysis.site.sitecheck import find_chromium
 
-    root = (workflow / "results/quick/site").resolve().as_uri() + "/"
+    site = workflow / "results/quick/site"
+    root = site.resolve().as_uri() + "/"
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html") if "pagefind" not in p.parts)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
         page = browser.new_page()
@@ -218,6 +221,10 @@ def test_searching_a_question_id_from_the_site_opened_as_a_file_finds_its_sectio
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
         page.on("request", lambda r: None if r.url.startswith(root) else problems.append(r.url))
+        for name in pages:
+            page.goto(f"{root}{name}")
+        page.goto(f"{root}explorer.html")
+        explored = page.locator(".nnlab-run-point").count()
         page.goto(f"{root}index.html")
         page.fill("#nnlab-search input", "M2.3")
         first = page.locator(".nnlab-offline-result").first
@@ -227,6 +234,8 @@ def test_searching_a_question_id_from_the_site_opened_as_a_file_finds_its_sectio
         page.wait_for_load_state("load")
         landed = page.url
         browser.close()
+    runs = pd.read_parquet(workflow / "results/quick/tables/runs.parquet")
+    assert len(pages) > len(runs) and explored > 0   # a page per run and the study's pages
     assert href == landed == f"{root}m2.html#m2-3"
     assert problems == []
 

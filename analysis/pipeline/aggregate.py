@@ -62,8 +62,12 @@ def run_row(record: dict, experiments: list[str]) -> dict:
     return row
 
 
+#: the columns a table without rows still has: what pages select and group by before they find no runs
+EMPTY_COLUMNS = ("run_id", "experiments", *CONFIG_COLUMNS)
+
+
 def aggregate(run_experiments: dict[str, list[str]], runs_dir: Path) -> dict[str, pd.DataFrame]:
-    """Run id -> its experiments (the plan's) in, every table out."""
+    """Run id -> its experiments (the plan's) in, every table out; a table without rows keeps EMPTY_COLUMNS."""
     rows, long_tables = [], {table: [] for table in RUN_TABLES.values()}
     for run_id, experiments in sorted(run_experiments.items()):
         folder = runs_dir / run_id
@@ -78,9 +82,9 @@ def aggregate(run_experiments: dict[str, list[str]], runs_dir: Path) -> dict[str
             if len(frame):  # a list per row: `assign` would spread a bare list over the rows
                 names = pd.Series([list(experiments)] * len(frame), index=frame.index)
                 long_tables[table].append(frame.assign(**config_cols, experiments=names))
-    tables = {"runs": pd.DataFrame(rows)}
+    tables = {"runs": pd.DataFrame(rows) if rows else pd.DataFrame(columns=[*EMPTY_COLUMNS, "status"])}
     for table, frames in long_tables.items():
-        tables[table] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"run_id": []})
+        tables[table] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EMPTY_COLUMNS)
     return tables
 
 

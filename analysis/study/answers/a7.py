@@ -232,10 +232,9 @@ def backprop_by_autograd() -> dict:
 
 # ---------------------------------------------------------------- A7.4 ---
 def a74_summary(runs: pd.DataFrame) -> dict:
-    """Per activation: accuracies and loss over the seeds that did not diverge; empty without runs (a profile with
-    no runs at all has a runs table without columns)."""
+    """Per activation: accuracies and loss over the seeds that did not diverge (empty without runs)."""
     out = {}
-    for act, group in (runs.groupby("activation") if "activation" in runs else ()):
+    for act, group in runs.groupby("activation"):
         ok = ok_runs(group)
         out[act] = {"test_acc": mean_ci(ok["final_test_acc"]), "train_acc": mean_ci(ok["final_train_acc"]),
                     "test_loss": mean_ci(ok["final_test_loss"]), "n_runs": len(group),

@@ -246,9 +246,7 @@ def lr_axis(ax, epochs: pd.DataFrame, from_epoch: int = 1) -> None:
 
 
 def variant_label(runs: pd.DataFrame) -> pd.Series:
-    """'sigmoid', 'sigmoid+BN', … from the activation and norm columns (none in a profile without runs)."""
-    if runs.empty and "activation" not in runs:
-        return pd.Series([], index=runs.index, dtype=object)
+    """'sigmoid', 'sigmoid+BN', … from the activation and norm columns."""
     return runs["activation"] + np.where(runs["norm"] == "batchnorm", "+BN", "")
 
 
